@@ -1,0 +1,31 @@
+# Every target works on a fresh machine with Python 3.11+: the virtualenv is made on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## serve on 127.0.0.1:8080, embedded catalogue, no Redis
+	RAPPORT_BIND=$${RAPPORT_BIND:-127.0.0.1:8080} $(BIN)/gunicorn -c gunicorn.conf.py service.wsgi:app
+
+lint: $(STAMP)  ## ruff, mypy --strict, and the content checker
+	$(BIN)/ruff check service tests
+	$(BIN)/ruff format --check service tests
+	$(BIN)/mypy
+	$(BIN)/python -m service lint questionnaires
+
+test: lint  ## lint, then the whole suite
+	$(BIN)/pytest
+
+bench: $(STAMP)  ## benchmarks; writes BENCHMARKS.md
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Scoring: re-computing QuestionnaireResponse scores from SDC calculatedExpressions."""

@@ -1,0 +1,53 @@
+"""FHIRPath for scoring: the SDC subset compiled to Python closures, the rest interpreted.
+
+`compile_expression` parses once; what the compiler supports (navigation,
+`where`/`select`/`repeat`, aggregates, `weight()`, arithmetic, comparison,
+three-valued logic, `iif`) runs as closures, anything else through fhirpathpy.
+Both engines follow fhirpath.js 5.x, the engine SDC form fillers run: see the
+module docstrings of `_values`, `_functions`, `_calls` and `_interpreter`.
+"""
+
+from __future__ import annotations
+
+from ._analysis import referenced_linkids, referenced_variables
+from ._ast import build
+from ._code import NotCompilableError
+from ._compiler import CompiledExpression, compile_tree
+from ._env import Env, Expression
+from ._errors import BudgetExceeded, FhirPathError
+from ._interpreter import InterpretedExpression
+from ._parser import parse
+
+__all__ = [
+    "BudgetExceeded",
+    "Env",
+    "Expression",
+    "FhirPathError",
+    "compile_expression",
+    "interpret_expression",
+    "referenced_linkids",
+    "referenced_variables",
+]
+
+
+def compile_expression(
+    source: str, *, allow_fallback: bool = True, max_length: int = 4096
+) -> Expression:
+    """Parse once; compile the supported subset to closures, else (if allowed) interpret.
+
+    Raises FhirPathError on syntax errors, on expressions longer than
+    `max_length` or nested too deeply, and on unsupported constructs when
+    `allow_fallback` is False.
+    """
+    tree = parse(source, max_length=max_length)
+    try:
+        return CompiledExpression(source, compile_tree(build(tree)))
+    except NotCompilableError:
+        if not allow_fallback:
+            raise
+    return InterpretedExpression(source, tree)
+
+
+def interpret_expression(source: str, *, max_length: int = 4096) -> Expression:
+    """Always the fhirpathpy-backed interpreter (for tests, and as the fallback)."""
+    return InterpretedExpression(source, parse(source, max_length=max_length))

@@ -1,0 +1,239 @@
+"""Compiled function invocations: each builder turns arguments into a `Step`.
+
+The lambda-taking functions (`where`, `select`, `repeat`, `exists`, `all`,
+`iif`) evaluate their arguments per item (or, for `iif`, on the input), with
+that item as `$this`, exactly as fhirpath.js does. Their truth tests follow
+fhirpath.js too: `iif` and `all` need exactly `true`; `where` and `exists` keep an
+item unless the criterion is empty, `false` or an empty string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import _functions as functions
+from ._ast import Binary, Member, Node
+from ._code import Compile, Step
+from ._env import Run
+from ._values import Seen, choice_names, distinct, navigate, to_boolean
+
+__all__ = ["FUNCTIONS"]
+
+Builder = Callable[[tuple[Node, ...], Compile], Step]
+
+
+def _plain(function: Callable[[list[Any]], list[Any]]) -> Builder:
+    def build(args: tuple[Node, ...], compile_: Compile) -> Step:
+        def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+            return function(items)
+
+        return step
+
+    return build
+
+
+def _not(items: list[Any]) -> list[Any]:
+    value = to_boolean(items, "not()")
+    return [] if value is None else [not value]
+
+
+def _weight(args: tuple[Node, ...], compile_: Compile) -> Step:
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        return functions.weight(items, run.env.weight)
+
+    return step
+
+
+def _round(args: tuple[Node, ...], compile_: Compile) -> Step:
+    precision = compile_(args[0]).fn if args else None
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        return functions.round_(items, precision(this, run) if precision else None)
+
+    return step
+
+
+def _combine(args: tuple[Node, ...], compile_: Compile) -> Step:
+    other = compile_(args[0]).fn
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        combined = items + other(this, run)
+        run.spend(len(combined))
+        return combined
+
+    return step
+
+
+def _selected(criterion: list[Any]) -> bool:
+    # fhirpath.js keeps an item when the criterion's first item is truthy in JavaScript.
+    return bool(criterion) and criterion[0] is not False and criterion[0] != ""
+
+
+def _where(args: tuple[Node, ...], compile_: Compile) -> Step:
+    criterion = compile_(args[0]).fn
+    fast = _field_in_strings(args[0], compile_)
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        run.spend(len(items))
+        return [item for item in items if _selected(criterion([item], run))]
+
+    if fast is None:
+        return step
+    name, strings = fast
+
+    def fast_step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        run.spend(len(items))
+        kept = []
+        for item in items:
+            if type(item) is dict:
+                value = item.get(name)
+                if type(value) is str:  # the common case, decided without evaluating
+                    if value in strings:
+                        kept.append(item)
+                    continue
+            if _selected(criterion([item], run)):
+                kept.append(item)
+        return kept
+
+    return fast_step
+
+
+def _field_in_strings(node: Node, compile_: Compile) -> tuple[str, frozenset[str]] | None:
+    """For `name in ('a' | 'b')` or `name = 'a'`: the name and the strings; else None."""
+    match node:
+        case Binary(op="in" | "=", left=Member(name=name), right=right) if not name[:1].isupper():
+            values = compile_(right).value
+            if values is None or not all(type(v) is str for v in values):
+                return None
+            if node.op == "=" and len(values) != 1:
+                return None  # collection equality, not membership
+            return name, frozenset(values)
+        case _:
+            return None
+
+
+def _exists(args: tuple[Node, ...], compile_: Compile) -> Step:
+    if not args:
+        return lambda items, this, run: [bool(items)]
+    criterion = compile_(args[0]).fn
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        run.spend(len(items))
+        return [any(_selected(criterion([item], run)) for item in items)]
+
+    return step
+
+
+def _all(args: tuple[Node, ...], compile_: Compile) -> Step:
+    criterion = compile_(args[0]).fn
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        run.spend(len(items))
+        for item in items:
+            result = criterion([item], run)
+            if not (len(result) == 1 and result[0] is True):
+                return [False]
+        return [True]
+
+    return step
+
+
+def _select(args: tuple[Node, ...], compile_: Compile) -> Step:
+    projection = compile_(args[0]).fn
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        run.spend(len(items))
+        selected = []
+        for item in items:
+            selected.extend(projection([item], run))
+        run.spend(len(selected))
+        return selected
+
+    return step
+
+
+def _repeat(args: tuple[Node, ...], compile_: Compile) -> Step:
+    match args[0]:
+        case Member(name=name) if not name[:1].isupper():
+            return _repeat_member(name)
+        case _:
+            pass
+    projection = compile_(args[0]).fn
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        # fhirpath.js: breadth first; an item equal to one already found is dropped.
+        found: list[Any] = []
+        seen = Seen()
+        frontier = items
+        while frontier:
+            run.spend(len(frontier))
+            fresh = [new for item in frontier for new in projection([item], run) if seen.add(new)]
+            found.extend(fresh)
+            frontier = fresh
+        return found
+
+    return step
+
+
+def _repeat_member(name: str) -> Step:
+    """repeat(name): navigating a whole round at once gives the same items in the same order."""
+    choices = choice_names(name)
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        found: list[Any] = []
+        add = Seen().add
+        frontier = items
+        while frontier:
+            run.spend(len(frontier))
+            frontier = [new for new in navigate(frontier, name, choices) if add(new)]
+            found.extend(frontier)
+        return found
+
+    return step
+
+
+def _iif(args: tuple[Node, ...], compile_: Compile) -> Step:
+    condition, then = compile_(args[0]).fn, compile_(args[1]).fn
+    otherwise = compile_(args[2]).fn if len(args) > 2 else None
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        result = condition(items, run)
+        if len(result) == 1 and result[0] is True:
+            return then(items, run)
+        return otherwise(items, run) if otherwise else []
+
+    return step
+
+
+#: Function name -> (fewest arguments, most arguments, builder).
+FUNCTIONS: dict[str, tuple[int, int, Builder]] = {
+    "empty": (0, 0, _plain(lambda items: [not items])),
+    "count": (0, 0, _plain(lambda items: [len(items)])),
+    "first": (0, 0, _plain(lambda items: items[:1])),
+    "last": (0, 0, _plain(lambda items: items[-1:])),
+    "tail": (0, 0, _plain(lambda items: items[1:])),
+    "single": (0, 0, _plain(functions.single)),
+    "distinct": (0, 0, _plain(distinct)),
+    "not": (0, 0, _plain(_not)),
+    "sum": (0, 0, _plain(functions.sum_)),
+    "min": (0, 0, _plain(functions.min_)),
+    "max": (0, 0, _plain(functions.max_)),
+    "avg": (0, 0, _plain(functions.avg)),
+    "toDecimal": (0, 0, _plain(functions.to_decimal)),
+    "toInteger": (0, 0, _plain(functions.to_integer)),
+    "abs": (0, 0, _plain(functions.abs_)),
+    "floor": (0, 0, _plain(functions.floor)),
+    "ceiling": (0, 0, _plain(functions.ceiling)),
+    "truncate": (0, 0, _plain(functions.truncate)),
+    "weight": (0, 0, _weight),
+    "ordinal": (0, 0, _weight),  # the SDC name before weight()
+    "round": (0, 1, _round),
+    "combine": (1, 1, _combine),
+    "where": (1, 1, _where),
+    "exists": (0, 1, _exists),
+    "all": (1, 1, _all),
+    "select": (1, 1, _select),
+    "repeat": (1, 1, _repeat),
+    "iif": (2, 3, _iif),
+}

@@ -1,0 +1,239 @@
+"""Compile the supported FHIRPath subset to plain-Python closures.
+
+Each node becomes `fn(focus, run) -> list`, where the focus is also `$this`
+(fhirpath.js evaluates operands and non-lambda arguments against `$this`).
+Constants are folded at compile time, so `linkId in ('1' | '2')` tests a
+frozenset. Data flow through untouched: navigation returns the very dicts of
+the resource, which the weight lookup relies on (it keys Codings by identity).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._ast import Binary, Call, Chain, Index, Literal, Member, Node, This, Unary, Variable
+from ._calls import FUNCTIONS
+from ._code import Code, Fn, NotCompilableError, Step, constant
+from ._env import Env, Run, as_collection
+from ._errors import FhirPathError
+from ._operators import BINARY, negate
+from ._values import MISSING, choice_names, navigate
+
+__all__ = ["CompiledExpression", "compile_tree"]
+
+_SYSTEMS = {
+    "ucum": "http://unitsofmeasure.org",
+    "sct": "http://snomed.info/sct",
+    "loinc": "http://loinc.org",
+}
+
+
+class CompiledExpression:
+    """An expression compiled to closures."""
+
+    __slots__ = ("_fn", "compiled", "source")
+
+    def __init__(self, source: str, code: Code) -> None:
+        self.source = source
+        self.compiled = True
+        self._fn = code.fn
+
+    def evaluate(self, focus: list[Any], env: Env) -> list[Any]:
+        """Evaluate against `focus`; the result is a new list of the data's own objects."""
+        try:
+            return list(self._fn(focus, Run(env)))
+        except RecursionError as exc:
+            raise FhirPathError("FHIRPath evaluation nests too deeply") from exc
+        except OverflowError as exc:  # integers beyond the range of a float
+            raise FhirPathError(f"FHIRPath arithmetic overflow: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.source!r})"
+
+
+def compile_tree(node: Node) -> Code:
+    """Compile a typed tree; NotCompilableError names the first unsupported construct."""
+    match node:
+        case Literal(values=values):
+            return constant(values)
+        case Variable(name=name):
+            return _variable(name)
+        case This():
+            return Code(lambda focus, run: focus)
+        case Member() | Call():
+            return _chain([_step(node, at_root=True)])
+        case Chain():
+            return _chain(_steps(node))
+        case Index(base=base, index=index):
+            return _index(compile_tree(base).fn, compile_tree(index).fn)
+        case Unary(op=op, operand=operand):
+            return _unary(op, compile_tree(operand))
+        case Binary(op=op, left=left, right=right):
+            return _binary(op, compile_tree(left), compile_tree(right))
+        case _:
+            raise NotCompilableError(f"not compiled: {node.kind}")
+
+
+def _variable(name: str) -> Code:
+    if name in ("resource", "context"):
+        return Code(lambda focus, run: as_collection(run.env.resource))
+    if name == "questionnaire":
+        return Code(lambda focus, run: as_collection(run.env.questionnaire))
+    if name in _SYSTEMS:
+        return constant((_SYSTEMS[name],))
+
+    def fn(focus: list[Any], run: Run) -> list[Any]:
+        value = run.env.variables.get(name, MISSING)
+        if value is MISSING:
+            raise FhirPathError(f"undefined FHIRPath variable %{name}")
+        return as_collection(value)
+
+    return Code(fn)
+
+
+def _steps(node: Node) -> list[Step]:
+    """The steps of a dotted chain, first to last; its start is a step applied to the focus."""
+    steps: list[Step] = []
+    while isinstance(node, Chain):
+        steps.append(_step(node.step, at_root=False))
+        node = node.base
+    if isinstance(node, Member | Call):
+        steps.append(_step(node, at_root=True))
+    else:
+        start = compile_tree(node).fn
+        steps.append(lambda items, this, run: start(items, run))
+    steps.reverse()
+    return steps
+
+
+def _chain(steps: list[Step]) -> Code:
+    if len(steps) == 1:
+        (only,) = steps
+        return Code(lambda focus, run: only(focus, focus, run))
+    first, *rest = steps
+
+    def fn(focus: list[Any], run: Run) -> list[Any]:
+        items = first(focus, focus, run)
+        for step in rest:
+            items = step(items, focus, run)
+        return items
+
+    return Code(fn)
+
+
+def _step(node: Node, *, at_root: bool) -> Step:
+    match node:
+        case Member(name=name):
+            if at_root and name[:1].isupper():
+                return _type_or_member(name)
+            return _member(name)
+        case Call(name=name, args=args):
+            if name not in FUNCTIONS:
+                raise NotCompilableError(f"not compiled: function {name}()")
+            fewest, most, build = FUNCTIONS[name]
+            if not fewest <= len(args) <= most:
+                raise FhirPathError(f"{name}() takes {fewest}..{most} arguments, got {len(args)}")
+            return build(args, compile_tree)
+        case _:
+            raise NotCompilableError(f"not compiled: {node}")
+
+
+def _member(name: str) -> Step:
+    choices = choice_names(name)
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        found = navigate(items, name, choices)
+        run.left -= len(found)
+        if run.left < 0:
+            run.spend(0)
+        return found
+
+    return step
+
+
+def _type_or_member(name: str) -> Step:
+    """A capitalised first name: the resources of that type, as in `QuestionnaireResponse.item`."""
+    member = _member(name)
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        typed = [i for i in items if type(i) is dict and i.get("resourceType") == name]
+        return typed or member(items, this, run)
+
+    return step
+
+
+def _index(base: Fn, index: Fn) -> Code:
+    def fn(focus: list[Any], run: Run) -> list[Any]:
+        items, position = base(focus, run), index(focus, run)
+        if not position:
+            return []
+        at = position[0]
+        if type(at) is float and math.isfinite(at):
+            at = math.trunc(at)  # fhirpath.js parseInt()s the index
+        if type(at) is not int:
+            raise FhirPathError(f"an index must be an integer, got {at!r}")
+        return [items[at]] if 0 <= at < len(items) else []
+
+    return Code(fn)
+
+
+def _unary(op: str, operand: Code) -> Code:
+    if operand.value is not None:
+        folded = _fold(lambda: negate(list(operand.value or ()), op))
+        if folded is not None:
+            return folded
+    inner = operand.fn
+    return Code(lambda focus, run: negate(inner(focus, run), op))
+
+
+def _binary(op: str, left: Code, right: Code) -> Code:
+    apply = BINARY[op]
+    if left.value is not None and right.value is not None:
+        folded = _fold(lambda: apply(list(left.value or ()), list(right.value or ())))
+        if folded is not None:
+            return folded
+    lhs, rhs = left.fn, right.fn
+    if right.value is not None:
+        fast = _against_constant(op, lhs, right.value)
+        if fast is not None:
+            return Code(fast)
+        fixed = list(right.value)
+        return Code(lambda focus, run: apply(lhs(focus, run), fixed))
+    return Code(lambda focus, run: apply(lhs(focus, run), rhs(focus, run)))
+
+
+def _fold(compute: Any) -> Code | None:
+    """A constant for a computation on constants; None if it fails (it must fail at run time)."""
+    try:
+        return constant(tuple(compute()))
+    except FhirPathError:
+        return None
+
+
+def _against_constant(op: str, lhs: Fn, values: tuple[Any, ...]) -> Fn | None:
+    """Shortcuts for `x in <strings>` and `x = <string or integer>`, the shapes of scoring rules."""
+    generic = BINARY[op]
+    fixed = list(values)
+    if op == "in" and values and all(type(v) is str for v in values):
+        strings = frozenset(values)
+
+        def member_of(focus: list[Any], run: Run) -> list[Any]:
+            items = lhs(focus, run)
+            if len(items) == 1 and type(items[0]) is str:
+                return [items[0] in strings]
+            return generic(items, fixed)
+
+        return member_of
+    if op == "=" and len(values) == 1 and type(values[0]) in (str, int):
+        (value,) = values
+        kind = type(value)
+
+        def equals(focus: list[Any], run: Run) -> list[Any]:
+            items = lhs(focus, run)
+            if len(items) == 1 and type(items[0]) is kind:
+                return [items[0] == value]
+            return generic(items, fixed)
+
+        return equals
+    return None
