@@ -29,7 +29,9 @@ CODES = [*WEIGHTS, "unweighted"]
 
 @st.composite
 def answers(draw: st.DrawFn) -> list[dict[str, Any]]:
-    kind = draw(st.sampled_from(["coding", "coding", "coding", "integer", "decimal", "boolean", "-"]))
+    kind = draw(
+        st.sampled_from(["coding", "coding", "coding", "integer", "decimal", "boolean", "-"])
+    )
     if kind == "coding":
         code = draw(st.sampled_from(CODES))
         return [{"valueCoding": {"system": "urn:example", "code": code}}]
@@ -89,8 +91,10 @@ def scores(draw: st.DrawFn) -> str:
         f"{a}.where($this = true).count() - {b}.where($this = false).count()",
         f"{a}.select($this.weight()).sum() div {n + 1}",
         f"({a}.weight().sum() / {n + 1}).round(1)",
-        f"%resource.repeat(item).where(linkId in ('1' | '2' | '3')).answer.value.where($this > {k})",
-        f"%resource.repeat(item).answer.valueDecimal.sum() - %resource.repeat(item).answer.valueInteger.sum()",
+        "%resource.repeat(item).where(linkId in ('1' | '2' | '3'))"
+        f".answer.value.where($this > {k})",
+        "%resource.repeat(item).answer.valueDecimal.sum()"
+        " - %resource.repeat(item).answer.valueInteger.sum()",
         f"%resource.item.where(answer.exists()).linkId.count() = {n}",
     ]
     return draw(st.sampled_from(shapes))

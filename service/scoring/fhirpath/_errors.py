@@ -14,5 +14,5 @@ class FhirPathError(ValueError):
     """An expression that does not parse, uses something unsupported, or fails at evaluation."""
 
 
-class BudgetExceeded(FhirPathError):  # noqa: N818 - the name is the public API
+class BudgetExceeded(FhirPathError):
     """Evaluation produced more elements / steps than the budget allows."""

@@ -1,0 +1,1 @@
+"""Rapport: a FHIR R4 service that publishes, validates and scores alliance instruments."""
