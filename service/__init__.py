@@ -1,1 +1,51 @@
 """Rapport: a FHIR R4 service that publishes, validates and scores alliance instruments."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+
+from service.config import Settings, load_settings
+
+__all__ = ["create_app"]
+
+
+def _conformance(settings: Settings) -> Any:
+    from service.api.http import Conformance, Published  # noqa: PLC0415 - built per app
+    from service.fhir.conformance import capability_statement, operation_definitions  # noqa: PLC0415
+
+    started = datetime.now(UTC).replace(microsecond=0)
+    capability = capability_statement(
+        batch_max_entries=settings.batch_max_entries,
+        implementation_url=settings.base_url or "http://localhost/fhir",
+    )
+    return Conformance(
+        Published.of(capability, started),
+        {key: Published.of(value, started) for key, value in operation_definitions().items()},
+    )
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings (from the environment unless given), catalogue, routes."""
+    from service import api  # noqa: PLC0415 - nothing is built at import time
+    from service.api.http import State  # noqa: PLC0415
+    from service.catalog import load_catalog  # noqa: PLC0415
+    from service.scoring import compile_questionnaire  # noqa: PLC0415
+
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    logging.getLogger("service").setLevel(settings.log_level)
+    catalog = load_catalog(
+        settings.catalog_dirs,
+        disabled=settings.instruments_disabled,
+        compiler=compile_questionnaire,
+    )
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
+    app.url_map.strict_slashes = False
+    app.extensions["rapport"] = State(settings, catalog, _conformance(settings))
+    api.init_app(app)
+    return app

@@ -1,0 +1,65 @@
+"""Command line: `python -m service lint [PATH ...]` checks catalogue content as start-up does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from service.catalog import CatalogError, load_catalog
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m service",
+        description="Rapport: a FHIR R4 service that publishes and scores SDC Questionnaires.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    lint = commands.add_parser(
+        "lint",
+        help="check Questionnaire and CodeSystem files with the start-up rules",
+        description=(
+            "Load PATHs (folders: every *.json except *.vectors.json; or single files) "
+            "with the start-up checks: R4 model, que-1..que-13, enableWhen, FHIRPath, "
+            "SDC scoring rules, ids, url|version, codes, and the scoring compiler. "
+            "Exit 0 when clean, 1 with one line per problem."
+        ),
+    )
+    lint.add_argument(
+        "paths", nargs="*", type=Path, default=[Path("questionnaires")], metavar="PATH"
+    )
+    return parser
+
+
+def lint(paths: Sequence[Path], out: TextIO) -> int:
+    """Check the content at `paths`; print `ok: …` or one line per problem; the exit status."""
+    # Scoring is the heaviest import; only `lint` needs it, and it compiles as start-up does.
+    from service.scoring import compile_questionnaire  # noqa: PLC0415
+
+    try:
+        catalog = load_catalog(paths, compiler=compile_questionnaire)
+    except CatalogError as exc:
+        for problem in exc.problems:
+            print(problem, file=out)
+        return 1
+    counts = (len(catalog.questionnaires()), len(catalog.code_systems()))
+    print(f"ok: {counts[0]} Questionnaires, {counts[1]} CodeSystems", file=out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "lint":
+        return lint(args.paths, sys.stdout)
+    parser.print_help(sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

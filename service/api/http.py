@@ -1,0 +1,146 @@
+"""Request and response plumbing shared by the views: bodies in, FHIR JSON out."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from flask import Flask, Response, current_app, request
+from werkzeug.http import http_date, parse_date
+
+from service.config import Settings
+from service.errors import InvalidRequest
+from service.fhir import jsonio
+from service.fhir.media import FHIR_JSON, check_body_type
+from service.fhir.outcome import IssueType
+
+__all__ = [
+    "Conformance",
+    "Published",
+    "State",
+    "base_url",
+    "conditional_read",
+    "fhir_response",
+    "read_resource",
+    "state",
+    "wants_pretty",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A resource ready to serve: its bytes and what conditional reads compare."""
+
+    body: bytes
+    version_id: str
+    last_updated: datetime
+
+    @classmethod
+    def of(cls, resource: Mapping[str, Any], last_updated: datetime) -> Published:
+        """Serialise once; the version id is a hash of the content."""
+        body = jsonio.dumps(resource)
+        return cls(body, hashlib.sha256(body).hexdigest()[:16], last_updated)
+
+
+@dataclass(slots=True)
+class Conformance:
+    """The CapabilityStatement and OperationDefinitions, serialised once."""
+
+    capability: Published
+    operations: dict[str, Published]
+
+
+@dataclass(slots=True)
+class State:
+    """What the views need from the app: settings, the catalogue, the conformance resources."""
+
+    settings: Settings
+    catalog: Any
+    conformance: Conformance
+
+
+def state(app: Flask | None = None) -> State:
+    """The one accessor for the app's Rapport state."""
+    found: State = (app or current_app).extensions["rapport"]
+    return found
+
+
+def base_url() -> str:
+    """The public base of the FHIR API: the setting, else what this request came in on."""
+    configured = state().settings.base_url
+    return configured.rstrip("/") if configured else request.url_root.rstrip("/") + "/fhir"
+
+
+def wants_pretty() -> bool:
+    """`_pretty=true` asks for indented JSON."""
+    return request.args.get("_pretty", "").lower() == "true"
+
+
+def fhir_response(
+    body: Mapping[str, Any] | bytes,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A FHIR JSON response; pre-serialised bytes pass through unless `_pretty` asks otherwise."""
+    if isinstance(body, bytes):
+        data = jsonio.dumps(jsonio.loads(body), pretty=True) if wants_pretty() else body
+    else:
+        data = jsonio.dumps(body, pretty=wants_pretty())
+    response = Response(data, status=status, content_type=FHIR_JSON)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def read_resource() -> Any:
+    """The request body as FHIR JSON: media type checked (415), size bounded (413), parsed (400)."""
+    check_body_type(request.headers.get("Content-Type"))
+    body = request.get_data(cache=False)
+    if not body.strip():
+        raise InvalidRequest("The request has no body", issue_type=IssueType.REQUIRED)
+    value = jsonio.loads(body)
+    if not isinstance(value, dict):
+        raise InvalidRequest(
+            "The body must be a JSON object (a FHIR resource)", issue_type=IssueType.STRUCTURE
+        )
+    return value
+
+
+def _etag_matches(header: str, version_id: str) -> bool:
+    # If-None-Match uses weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
+    tags = (tag.strip() for tag in header.split(","))
+    return any(tag == "*" or tag.removeprefix("W/") == f'"{version_id}"' for tag in tags)
+
+
+class Readable(Protocol):
+    """Anything served by a read: a Published resource or a catalogue entry."""
+
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def version_id(self) -> str: ...
+    @property
+    def last_updated(self) -> datetime: ...
+
+
+def conditional_read(published: Readable) -> Response:
+    """200 with ETag and Last-Modified, or 304 when If-None-Match / If-Modified-Since say so."""
+    headers = {
+        "ETag": f'W/"{published.version_id}"',
+        "Last-Modified": http_date(published.last_updated),
+        "Cache-Control": "no-cache",
+    }
+    none_match = request.headers.get("If-None-Match")
+    if none_match is not None:
+        fresh = _etag_matches(none_match, published.version_id)
+    else:
+        since = parse_date(request.headers.get("If-Modified-Since"))
+        fresh = since is not None and published.last_updated.replace(microsecond=0) <= since
+    if fresh:
+        response = Response(status=304)
+        response.headers.update(headers)
+        return response
+    return fhir_response(published.body, headers=headers)

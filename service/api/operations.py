@@ -1,0 +1,133 @@
+"""QuestionnaireResponse operations: `$validate`, `$score`, `$extract`, alone or in a batch.
+
+Each operation takes the response as the body, or inside a Parameters resource
+(`questionnaire-response`, `response` or `resource`, plus an optional `questionnaire`
+to use instead of resolving `QuestionnaireResponse.questionnaire`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response
+
+from service.api.http import fhir_response, read_resource, state
+from service.catalog.lookup import resolve_questionnaire
+from service.errors import InvalidRequest
+from service.fhir.outcome import IssueType, operation_outcome
+from service.scoring import extract_observations, score_response, validate_response
+
+__all__ = ["OPERATION_NAMES", "blueprint", "run_operation"]
+
+blueprint = Blueprint("operations", __name__)
+
+_RESPONSE_PARAMS = frozenset({"questionnaire-response", "response", "resource"})
+
+
+def _unpack(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
+    """The response, the Questionnaire given inline (if any), and the path to the response."""
+    kind = body.get("resourceType")
+    if kind == "QuestionnaireResponse":
+        return body, None, "QuestionnaireResponse"
+    if kind != "Parameters":
+        raise InvalidRequest(
+            "Expected a QuestionnaireResponse, or Parameters holding one",
+            issue_type=IssueType.STRUCTURE,
+            expression="resourceType" if kind is not None else None,
+        )
+    response: dict[str, Any] | None = None
+    questionnaire: dict[str, Any] | None = None
+    where = "Parameters"
+    params = body.get("parameter")
+    if not isinstance(params, list):
+        raise InvalidRequest(
+            "Parameters.parameter must be a list", issue_type=IssueType.STRUCTURE,
+            expression="Parameters.parameter",
+        )  # fmt: skip
+    for index, param in enumerate(params):
+        path = f"Parameters.parameter[{index}]"
+        name = param.get("name") if isinstance(param, dict) else None
+        resource = param.get("resource") if isinstance(param, dict) else None
+        if name in _RESPONSE_PARAMS and isinstance(resource, dict) and response is None:
+            response, where = resource, f"{path}.resource"
+        elif name == "questionnaire" and isinstance(resource, dict) and questionnaire is None:
+            questionnaire = resource
+        else:
+            raise InvalidRequest(
+                f"Unexpected parameter {str(name)[:40]!r}: expected one questionnaire-response "
+                "and at most one questionnaire, each with a resource",
+                issue_type=IssueType.STRUCTURE,
+                expression=path,
+            )
+    if response is None or response.get("resourceType") != "QuestionnaireResponse":
+        raise InvalidRequest(
+            "Parameters must hold a QuestionnaireResponse as 'questionnaire-response'",
+            issue_type=IssueType.REQUIRED,
+            expression="Parameters.parameter",
+        )
+    return response, questionnaire, where
+
+
+def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response, inline, _ = _unpack(body)
+    compiled = resolve_questionnaire(state().catalog, response, inline)
+    validation = validate_response(compiled, response)
+    return 200, operation_outcome(validation.issues)
+
+
+def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response, inline, _ = _unpack(body)
+    compiled = resolve_questionnaire(state().catalog, response, inline)
+    result = score_response(compiled, response)
+    params: list[dict[str, Any]] = [{"name": "response", "resource": result.response}]
+    for score in result.scores:
+        if score.value is None:
+            continue
+        parts: list[dict[str, Any]] = [{"name": "code", "valueCoding": score.code}]
+        if isinstance(score.value, bool):
+            parts.append({"name": "value", "valueBoolean": score.value})
+        else:
+            parts.append({"name": "value", "valueDecimal": score.value})
+        if score.interpretation is not None:
+            parts.append({"name": "interpretation", "valueCoding": score.interpretation})
+        params.append({"name": "score", "part": parts})
+    if result.issues:
+        params.append({"name": "issues", "resource": operation_outcome(result.issues)})
+    return 200, {"resourceType": "Parameters", "parameter": params}
+
+
+def _extract(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response, inline, _ = _unpack(body)
+    compiled = resolve_questionnaire(state().catalog, response, inline)
+    result = score_response(compiled, response)
+    return 200, extract_observations(compiled, result, response)
+
+
+OPERATIONS: dict[str, Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]] = {
+    "$validate": _validate,
+    "$score": _score,
+    "$extract": _extract,
+}
+OPERATION_NAMES = tuple(OPERATIONS)
+
+
+def run_operation(name: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Run one operation on a parsed body; deliberate failures raise RapportError subclasses."""
+    return OPERATIONS[name](body)
+
+
+def _view(name: str) -> Callable[[], Response]:
+    def view() -> Response:
+        status, resource = run_operation(name, read_resource())
+        return fhir_response(resource, status)
+
+    view.__name__ = f"operation_{name[1:]}"
+    view.__doc__ = f"POST /QuestionnaireResponse/{name}"
+    return view
+
+
+for _name in OPERATIONS:
+    blueprint.add_url_rule(
+        f"/QuestionnaireResponse/{_name}", view_func=_view(_name), methods=["POST"]
+    )

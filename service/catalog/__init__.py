@@ -1,0 +1,31 @@
+"""Where Questionnaires and CodeSystems come from, checked once at load.
+
+`load_catalog` reads the shipped `questionnaires/` folder and any site folders,
+applies every content rule (R4 model, que-1 … que-13, enableWhen, FHIRPath,
+identity) and returns a read-only `Catalog`; a bad file raises `CatalogError`
+listing every problem with file, linkId, path and rule.
+"""
+
+from __future__ import annotations
+
+from ._catalog import Catalog, version_key
+from ._checks import RESOURCE_TYPES, Compiler, check_resource
+from ._entry import Entry, SearchKeys, content_hash, fold
+from ._errors import CatalogError, Problem
+from ._loader import load_catalog, resource_files
+
+__all__ = [
+    "RESOURCE_TYPES",
+    "Catalog",
+    "CatalogError",
+    "Compiler",
+    "Entry",
+    "Problem",
+    "SearchKeys",
+    "check_resource",
+    "content_hash",
+    "fold",
+    "load_catalog",
+    "resource_files",
+    "version_key",
+]

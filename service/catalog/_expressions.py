@@ -1,0 +1,82 @@
+"""SDC expression extensions: each FHIRPath expression must parse (and compile) at load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from service.scoring.fhirpath import FhirPathError, compile_expression
+
+from ._errors import Problem
+from ._items import dicts, link_id_of
+
+__all__ = ["EXPRESSION_EXTENSIONS", "check_expressions", "expression_extensions"]
+
+_SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-"
+#: Extension url → whether the server evaluates it (then only FHIRPath is acceptable).
+EXPRESSION_EXTENSIONS: dict[str, bool] = {
+    f"{_SDC}calculatedExpression": True,
+    "http://hl7.org/fhir/StructureDefinition/variable": True,
+    f"{_SDC}enableWhenExpression": True,
+    f"{_SDC}initialExpression": True,
+    f"{_SDC}answerExpression": False,
+    f"{_SDC}candidateExpression": False,
+    f"{_SDC}contextExpression": False,
+}
+_FHIRPATH = "text/fhirpath"
+_FHIR_QUERY = "application/x-fhir-query"
+
+
+def check_expressions(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+    """Every expression extension, anywhere in the resource, that is malformed or does not parse."""
+    problems: list[Problem] = []
+    for path, link_id, extension in expression_extensions(resource, root, None):
+        evaluated = EXPRESSION_EXTENSIONS.get(str(extension.get("url")))
+        if evaluated is not None:
+            problems.extend(_check(extension, evaluated, source, path, link_id))
+    return problems
+
+
+def expression_extensions(
+    node: Any, path: str, link_id: str | None
+) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+    """Every extension object with its path and the linkId of the item that holds it."""
+    if isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from expression_extensions(child, f"{path}[{index}]", link_id)
+        return
+    if not isinstance(node, dict):
+        return
+    if path.endswith("]") and path.rsplit(".", 1)[-1].startswith("item["):
+        link_id = link_id_of(node)
+    for index, extension in dicts(node, "extension"):
+        yield f"{path}.extension[{index}]", link_id, extension
+    for key, child in node.items():
+        if key != "contained" and isinstance(child, (dict, list)):
+            yield from expression_extensions(child, f"{path}.{key}", link_id)
+
+
+def _check(
+    extension: dict[str, Any], evaluated: bool, source: str, path: str, link_id: str | None
+) -> Iterator[Problem]:
+    name = str(extension["url"]).rsplit("/", 1)[-1].removeprefix("sdc-questionnaire-")
+    value = extension.get("valueExpression")
+    if not isinstance(value, dict):
+        yield Problem(source, "sdc-expression", f"{name} needs a valueExpression", path, link_id)
+        return
+    path += ".valueExpression"
+    if name == "variable" and not isinstance(value.get("name"), str):
+        yield Problem(source, "sdc-variable", "a variable needs a name", path, link_id)
+    language, expression = value.get("language"), value.get("expression")
+    if language == _FHIR_QUERY and not evaluated:
+        return  # a query the client runs; SDC allows it here
+    if language != _FHIRPATH:
+        text = f"{name} language must be {_FHIRPATH!r}, not {language!r}"
+        yield Problem(source, "sdc-expression", text, path, link_id)
+    elif not isinstance(expression, str):
+        yield Problem(source, "sdc-expression", f"{name} has no expression", path, link_id)
+    else:
+        try:
+            compile_expression(expression)
+        except FhirPathError as exc:
+            yield Problem(source, "fhirpath", f"{name} does not parse: {exc}", path, link_id)

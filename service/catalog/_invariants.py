@@ -1,0 +1,184 @@
+"""The que-1 … que-13 invariants of FHIR R4 (4.0.1) Questionnaire, in plain Python.
+
+Each rule keeps the meaning of its published FHIRPath expression: `x.empty()` is about
+presence (so `required: false` on a display item still breaks que-6), and a primitive that
+carries only an extension counts as present. The one exception is que-12, see `_que_12`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._errors import Problem
+from ._items import ItemRef, dicts, present, walk_items
+
+__all__ = ["check_invariants"]
+
+# que-5: the types whose answers may be constrained by answerOption or answerValueSet.
+_OPTION_TYPES = frozenset(
+    {
+        "choice",
+        "open-choice",
+        "decimal",
+        "integer",
+        "date",
+        "dateTime",
+        "time",
+        "string",
+        "quantity",
+    }
+)
+# que-10: the "simple question types" that may declare maxLength.
+_MAX_LENGTH_TYPES = frozenset(
+    {"boolean", "decimal", "integer", "string", "text", "url", "open-choice"}
+)
+
+ItemRule = Callable[[dict[str, Any]], str | None]
+
+
+def _que_1(item: dict[str, Any]) -> str | None:
+    # (type='group' implies item.empty().not()) and (type='display' implies item.empty())
+    if item.get("type") == "group" and not present(item, "item"):
+        return "Group items must have nested items (this group has none)"
+    if item.get("type") == "display" and present(item, "item"):
+        return "Display items cannot have nested items"
+    return None
+
+
+def _que_3(item: dict[str, Any]) -> str | None:
+    # type!='display' or code.empty()
+    if item.get("type") == "display" and present(item, "code"):
+        return 'Display items cannot have a "code" asserted'
+    return None
+
+
+def _que_4(item: dict[str, Any]) -> str | None:
+    # answerOption.empty() or answerValueSet.empty()
+    if present(item, "answerOption") and present(item, "answerValueSet"):
+        return "A question cannot have both answerOption and answerValueSet"
+    return None
+
+
+def _que_5(item: dict[str, Any]) -> str | None:
+    # (type in choice|open-choice|decimal|integer|date|dateTime|time|string|quantity)
+    #   or (answerValueSet.empty() and answerOption.empty())
+    # The human text says "only choice and open-choice"; the expression, which we follow,
+    # also admits the types R4 answerOption values can take.
+    if item.get("type") in _OPTION_TYPES:
+        return None
+    if present(item, "answerValueSet") or present(item, "answerOption"):
+        return (
+            f"Only 'choice' and 'open-choice' items can have answerValueSet "
+            f"(or answerOption; type is {item.get('type')!r})"
+        )
+    return None
+
+
+def _que_6(item: dict[str, Any]) -> str | None:
+    # type!='display' or (required.empty() and repeats.empty())
+    if item.get("type") == "display" and (present(item, "required") or present(item, "repeats")):
+        return "Required and repeat aren't permitted for display items"
+    return None
+
+
+def _que_8(item: dict[str, Any]) -> str | None:
+    # (type!='group' and type!='display') or initial.empty()
+    if item.get("type") in ("group", "display") and present(item, "initial"):
+        return "Initial values can't be specified for groups or display items"
+    return None
+
+
+def _que_9(item: dict[str, Any]) -> str | None:
+    # type!='display' or readOnly.empty()
+    if item.get("type") == "display" and present(item, "readOnly"):
+        return 'Read-only can\'t be specified for "display" items'
+    return None
+
+
+def _que_10(item: dict[str, Any]) -> str | None:
+    # (type in ('boolean' | 'decimal' | 'integer' | 'string' | 'text' | 'url' | 'open-choice'))
+    #   or maxLength.empty()
+    if item.get("type") not in _MAX_LENGTH_TYPES and present(item, "maxLength"):
+        return (
+            f"Maximum length can only be declared for simple question types "
+            f"(type is {item.get('type')!r})"
+        )
+    return None
+
+
+def _que_11(item: dict[str, Any]) -> str | None:
+    # answerOption.empty() or initial.empty()
+    if present(item, "answerOption") and present(item, "initial"):
+        return "If one or more answerOption is present, initial[x] must be missing"
+    return None
+
+
+def _que_12(item: dict[str, Any]) -> str | None:
+    # Published: enableWhen.count() > 2 implies enableBehavior.exists(). Its own text says
+    # "more than one", R4B and R5 count from two, and the HL7 validator rewrites the R4
+    # expression to `>= 2`: we enforce the rule as written in words.
+    if len(list(dicts(item, "enableWhen"))) > 1 and not present(item, "enableBehavior"):
+        return "If there are more than one enableWhen, enableBehavior must be specified"
+    return None
+
+
+def _que_13(item: dict[str, Any]) -> str | None:
+    # repeats=true or initial.count() <= 1
+    if item.get("repeats") is not True and len(list(dicts(item, "initial"))) > 1:
+        return "Can only have multiple initial values for repeating items"
+    return None
+
+
+_ITEM_RULES: tuple[tuple[str, ItemRule], ...] = (
+    ("que-1", _que_1),
+    ("que-3", _que_3),
+    ("que-4", _que_4),
+    ("que-5", _que_5),
+    ("que-6", _que_6),
+    ("que-8", _que_8),
+    ("que-9", _que_9),
+    ("que-10", _que_10),
+    ("que-11", _que_11),
+    ("que-12", _que_12),
+    ("que-13", _que_13),
+)
+
+
+def check_invariants(resource: dict[str, Any], source: str) -> list[Problem]:
+    """Every que-1 … que-13 violation in a Questionnaire, in document order."""
+    items = list(walk_items(resource))
+    problems = list(_que_2(items, source))
+    for ref in items:
+        for rule, check in _ITEM_RULES:
+            text = check(ref.item)
+            if text is not None:
+                problems.append(Problem(source, rule, text, ref.path, ref.link_id))
+        problems.extend(_que_7(ref, source))
+    return problems
+
+
+def _que_2(items: list[ItemRef], source: str) -> Iterator[Problem]:
+    # descendants().linkId.isDistinct(): reported on each repeat, naming the first use.
+    first: dict[str, str] = {}
+    for ref in items:
+        if ref.link_id is None:
+            continue
+        if ref.link_id in first:
+            text = (
+                f"The link ids for groups and questions must be unique within the "
+                f"questionnaire (also used at {first[ref.link_id]})"
+            )
+            yield Problem(source, "que-2", text, ref.path, ref.link_id)
+        else:
+            first[ref.link_id] = ref.path
+
+
+def _que_7(ref: ItemRef, source: str) -> Iterator[Problem]:
+    # On Questionnaire.item.enableWhen: operator = 'exists' implies (answer is Boolean)
+    for index, when in dicts(ref.item, "enableWhen"):
+        answers = [key for key in when if key.startswith("answer")]
+        if when.get("operator") == "exists" and answers and "answerBoolean" not in answers:
+            path = f"{ref.path}.enableWhen[{index}]"
+            text = f"If the operator is 'exists', the value must be a boolean (not {answers[0]})"
+            yield Problem(source, "que-7", text, path, ref.link_id)

@@ -1,0 +1,82 @@
+"""SDC scoring rules for our content: scored options carry weights, expressions name real
+linkIds, and every calculated score has a code to file it under."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from service.scoring.fhirpath import FhirPathError, referenced_linkids
+
+from ._errors import Problem
+from ._expressions import expression_extensions
+from ._items import ItemRef, dicts
+
+__all__ = ["check_sdc"]
+
+_CALCULATED = (
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+)
+_SCORING = frozenset({_CALCULATED, "http://hl7.org/fhir/StructureDefinition/variable"})
+_LINKED = _SCORING | {
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression",
+}
+# SDC STU4 itemWeight, and its earlier name ordinalValue, which content from elsewhere uses.
+_WEIGHTS = frozenset(
+    {
+        "http://hl7.org/fhir/StructureDefinition/itemWeight",
+        "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+    }
+)
+
+
+def check_sdc(resource: dict[str, Any], items: list[ItemRef], source: str) -> list[Problem]:
+    """Unknown linkIds in expressions, unweighted options of scored items, uncoded scores."""
+    link_ids = {ref.link_id for ref in items if ref.link_id is not None}
+    scored: set[str] = set()
+    problems: list[Problem] = []
+    for path, link_id, extension in expression_extensions(resource, "Questionnaire", None):
+        url = extension.get("url")
+        if url not in _LINKED:
+            continue
+        used = _linkids(extension)
+        if url in _SCORING:
+            scored |= used
+        for missing in sorted(used - link_ids):
+            text = f"expression refers to linkId {missing!r}, which no item has"
+            problems.append(Problem(source, "sdc-linkid", text, path, link_id))
+    for ref in items:
+        problems.extend(_unweighted(ref, scored, source))
+        problems.extend(_uncoded(ref, source))
+    return problems
+
+
+def _linkids(extension: dict[str, Any]) -> set[str]:
+    value = extension.get("valueExpression")
+    if not isinstance(value, dict) or value.get("language") != "text/fhirpath":
+        return set()
+    expression = value.get("expression")
+    if not isinstance(expression, str):
+        return set()
+    try:
+        return set(referenced_linkids(expression))
+    except FhirPathError:
+        return set()  # reported by the FHIRPath check
+
+
+def _unweighted(ref: ItemRef, scored: set[str], source: str) -> Iterator[Problem]:
+    if ref.link_id not in scored or ref.item.get("type") not in ("choice", "open-choice"):
+        return
+    for index, option in dicts(ref.item, "answerOption"):
+        if not any(extension.get("url") in _WEIGHTS for _, extension in dicts(option, "extension")):
+            text = "a scored choice item needs an itemWeight on every answerOption"
+            path = f"{ref.path}.answerOption[{index}]"
+            yield Problem(source, "sdc-weight", text, path, ref.link_id)
+
+
+def _uncoded(ref: ItemRef, source: str) -> Iterator[Problem]:
+    calculated = any(e.get("url") == _CALCULATED for _, e in dicts(ref.item, "extension"))
+    if calculated and "code" not in ref.item:
+        text = "a score item (calculatedExpression) needs a code to be filed under"
+        yield Problem(source, "sdc-score-code", text, ref.path, ref.link_id)

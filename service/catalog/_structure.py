@@ -1,0 +1,160 @@
+"""Is it R4 at all: resource id, the fhir.resources R4B model, required bindings, FHIR JSON."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from fhir.resources.R4B.codesystem import CodeSystem
+from fhir.resources.R4B.questionnaire import Questionnaire
+from pydantic import ValidationError
+
+from ._errors import Problem
+from ._items import ItemRef, dicts, locate
+
+__all__ = ["check_bindings", "check_id", "check_json", "check_model", "check_required"]
+
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_MODELS: dict[str, Any] = {"Questionnaire": Questionnaire, "CodeSystem": CodeSystem}
+_PUBLICATION_STATUS = frozenset({"draft", "active", "retired", "unknown"})
+# Required bindings the R4B models leave unchecked (they type codes as plain strings).
+_ITEM_TYPE = frozenset(
+    {
+        "group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time",
+        "string", "text", "url", "choice", "open-choice", "attachment", "reference", "quantity",
+    }
+)  # fmt: skip
+_OPERATOR = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
+_BEHAVIOR = frozenset({"all", "any"})
+_CONTENT = frozenset({"not-present", "example", "fragment", "complete", "supplement"})
+
+
+def check_id(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+    """The id every catalogue resource needs, matching the FHIR id pattern."""
+    rid = resource.get("id")
+    if isinstance(rid, str) and _ID.fullmatch(rid):
+        return []
+    text = f"id {rid!r} must match [A-Za-z0-9\\-\\.]{{1,64}}"
+    return [Problem(source, "id", text, f"{root}.id")]
+
+
+def check_model(
+    resource: dict[str, Any], source: str, root: str, known: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """Whatever the fhir.resources R4B model rejects (but paths in `known`), one per error."""
+    try:
+        _MODELS[root].model_validate(resource)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path, link_id = locate(resource, [_fhir_name(step) for step in error["loc"]], root)
+            if path not in known:
+                problems.append(Problem(source, "r4", error["msg"], path, link_id))
+        return problems
+    return []
+
+
+# 1..1 elements whose absence the model reports only once everything below is well typed.
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "Questionnaire": ("status",),
+    "CodeSystem": ("status", "content"),
+    "item": ("linkId", "type"),
+    "enableWhen": ("question", "operator", "answer[x]"),
+    "answerOption": ("value[x]",),
+    "initial": ("value[x]",),
+    "concept": ("code",),
+}
+
+
+def check_required(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+    """Every missing 1..1 element of the resource, its items and concepts, at once."""
+    return [
+        Problem(source, "r4", f"Value for the field '{name}' is required.", path, link_id)
+        for path, link_id, name in _missing(resource, root, root, None)
+    ]
+
+
+def _missing(
+    node: dict[str, Any], kind: str, path: str, link_id: str | None
+) -> Iterator[tuple[str, str | None, str]]:
+    if kind == "item":
+        link_id = node.get("linkId") if isinstance(node.get("linkId"), str) else None
+    for name in _REQUIRED.get(kind, ()):
+        if not name.endswith("[x]"):
+            if name not in node:
+                yield f"{path}.{name}", link_id, name
+        elif not any(_is_choice_of(key, name[:-3]) for key in node):
+            yield path, link_id, name  # where the model reports a missing choice element
+    for key in ("item", "enableWhen", "answerOption", "initial", "concept"):
+        for index, child in dicts(node, key):
+            yield from _missing(child, key, f"{path}.{key}[{index}]", link_id)
+
+
+def _is_choice_of(key: str, stem: str) -> bool:
+    """`answerDateTime` is a choice of `answer[x]`."""
+    return key.startswith(stem) and key[len(stem) : len(stem) + 1].isupper()
+
+
+def _fhir_name(step: str | int) -> str | int:
+    # fhir.resources names a few elements the Python way.
+    return {"resource_type": "resourceType"}.get(step, step) if isinstance(step, str) else step
+
+
+def check_bindings(resource: dict[str, Any], items: list[ItemRef], source: str) -> list[Problem]:
+    """Codes from required bindings: status, item.type, enableWhen.operator, enableBehavior."""
+    root = str(resource.get("resourceType"))
+    found: list[tuple[str, str | None, str, str | None]] = [
+        (root, None, "status", _bound(resource, "status", _PUBLICATION_STATUS))
+    ]
+    if root == "CodeSystem":
+        found.append((root, None, "content", _bound(resource, "content", _CONTENT)))
+    for ref in items:
+        found.append((ref.path, ref.link_id, "type", _bound(ref.item, "type", _ITEM_TYPE)))
+        behavior = _bound(ref.item, "enableBehavior", _BEHAVIOR)
+        found.append((ref.path, ref.link_id, "enableBehavior", behavior))
+        for index, when in dicts(ref.item, "enableWhen"):
+            path = f"{ref.path}.enableWhen[{index}]"
+            found.append((path, ref.link_id, "operator", _bound(when, "operator", _OPERATOR)))
+    return [
+        Problem(source, "binding", text, f"{path}.{key}", link_id)
+        for path, link_id, key, text in found
+        if text is not None
+    ]
+
+
+def _bound(node: dict[str, Any], key: str, codes: frozenset[str]) -> str | None:
+    value = node.get(key)
+    if value is None or value in codes:
+        return None
+    return f"{key} {value!r} is not one of {', '.join(sorted(codes))}"
+
+
+def check_json(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+    """FHIR JSON: no null, no empty object or array (the models accept them)."""
+    return [
+        Problem(source, "json", text, path, link_id)
+        for path, link_id, text in _empties(resource, root, None)
+    ]
+
+
+def _empties(node: Any, path: str, link_id: str | None) -> Iterator[tuple[str, str | None, str]]:
+    if isinstance(node, dict):
+        if path.rsplit(".", 1)[-1].startswith("item["):
+            link_id = node.get("linkId") if isinstance(node.get("linkId"), str) else link_id
+        for key, child in node.items():
+            yield from _empty(child, f"{path}.{key}", link_id)
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            # null is allowed in a primitive array only when `_key` carries its extension.
+            if child is not None:
+                yield from _empty(child, f"{path}[{index}]", link_id)
+
+
+def _empty(node: Any, path: str, link_id: str | None) -> Iterator[tuple[str, str | None, str]]:
+    if node is None:
+        yield path, link_id, "null is not allowed in FHIR JSON; leave the element out"
+    elif isinstance(node, (dict, list)) and not node:
+        yield path, link_id, "empty objects and arrays are not allowed in FHIR JSON"
+    else:
+        yield from _empties(node, path, link_id)

@@ -1,0 +1,219 @@
+"""What the server says about itself: the CapabilityStatement and its OperationDefinitions.
+
+Both are built from the same tables the API routes use, so they list exactly what is
+implemented (a test compares them with the app's routes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.fhir.search import SEARCH_PARAMETERS
+
+__all__ = ["BASE", "OPERATIONS", "capability_statement", "operation_definitions"]
+
+BASE = "https://rapport-fhir.github.io/fhir"
+SOFTWARE_VERSION = "0.1.0"
+DATE = "2026-11-25"
+
+_SEARCH_DEFINITIONS = {
+    "_id": "http://hl7.org/fhir/SearchParameter/Resource-id",
+    "url": "http://hl7.org/fhir/SearchParameter/conformance-url",
+    "version": "http://hl7.org/fhir/SearchParameter/conformance-version",
+    "name": "http://hl7.org/fhir/SearchParameter/conformance-name",
+    "title": "http://hl7.org/fhir/SearchParameter/conformance-title",
+    "status": "http://hl7.org/fhir/SearchParameter/conformance-status",
+    "code": "http://hl7.org/fhir/SearchParameter/Questionnaire-code",
+    "publisher": "http://hl7.org/fhir/SearchParameter/conformance-publisher",
+}
+
+
+def _param(
+    name: str, use: str, card: str, kind: str | None, doc: str, **extra: Any
+) -> dict[str, Any]:
+    low, _, high = card.partition("..")
+    param: dict[str, Any] = {"name": name, "use": use, "min": int(low), "max": high}
+    if kind:
+        param["type"] = kind
+    param["documentation"] = doc
+    param.update(extra)
+    return param
+
+
+_QR_IN = _param(
+    "questionnaire-response",
+    "in",
+    "0..1",
+    "QuestionnaireResponse",
+    "The response (or post the QuestionnaireResponse itself as the body)",
+)
+_Q_IN = _param(
+    "questionnaire",
+    "in",
+    "0..1",
+    "Questionnaire",
+    "The Questionnaire to use instead of resolving QuestionnaireResponse.questionnaire",
+)
+
+#: id → (code, name, title, base definition or None, description, parameters)
+OPERATIONS: dict[str, dict[str, Any]] = {
+    "QuestionnaireResponse-validate": {
+        "code": "validate",
+        "name": "Validate",
+        "title": "Validate a QuestionnaireResponse against its Questionnaire",
+        "base": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+        "description": (
+            "Checks structure, linkIds, answer types and options, required items and "
+            "enableWhen. Always 200 with an OperationOutcome listing every issue; 4xx only "
+            "when validation could not run."
+        ),
+        "parameter": [
+            _param("resource", "in", "0..1", "Resource", "The response (or post it as the body)"),
+            _param("return", "out", "1..1", "OperationOutcome", "All issues found"),
+        ],
+    },
+    "QuestionnaireResponse-score": {
+        "code": "score",
+        "name": "Score",
+        "title": "Score a QuestionnaireResponse from its Questionnaire's own expressions",
+        "base": None,
+        "description": (
+            "Re-computes every calculated item server-side. 422 with an OperationOutcome when "
+            "the response has errors."
+        ),
+        "parameter": [
+            _QR_IN,
+            _Q_IN,
+            _param("response", "out", "1..1", "QuestionnaireResponse", "Scores filled in"),
+            _param(
+                "score",
+                "out",
+                "0..*",
+                None,
+                "One per score",
+                part=[
+                    _param("code", "out", "1..1", "Coding", "What was scored"),
+                    _param("value", "out", "1..1", "decimal", "The value (boolean for flags)"),
+                    _param("interpretation", "out", "0..1", "Coding", "The published band"),
+                ],
+            ),
+            _param("issues", "out", "0..1", "OperationOutcome", "Warnings: withheld scores"),
+        ],
+    },
+    "QuestionnaireResponse-extract": {
+        "code": "extract",
+        "name": "Extract",
+        "title": "Extract Observations from a QuestionnaireResponse (SDC observation-based)",
+        "base": "http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract",
+        "description": (
+            "A transaction Bundle of Observations, one per score, with deterministic "
+            "identifiers and ifNoneExist so a re-sent response never creates duplicates."
+        ),
+        "parameter": [
+            _QR_IN,
+            _Q_IN,
+            _param("return", "out", "1..1", "Bundle", "A transaction Bundle of Observations"),
+        ],
+    },
+}
+
+
+def operation_definitions() -> dict[str, dict[str, Any]]:
+    """Our OperationDefinitions by id."""
+    found = {}
+    for op_id, spec in OPERATIONS.items():
+        definition: dict[str, Any] = {
+            "resourceType": "OperationDefinition",
+            "id": op_id,
+            "url": f"{BASE}/OperationDefinition/{op_id}",
+            "version": SOFTWARE_VERSION,
+            "name": spec["name"],
+            "title": spec["title"],
+            "status": "active",
+            "kind": "operation",
+            "date": DATE,
+            "publisher": "Rapport",
+            "description": spec["description"],
+            "affectsState": False,
+            "code": spec["code"],
+            "resource": ["QuestionnaireResponse"],
+            "system": False,
+            "type": True,
+            "instance": False,
+            "parameter": spec["parameter"],
+        }
+        if spec["base"]:
+            definition["base"] = spec["base"]
+        found[op_id] = definition
+    return found
+
+
+def _questionnaire_resource() -> dict[str, Any]:
+    params = []
+    for name, kind in SEARCH_PARAMETERS.items():
+        param: dict[str, Any] = {"name": name, "type": kind}
+        if name in _SEARCH_DEFINITIONS:
+            param["definition"] = _SEARCH_DEFINITIONS[name]
+        if name == "experimental":
+            param["documentation"] = "Questionnaire.experimental (true or false)"
+        if name == "code":
+            param["documentation"] = "Questionnaire.code and Questionnaire.item.code"
+        params.append(param)
+    return {
+        "type": "Questionnaire",
+        "profile": "http://hl7.org/fhir/StructureDefinition/Questionnaire",
+        "supportedProfile": ["http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire"],
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "versioning": "versioned",
+        "readHistory": False,
+        "conditionalRead": "full-support",
+        "searchParam": params,
+    }
+
+
+def capability_statement(*, batch_max_entries: int, implementation_url: str) -> dict[str, Any]:
+    """The CapabilityStatement: exactly what the routes implement."""
+    operations = [
+        {"name": spec["code"], "definition": f"{BASE}/OperationDefinition/{op_id}"}
+        for op_id, spec in OPERATIONS.items()
+    ]
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": "rapport",
+        "url": f"{BASE}/CapabilityStatement/rapport",
+        "version": SOFTWARE_VERSION,
+        "name": "Rapport",
+        "title": "Rapport FHIR server",
+        "status": "active",
+        "experimental": False,
+        "date": DATE,
+        "publisher": "Rapport",
+        "description": "Publishes, validates and scores alliance, rapport, psychedelic-"
+        "experience and outcome instruments as SDC Questionnaires.",
+        "kind": "instance",
+        "software": {"name": "Rapport", "version": SOFTWARE_VERSION},
+        "implementation": {"description": "Rapport", "url": implementation_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    f"Batch Bundles of up to {batch_max_entries} entries may invoke "
+                    "QuestionnaireResponse $validate, $score and $extract."
+                ),
+                "resource": [
+                    _questionnaire_resource(),
+                    {"type": "QuestionnaireResponse", "operation": operations},
+                    {"type": "CodeSystem", "interaction": [{"code": "read"}]},
+                    {"type": "OperationDefinition", "interaction": [{"code": "read"}]},
+                ],
+                "interaction": [
+                    {
+                        "code": "batch",
+                        "documentation": f"At most {batch_max_entries} entries per Bundle",
+                    }
+                ],
+            }
+        ],
+    }

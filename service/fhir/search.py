@@ -1,0 +1,292 @@
+"""Questionnaire search: FHIR R4 search parameters parsed once, then matched against entries.
+
+Semantics follow FHIR R4 search.html: parameters repeated are ANDed, comma-separated
+values are ORed; string parameters match case- and accent-insensitively at the start
+of the value (`:exact` whole and case-sensitive, `:contains` anywhere); token
+parameters take `code`, `system|code`, `|code` and `system|`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from service.errors import InvalidRequest
+from service.fhir.outcome import Issue, IssueSeverity, IssueType
+
+__all__ = [
+    "SUMMARY_VALUES",
+    "SearchQuery",
+    "Searchable",
+    "fold",
+    "parse_search",
+    "subset",
+]
+
+SUMMARY_VALUES = frozenset({"true", "false", "text", "data", "count"})
+
+#: Questionnaire elements marked isSummary in R4, plus what every resource keeps.
+_SUMMARY_ELEMENTS = frozenset(
+    {
+        "resourceType", "id", "meta", "implicitRules", "url", "identifier", "version", "name",
+        "title", "derivedFrom", "status", "experimental", "subjectType", "date", "publisher",
+        "useContext", "jurisdiction", "effectivePeriod", "code",
+    }
+)  # fmt: skip
+_ALWAYS = frozenset({"resourceType", "id", "meta"})
+_MANDATORY = {
+    "Questionnaire": frozenset({"status"}),
+    "CodeSystem": frozenset({"status", "content"}),
+}
+_SUBSETTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "SUBSETTED",
+    "display": "subsetted",
+}
+#: Parameters the server understands that are not filters.
+_CONTROL = frozenset({"_count", "_offset", "_summary", "_elements", "_format", "_pretty"})
+_STRING = frozenset({"name", "title", "publisher"})
+_TOKEN = frozenset({"_id", "version", "status", "code", "experimental"})
+_URI = frozenset({"url"})
+SEARCH_PARAMETERS: dict[str, str] = {
+    "_id": "token",
+    "url": "uri",
+    "version": "token",
+    "name": "string",
+    "title": "string",
+    "status": "token",
+    "code": "token",
+    "publisher": "string",
+    "experimental": "token",
+}
+
+
+class Searchable(Protocol):
+    """What search needs of a catalogue entry."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def version(self) -> str | None: ...
+    @property
+    def resource(self) -> Mapping[str, Any]: ...
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a string, for string search."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+Matcher = Callable[[Searchable], bool]
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    """A parsed search: filters, paging and shaping, plus what was ignored."""
+
+    filters: list[Matcher] = field(default_factory=list)
+    count: int = 20
+    offset: int = 0
+    summary: str | None = None
+    elements: tuple[str, ...] = ()
+    ignored: list[str] = field(default_factory=list)
+    canonical_params: list[tuple[str, str]] = field(default_factory=list)
+
+    def matches(self, entry: Searchable) -> bool:
+        """True when the entry passes every filter."""
+        return all(test(entry) for test in self.filters)
+
+    def warnings(self) -> list[Issue]:
+        """One warning per ignored parameter (FHIR search.html#errors)."""
+        return [
+            Issue(
+                IssueSeverity.WARNING,
+                IssueType.NOT_SUPPORTED,
+                f"Search parameter '{name[:60]}' is not supported here and was ignored",
+                location=f"http.{name[:60]}",
+                rule="search-param-ignored",
+            )
+            for name in self.ignored
+        ]
+
+
+def _bad(name: str, text: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Search parameter '{name[:60]}': {text}",
+        issue_type=IssueType.VALUE,
+        expression=None,
+    )
+
+
+def _int(name: str, value: str, low: int, high: int | None) -> int:
+    if not value.isdigit() or len(value) > 9:
+        raise _bad(name, f"'{value[:30]}' is not a whole number")
+    number = int(value)
+    if number < low:
+        raise _bad(name, f"must be at least {low}")
+    return number if high is None else min(number, high)
+
+
+def _string_matcher(name: str, modifier: str, values: list[str]) -> Matcher:
+    def field_of(entry: Searchable) -> str:
+        value = entry.resource.get(name)
+        return value if isinstance(value, str) else ""
+
+    if modifier == "exact":
+        wanted = frozenset(values)
+        return lambda entry: field_of(entry) in wanted
+    folded = [fold(value) for value in values]
+    if modifier == "contains":
+        return lambda entry: any(v in fold(field_of(entry)) for v in folded)
+    return lambda entry: any(fold(field_of(entry)).startswith(v) for v in folded)
+
+
+def _codes(resource: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    # R4 defines `code` as Questionnaire.item.code; the root code is included too, since
+    # integrators look instruments up by their panel code (e.g. LOINC 44249-1).
+    yield from resource.get("code") or ()
+    stack = list(resource.get("item") or ())
+    while stack:
+        item = stack.pop()
+        yield from item.get("code") or ()
+        stack.extend(item.get("item") or ())
+
+
+def _token_test(value: str) -> Callable[[Mapping[str, Any]], bool]:
+    if "|" not in value:
+        return lambda coding: coding.get("code") == value
+    system, _, code = value.partition("|")
+    if not system:
+        return lambda coding: "system" not in coding and coding.get("code") == code
+    if not code:
+        return lambda coding: coding.get("system") == system
+    return lambda coding: coding.get("system") == system and coding.get("code") == code
+
+
+def _code_matcher(values: list[str]) -> Matcher:
+    tests = [_token_test(value) for value in values]
+    return lambda entry: any(t(c) for c in _codes(entry.resource) for t in tests)
+
+
+def _plain_token(name: str, values: list[str]) -> Matcher:
+    if name == "experimental":
+        for value in values:
+            if value not in {"true", "false"}:
+                raise _bad(name, f"'{value[:30]}' is not true or false")
+        wanted_bool = {value == "true" for value in values}
+        return lambda entry: bool(entry.resource.get("experimental", False)) in wanted_bool
+    wanted = frozenset(values)
+    if name == "_id":
+        return lambda entry: entry.id in wanted
+    if name == "version":
+        return lambda entry: entry.version in wanted
+    return lambda entry: entry.resource.get(name) in wanted
+
+
+def _url_matcher(values: list[str]) -> Matcher:
+    pairs = [value.partition("|") for value in values]
+
+    def test(entry: Searchable) -> bool:
+        return any(
+            entry.url == url and (not sep or entry.version == version)
+            for url, sep, version in pairs
+        )
+
+    return test
+
+
+_MODIFIERS: dict[str, frozenset[str]] = {
+    "string": frozenset({"", "exact", "contains"}),
+    "token": frozenset({""}),
+    "uri": frozenset({""}),
+}
+
+
+def _filter(name: str, modifier: str, raw: str) -> Matcher:
+    kind = SEARCH_PARAMETERS[name]
+    if modifier not in _MODIFIERS[kind]:
+        raise _bad(f"{name}:{modifier}", f"modifier ':{modifier[:30]}' is not supported")
+    values = _split_values(raw)
+    if not values:
+        raise _bad(name, "needs a value")
+    if kind == "string":
+        return _string_matcher(name, modifier, values)
+    if name == "url":
+        return _url_matcher(values)
+    if name == "code":
+        return _code_matcher(values)
+    return _plain_token(name, values)
+
+
+def _split_values(raw: str) -> list[str]:
+    # Commas separate alternatives; "\\," is a literal comma (search.html#escaping).
+    marker = "\x00"
+    return [part.replace(marker, ",") for part in raw.replace("\\,", marker).split(",") if part]
+
+
+def parse_search(
+    args: Sequence[tuple[str, str]],
+    *,
+    page_size: int,
+    max_page_size: int,
+    strict: bool,
+) -> SearchQuery:
+    """Parse query arguments (in order, repeats kept); InvalidRequest for bad values."""
+    query = SearchQuery(count=page_size)
+    for key, value in args:
+        name, _, modifier = key.partition(":")
+        if name in SEARCH_PARAMETERS:
+            query.filters.append(_filter(name, modifier, value))
+            query.canonical_params.append((key, value))
+        elif name in _CONTROL and not modifier:
+            _control(query, name, value, max_page_size)
+        elif strict:
+            raise _bad(key, "is not supported (Prefer: handling=strict)")
+        else:
+            query.ignored.append(key)
+    return query
+
+
+def _control(query: SearchQuery, name: str, value: str, max_page_size: int) -> None:
+    if name == "_count":
+        query.count = _int(name, value, 0, max_page_size)
+    elif name == "_offset":
+        query.offset = _int(name, value, 0, None)
+    elif name == "_summary":
+        if value not in SUMMARY_VALUES:
+            raise _bad(name, "must be one of true, false, text, data, count")
+        query.summary = value
+    elif name == "_elements":
+        names = tuple(part.strip() for part in value.split(",") if part.strip())
+        for element in names:
+            if not element.replace("_", "").isalnum():
+                raise _bad(name, f"'{element[:40]}' is not an element name")
+        query.elements = names
+
+
+def subset(
+    resource: Mapping[str, Any], *, summary: str | None, elements: Sequence[str]
+) -> Mapping[str, Any]:
+    """The resource as `_summary` / `_elements` ask (tagged SUBSETTED when anything is left out)."""
+    if elements:
+        keep = _ALWAYS | set(elements) | _MANDATORY.get(str(resource.get("resourceType")), set())
+    elif summary == "true":
+        keep = _SUMMARY_ELEMENTS
+    elif summary == "text":
+        keep = _ALWAYS | {"text"} | _MANDATORY.get(str(resource.get("resourceType")), set())
+    elif summary == "data":
+        keep = set(resource) - {"text"}
+    else:
+        return resource
+    shaped = {key: value for key, value in resource.items() if key in keep}
+    if len(shaped) == len(resource):
+        return resource
+    meta = dict(shaped.get("meta") or {})
+    meta["tag"] = [*meta.get("tag", ()), _SUBSETTED]
+    shaped["meta"] = meta
+    return shaped

@@ -1,0 +1,295 @@
+"""Checks on one QuestionnaireResponse.item.answer: its value[x], type, option and limits.
+
+`value[x]` is reported as `.value` in issue expressions (the FHIRPath name of a
+choice element), e.g. `QuestionnaireResponse.item[2].answer[0].value`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from service.fhir.outcome import Issue, IssueSeverity, IssueType
+
+from ._content import ITEM_WEIGHT, ORDINAL_VALUE, extensions
+from ._items import ItemDef, Option, answer_key
+from ._terminology import Terminology
+
+__all__ = ["ANSWER_TYPES", "Answers", "check_answer"]
+
+_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+_DATE = _YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?"
+_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
+_ZONE = r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+_PATTERNS = {
+    "Date": re.compile(_DATE),
+    "DateTime": re.compile(
+        _YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])"
+        rf"(T{_TIME}{_ZONE})?)?)?"
+    ),
+    "Time": re.compile(_TIME),
+    "Uri": re.compile(r"\S+"),
+}
+_INT32 = (-(2**31), 2**31 - 1)
+
+#: QuestionnaireResponse.item.answer.value[x] in R4.
+ANSWER_TYPES = frozenset(
+    {
+        "Boolean",
+        "Decimal",
+        "Integer",
+        "Date",
+        "DateTime",
+        "Time",
+        "String",
+        "Uri",
+        "Attachment",
+        "Coding",
+        "Quantity",
+        "Reference",
+    }
+)
+#: The value[x] each item type takes (R4 Questionnaire item type / answer type table).
+_BY_ITEM_TYPE = {
+    "boolean": frozenset({"Boolean"}),
+    "decimal": frozenset({"Decimal"}),
+    "integer": frozenset({"Integer"}),
+    "date": frozenset({"Date"}),
+    "dateTime": frozenset({"DateTime"}),
+    "time": frozenset({"Time"}),
+    "string": frozenset({"String"}),
+    "text": frozenset({"String"}),
+    "url": frozenset({"Uri"}),
+    "attachment": frozenset({"Attachment"}),
+    "reference": frozenset({"Reference"}),
+    "quantity": frozenset({"Quantity"}),
+}
+
+
+class Answers:
+    """What the answer checks write to: issues, Coding weights by id, and the terminology."""
+
+    __slots__ = ("issues", "terminology", "weights")
+
+    def __init__(self, terminology: Terminology) -> None:
+        self.issues: list[Issue] = []
+        self.weights: dict[int, float] = {}
+        self.terminology = terminology
+
+    def add(
+        self,
+        severity: IssueSeverity,
+        code: IssueType,
+        text: str,
+        *,
+        where: str,
+        rule: str,
+        link: str,
+    ) -> None:
+        """Record an issue at `where` about the item `link`."""
+        self.issues.append(Issue(severity, code, text, where, link, rule))
+
+    def error(self, code: IssueType, text: str, where: str, rule: str, link: str) -> None:
+        """Record an error."""
+        self.add(IssueSeverity.ERROR, code, text, where=where, rule=rule, link=link)
+
+
+def allowed_types(definition: ItemDef) -> frozenset[str]:
+    """The value[x] types an answer to this item may carry."""
+    if definition.type in ("choice", "open-choice"):
+        found = definition.option_types or frozenset({"Coding"})
+        return found | {"String"} if definition.type == "open-choice" else found
+    return _BY_ITEM_TYPE.get(definition.type, frozenset())
+
+
+def check_answer(
+    out: Answers, definition: ItemDef, answer: Any, where: str
+) -> tuple[str, Any] | None:
+    """Check one answer; its (value type, value) when the value is usable, else None."""
+    link = definition.link_id
+    if type(answer) is not dict:
+        out.error(
+            IssueType.STRUCTURE, "an answer must be a JSON object", where, "qr-not-object", link
+        )
+        return None
+    keys = [key for key in answer if key.startswith("value")]
+    if len(keys) != 1:
+        rule = "qr-answer-value-missing" if not keys else "qr-answer-value-multiple"
+        text = "an answer needs exactly one value[x]" + (f", got {', '.join(keys)}" if keys else "")
+        out.error(IssueType.REQUIRED if not keys else IssueType.STRUCTURE, text, where, rule, link)
+        return None
+    value_type, value = keys[0][5:], answer[keys[0]]
+    where += ".value"
+    allowed = allowed_types(definition)
+    if value_type not in allowed:
+        wanted = " or ".join("value" + t for t in sorted(allowed))
+        text = f"item '{link}' ({definition.type}) takes {wanted}, not {keys[0]}"
+        out.error(IssueType.VALUE, text, where, "qr-answer-type", link)
+        return None
+    problem = _format(value_type, value)
+    if problem is not None:
+        out.error(IssueType.VALUE, f"{keys[0]} {problem}", where, "qr-answer-invalid", link)
+        return None
+    _check_value(out, definition, value_type, value, where)
+    return value_type, value  # well-formed: enableWhen may compare it even if not allowed
+
+
+def _format(value_type: str, value: Any) -> str | None:
+    """Why `value` is not a valid FHIR `value_type`, or None if it is."""
+    kind = type(value)
+    if value_type == "Boolean":
+        return None if kind is bool else "must be true or false"
+    if value_type == "Integer":
+        ok = kind is int and _INT32[0] <= value <= _INT32[1]
+        return None if ok else "must be a 32-bit integer"
+    if value_type == "Decimal":
+        ok = kind is int or (kind is float and math.isfinite(value))
+        return None if ok else "must be a finite number"
+    if value_type in ("Coding", "Quantity", "Attachment", "Reference"):
+        return _complex(value_type, value)
+    if kind is not str or not value.strip():
+        return "must be a non-empty string"
+    pattern = _PATTERNS.get(value_type)
+    return None if pattern is None or pattern.fullmatch(value) else "is not a valid " + value_type
+
+
+def _complex(value_type: str, value: Any) -> str | None:
+    if type(value) is not dict or not value:
+        return "must be a non-empty JSON object"
+    if value_type == "Coding" and (type(value.get("code")) is not str or not value["code"]):
+        return "needs a code"
+    if value_type == "Coding" and not isinstance(value.get("system", ""), str):
+        return "has a system that is not a string"
+    if value_type == "Quantity" and "value" in value and _format("Decimal", value["value"]):
+        return "has a value that is not a number"
+    return None
+
+
+def _check_value(
+    out: Answers, definition: ItemDef, value_type: str, value: Any, where: str
+) -> bool:
+    """Options, value sets and limits; False if the value is wrong."""
+    if definition.type == "choice" or (definition.type == "open-choice" and value_type != "String"):
+        return _check_option(out, definition, value_type, value, where)
+    return _check_limits(out, definition, value_type, value, where)
+
+
+def _check_option(
+    out: Answers, definition: ItemDef, value_type: str, value: Any, where: str
+) -> bool:
+    key = answer_key(value_type, value)
+    link = definition.link_id
+    if not definition.options:
+        return _check_value_set(out, definition, key, value, where)
+    option = definition.options.get(key)
+    if option is None:
+        text = f"{_show(value_type, value)} is not an answerOption of item '{link}'"
+        out.error(IssueType.CODE_INVALID, text, where, "qr-answer-not-in-options", link)
+        return False
+    if value_type == "Coding":
+        _coding(out, definition, option, value, where)
+    return True
+
+
+def _check_value_set(out: Answers, definition: ItemDef, key: Any, value: Any, where: str) -> bool:
+    link = definition.link_id
+    codes = out.terminology.value_sets.get(definition.answer_value_set or "")
+    if codes is None:
+        text = f"answerValueSet {definition.answer_value_set!r} is not contained; code not checked"
+        out.add(
+            IssueSeverity.INFORMATION,
+            IssueType.INFORMATIONAL,
+            text,
+            where=where,
+            rule="qr-answer-valueset-unchecked",
+            link=link,
+        )
+    elif key not in codes:
+        text = f"{_show('Coding', value)} is not in {definition.answer_value_set} of item '{link}'"
+        out.error(IssueType.CODE_INVALID, text, where, "qr-answer-not-in-valueset", link)
+        return False
+    weight = out.terminology.weights.get((value.get("system"), value.get("code")))
+    _weigh(out, definition, weight, value, where)
+    return True
+
+
+def _coding(out: Answers, definition: ItemDef, option: Option, value: Any, where: str) -> None:
+    display = value.get("display")
+    if option.display is not None and display is not None and display != option.display:
+        text = f"display {display!r} differs from the option's {option.display!r}"
+        out.add(
+            IssueSeverity.WARNING,
+            IssueType.VALUE,
+            text,
+            where=where,
+            rule="qr-answer-display-mismatch",
+            link=definition.link_id,
+        )
+    weight = option.weight
+    if weight is None:
+        weight = out.terminology.weights.get((value.get("system"), value.get("code")))
+    _weigh(out, definition, weight, value, where)
+
+
+def _weigh(out: Answers, definition: ItemDef, weight: float | None, value: Any, where: str) -> None:
+    """Record the content's weight; an itemWeight the client put on its Coding is not trusted."""
+    if weight is not None:
+        out.weights[id(value)] = weight
+    for _, ext in extensions(value, ITEM_WEIGHT) + extensions(value, ORDINAL_VALUE):
+        if ext.get("valueDecimal", ext.get("valueInteger")) != weight:
+            text = "the answer's own itemWeight differs from the Questionnaire's; ignored"
+            out.add(
+                IssueSeverity.WARNING,
+                IssueType.VALUE,
+                text,
+                where=where,
+                rule="qr-answer-weight-ignored",
+                link=definition.link_id,
+            )
+
+
+def _check_limits(
+    out: Answers, definition: ItemDef, value_type: str, value: Any, where: str
+) -> bool:
+    link = definition.link_id
+    low, high = definition.min_value, definition.max_value
+    if _comparable(value, low) and value < low:
+        text = f"{value} is below the minimum {low} of item '{link}'"
+        out.error(IssueType.VALUE, text, where, "qr-answer-min-value", link)
+        return False
+    if _comparable(value, high) and value > high:
+        text = f"{value} is above the maximum {high} of item '{link}'"
+        out.error(IssueType.VALUE, text, where, "qr-answer-max-value", link)
+        return False
+    if value_type == "String":
+        return _check_length(out, definition, value, where)
+    return True
+
+
+def _comparable(value: Any, bound: Any) -> bool:
+    if bound is None or type(value) is bool or type(bound) is bool:
+        return False
+    if type(value) in (int, float) and type(bound) in (int, float):
+        return True
+    # Dates compare as text when they have the same precision (YYYY, YYYY-MM, YYYY-MM-DD).
+    return type(value) is str and type(bound) is str and len(value) == len(bound) <= 10
+
+
+def _check_length(out: Answers, definition: ItemDef, value: str, where: str) -> bool:
+    link = definition.link_id
+    if definition.max_length is not None and len(value) > definition.max_length:
+        text = f"longer than the maxLength {definition.max_length} of item '{link}'"
+        out.error(IssueType.TOO_LONG, text, where, "qr-answer-too-long", link)
+        return False
+    if definition.min_length is not None and len(value) < definition.min_length:
+        text = f"shorter than the minLength {definition.min_length} of item '{link}'"
+        out.error(IssueType.VALUE, text, where, "qr-answer-too-short", link)
+        return False
+    return True
+
+
+def _show(value_type: str, value: Any) -> str:
+    if value_type == "Coding":
+        return f"{value.get('system', '')}|{value.get('code')}"
+    return repr(value)

@@ -1,0 +1,85 @@
+"""The extension URLs scoring reads, and small helpers over Questionnaire JSON."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = [
+    "CALCULATED",
+    "EXTRACT",
+    "HIDDEN",
+    "ITEM_TYPES",
+    "ITEM_WEIGHT",
+    "MAX_LENGTH",
+    "MAX_VALUE",
+    "MIN_LENGTH",
+    "MIN_VALUE",
+    "ORDINAL_VALUE",
+    "SCORE_BAND",
+    "VARIABLE",
+    "extensions",
+    "finite_number",
+    "first_value",
+]
+
+ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"  # pre-STU4 name
+HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
+CALCULATED = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+EXTRACT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-observationExtract"
+VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+MIN_LENGTH = "http://hl7.org/fhir/StructureDefinition/minLength"
+MAX_LENGTH = "http://hl7.org/fhir/StructureDefinition/maxLength"  # maxLength is an element too
+SCORE_BAND = "https://rapport-fhir.github.io/fhir/StructureDefinition/score-band"
+
+#: Questionnaire.item.type (R4 item-type value set, without the abstract `question`).
+ITEM_TYPES = frozenset(
+    {
+        "group",
+        "display",
+        "boolean",
+        "decimal",
+        "integer",
+        "date",
+        "dateTime",
+        "time",
+        "string",
+        "text",
+        "url",
+        "choice",
+        "open-choice",
+        "attachment",
+        "reference",
+        "quantity",
+    }
+)
+
+
+def extensions(element: dict[str, Any], url: str) -> list[tuple[int, dict[str, Any]]]:
+    """The (index, extension) pairs of `element` with this url; malformed entries skipped."""
+    found = element.get("extension")
+    if type(found) is not list:
+        return []
+    return [
+        (index, ext)
+        for index, ext in enumerate(found)
+        if type(ext) is dict and ext.get("url") == url
+    ]
+
+
+def first_value(extension: dict[str, Any]) -> tuple[str, Any] | None:
+    """The (`valueX` key, value) of an extension, or None if it has no value."""
+    for key, value in extension.items():
+        if key.startswith("value"):
+            return key, value
+    return None
+
+
+def finite_number(value: Any) -> float | None:
+    """`value` if it is a finite JSON number (not a boolean), else None."""
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value
+    return None

@@ -1,0 +1,224 @@
+"""Indexing one Questionnaire.item: its type, options with weights, enableWhen and limits.
+
+Problems are appended to a list of issues (rule ids `q-*`, see `model`) so an
+author sees all of them at once; the caller raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from service.fhir.outcome import Issue, IssueType, error
+
+from ._content import (
+    HIDDEN,
+    ITEM_TYPES,
+    ITEM_WEIGHT,
+    MAX_LENGTH,
+    MAX_VALUE,
+    MIN_LENGTH,
+    MIN_VALUE,
+    ORDINAL_VALUE,
+    extensions,
+    finite_number,
+    first_value,
+)
+
+__all__ = ["EnableWhen", "ItemDef", "Option", "answer_key", "index_item"]
+
+#: The value[x] types an answerOption may carry (R4 Questionnaire.item.answerOption.value[x]).
+_OPTION_TYPES = ("Coding", "Integer", "Date", "Time", "String", "Reference")
+#: enableWhen.operator (R4 questionnaire-enable-operator).
+_OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One answerOption: its value type and comparison key, display, and SDC weight."""
+
+    value_type: str
+    key: Hashable
+    display: str | None
+    weight: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnableWhen:
+    """One enableWhen condition: `question` `operator` `answer` (answer key as `answer_key`)."""
+
+    question: str
+    operator: str
+    answer_type: str
+    answer: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDef:
+    """What validation needs to know about one Questionnaire item."""
+
+    link_id: str
+    type: str
+    text: str | None
+    path: str
+    parent: str | None
+    position: int
+    required: bool
+    repeats: bool
+    read_only: bool
+    hidden: bool
+    options: dict[Hashable, Option]
+    option_types: frozenset[str]
+    answer_value_set: str | None
+    enable_when: tuple[EnableWhen, ...]
+    enable_all: bool
+    min_value: Any
+    max_value: Any
+    min_length: int | None
+    max_length: int | None
+    initial: tuple[dict[str, Any], ...]
+    children: tuple[str, ...]
+
+
+def answer_key(value_type: str, value: Any) -> Hashable:
+    """The comparison key of an answer value: Codings by (system, code), others by value."""
+    if value_type == "Coding":
+        return ("Coding", value.get("system"), value.get("code"))
+    if value_type == "Reference":
+        return ("Reference", value.get("reference"))
+    return (value_type, value)
+
+
+def index_item(
+    item: dict[str, Any], path: str, parent: str | None, position: int, issues: list[Issue]
+) -> ItemDef:
+    """The ItemDef of a Questionnaire item (children are filled in by the caller)."""
+    link_id = item["linkId"]
+    kind = item.get("type")
+    if kind not in ITEM_TYPES:
+        issues.append(_bad(f"{path}.type", f"item '{link_id}' has unknown type {kind!r}"))
+        kind = "display"
+    options = _options(item, path, issues)
+    if kind == "display" and (item.get("required") or item.get("repeats")):
+        issues.append(_bad(path, f"display item '{link_id}' cannot be required or repeat (que-6)"))
+    return ItemDef(
+        link_id=link_id,
+        type=kind,
+        text=item.get("text") if type(item.get("text")) is str else None,
+        path=path,
+        parent=parent,
+        position=position,
+        required=item.get("required") is True,
+        repeats=item.get("repeats") is True,
+        read_only=item.get("readOnly") is True,
+        hidden=any(ext.get("valueBoolean") is True for _, ext in extensions(item, HIDDEN)),
+        options={option.key: option for option in options},
+        option_types=frozenset(option.value_type for option in options),
+        answer_value_set=_string(item.get("answerValueSet")),
+        enable_when=_enable_when(item, path, issues),
+        enable_all=item.get("enableBehavior") == "all",
+        min_value=_limit(item, MIN_VALUE),
+        max_value=_limit(item, MAX_VALUE),
+        min_length=_integer(_limit(item, MIN_LENGTH)),
+        max_length=_integer(item.get("maxLength", _limit(item, MAX_LENGTH))),
+        initial=tuple(i for i in item.get("initial", ()) if type(i) is dict),
+        children=(),
+    )
+
+
+def _bad(expression: str, text: str, rule: str = "q-invalid") -> Issue:
+    return error(IssueType.INVALID, text, expression, rule=rule)
+
+
+def _string(value: Any) -> str | None:
+    return value if type(value) is str and value else None
+
+
+def _integer(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def _limit(item: dict[str, Any], url: str) -> Any:
+    for _, ext in extensions(item, url):
+        found = first_value(ext)
+        if found is not None:
+            return found[1]
+    return None
+
+
+def _options(item: dict[str, Any], path: str, issues: list[Issue]) -> list[Option]:
+    raw = item.get("answerOption", [])
+    if type(raw) is not list:
+        issues.append(_bad(f"{path}.answerOption", "answerOption must be an array"))
+        return []
+    options = []
+    for index, option in enumerate(raw):
+        here = f"{path}.answerOption[{index}]"
+        found = _option(option, here, issues) if type(option) is dict else None
+        if found is None:
+            issues.append(
+                _bad(here, "answerOption needs one value[x] of " + ", ".join(_OPTION_TYPES))
+            )
+        else:
+            options.append(found)
+    return options
+
+
+def _option(option: dict[str, Any], path: str, issues: list[Issue]) -> Option | None:
+    for value_type in _OPTION_TYPES:
+        value = option.get("value" + value_type)
+        if value is None:
+            continue
+        if value_type in ("Coding", "Reference") and type(value) is not dict:
+            return None
+        display = value.get("display") if value_type == "Coding" else None
+        return Option(
+            value_type, answer_key(value_type, value), display, _weight(option, path, issues)
+        )
+    return None
+
+
+def _weight(option: dict[str, Any], path: str, issues: list[Issue]) -> float | None:
+    """SDC itemWeight on the answerOption, else the legacy ordinalValue."""
+    for url in (ITEM_WEIGHT, ORDINAL_VALUE):
+        for index, ext in extensions(option, url):
+            value = finite_number(ext.get("valueDecimal", ext.get("valueInteger")))
+            if value is not None:
+                return value
+            issues.append(
+                _bad(f"{path}.extension[{index}]", "itemWeight needs a finite valueDecimal")
+            )
+    return None
+
+
+def _enable_when(item: dict[str, Any], path: str, issues: list[Issue]) -> tuple[EnableWhen, ...]:
+    raw = item.get("enableWhen", [])
+    if type(raw) is not list:
+        issues.append(_bad(f"{path}.enableWhen", "enableWhen must be an array"))
+        return ()
+    conditions = []
+    for index, condition in enumerate(raw):
+        found = _condition(condition) if type(condition) is dict else None
+        if found is None:
+            issues.append(
+                _bad(
+                    f"{path}.enableWhen[{index}]",
+                    "enableWhen needs question, a known operator and one answer[x]",
+                    "q-enablewhen-invalid",
+                )
+            )
+        else:
+            conditions.append(found)
+    return tuple(conditions)
+
+
+def _condition(condition: dict[str, Any]) -> EnableWhen | None:
+    question, operator = condition.get("question"), condition.get("operator")
+    answers = [(k[6:], v) for k, v in condition.items() if k.startswith("answer")]
+    if type(question) is not str or operator not in _OPERATORS or len(answers) != 1:
+        return None
+    value_type, value = answers[0]
+    if value_type in ("Coding", "Reference", "Quantity") and type(value) is not dict:
+        return None
+    return EnableWhen(question, operator, value_type, value)

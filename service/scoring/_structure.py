@@ -1,0 +1,114 @@
+"""Resource-level checks of a QuestionnaireResponse: its shape, status and questionnaire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.fhir.outcome import Issue, IssueSeverity, IssueType
+
+from ._answers import Answers
+from .model import CompiledQuestionnaire
+
+__all__ = ["STATUSES", "check_resource"]
+
+#: QuestionnaireResponse.status (R4 questionnaire-answers-status, required binding).
+STATUSES = frozenset({"in-progress", "completed", "amended", "entered-in-error", "stopped"})
+_ELEMENTS = frozenset(
+    {
+        "resourceType",
+        "id",
+        "meta",
+        "implicitRules",
+        "language",
+        "text",
+        "contained",
+        "extension",
+        "modifierExtension",
+        "identifier",
+        "basedOn",
+        "partOf",
+        "questionnaire",
+        "status",
+        "subject",
+        "encounter",
+        "authored",
+        "author",
+        "source",
+        "item",
+    }
+)
+_HERE = "QuestionnaireResponse"
+
+
+def _error(out: Answers, code: IssueType, text: str, where: str, rule: str) -> None:
+    out.issues.append(Issue(IssueSeverity.ERROR, code, text, where, None, rule))
+
+
+def check_resource(out: Answers, cq: CompiledQuestionnaire, response: Any) -> str | None:
+    """Check the resource itself; its status ('' if unusable), or None if it is no QR at all."""
+    if type(response) is not dict:
+        _error(out, IssueType.STRUCTURE, "not a JSON object", _HERE, "qr-not-object")
+        return None
+    if response.get("resourceType") != "QuestionnaireResponse":
+        text = f"resourceType is {response.get('resourceType')!r}, not QuestionnaireResponse"
+        _error(out, IssueType.STRUCTURE, text, f"{_HERE}.resourceType", "qr-resource-type")
+        return None
+    for key in response:
+        if key.removeprefix("_") not in _ELEMENTS:
+            text = f"unknown element {key!r}"
+            where = f"{_HERE}.{key.removeprefix('_')}"
+            _error(out, IssueType.STRUCTURE, text, where, "qr-unknown-element")
+    _check_questionnaire(out, cq, response.get("questionnaire"))
+    return _check_status(out, response.get("status"))
+
+
+def _check_status(out: Answers, status: Any) -> str:
+    where = f"{_HERE}.status"
+    if status is None:
+        _error(out, IssueType.REQUIRED, "status is required", where, "qr-status-missing")
+        return ""
+    if status not in STATUSES:
+        text = f"status {status!r} is not one of {', '.join(sorted(STATUSES))}"
+        _error(out, IssueType.VALUE, text, where, "qr-status-invalid")
+        return ""
+    return str(status)
+
+
+def _check_questionnaire(out: Answers, cq: CompiledQuestionnaire, canonical: Any) -> None:
+    """The response's `questionnaire` must name the Questionnaire it is validated against."""
+    where = f"{_HERE}.questionnaire"
+    if canonical is None:
+        text = "no questionnaire: validated against the one the request named"
+        out.issues.append(
+            Issue(
+                IssueSeverity.WARNING,
+                IssueType.REQUIRED,
+                text,
+                where,
+                None,
+                "qr-questionnaire-missing",
+            )
+        )
+        return
+    if type(canonical) is not str or not canonical:
+        _error(
+            out,
+            IssueType.STRUCTURE,
+            "questionnaire must be a canonical string",
+            where,
+            "qr-questionnaire-mismatch",
+        )
+        return
+    if canonical.startswith("#") or canonical.startswith("Questionnaire/"):
+        named = canonical.removeprefix("#").removeprefix("Questionnaire/")
+        if named != cq.id:
+            text = f"questionnaire {canonical!r} is not Questionnaire {cq.id!r}"
+            _error(out, IssueType.VALUE, text, where, "qr-questionnaire-mismatch")
+        return
+    url, _, version = canonical.partition("|")
+    if url != cq.url:
+        text = f"questionnaire {url!r} is not {cq.url!r}"
+        _error(out, IssueType.VALUE, text, where, "qr-questionnaire-mismatch")
+    elif version and version != cq.version:
+        text = f"questionnaire version {version!r} is not {cq.version!r}, the version used"
+        _error(out, IssueType.VALUE, text, where, "qr-questionnaire-version")

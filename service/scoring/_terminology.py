@@ -1,0 +1,87 @@
+"""Contained terminology: the codes of `#id` ValueSets and the itemWeights of CodeSystems.
+
+`answerValueSet` is honoured when it names a ValueSet contained in the
+Questionnaire (its `expansion.contains`, or its `compose.include` concepts);
+a weight not on the answerOption is looked up as the `itemWeight` property of a
+contained CodeSystem concept (SDC weight() lookup order, third step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._content import finite_number
+
+__all__ = ["Terminology", "terminology"]
+
+
+@dataclass(frozen=True, slots=True)
+class Terminology:
+    """Contained ValueSets (by `#id`) as sets of (system, code), and CodeSystem weights."""
+
+    value_sets: dict[str, frozenset[Hashable]] = field(default_factory=dict)
+    weights: dict[tuple[Any, Any], float] = field(default_factory=dict)
+
+
+def terminology(questionnaire: dict[str, Any]) -> Terminology:
+    """What the Questionnaire's contained ValueSets and CodeSystems define."""
+    value_sets: dict[str, frozenset[Hashable]] = {}
+    weights: dict[tuple[Any, Any], float] = {}
+    contained = questionnaire.get("contained")
+    for resource in contained if type(contained) is list else ():
+        if type(resource) is not dict or type(resource.get("id")) is not str:
+            continue
+        if resource.get("resourceType") == "ValueSet":
+            value_sets["#" + resource["id"]] = frozenset(_value_set_codes(resource))
+        elif resource.get("resourceType") == "CodeSystem":
+            weights.update(_code_system_weights(resource))
+    return Terminology(value_sets, weights)
+
+
+def _value_set_codes(value_set: dict[str, Any]) -> Iterator[Hashable]:
+    expansion = value_set.get("expansion")
+    if type(expansion) is dict:
+        yield from _contains(expansion.get("contains"))
+    compose = value_set.get("compose")
+    includes = compose.get("include") if type(compose) is dict else None
+    for include in includes if type(includes) is list else ():
+        concepts = include.get("concept") if type(include) is dict else None
+        for concept in concepts if type(concepts) is list else ():
+            if type(concept) is dict:
+                yield ("Coding", include.get("system"), concept.get("code"))
+
+
+def _contains(entries: Any) -> Iterator[Hashable]:
+    stack = list(entries) if type(entries) is list else []
+    while stack:
+        entry = stack.pop()
+        if type(entry) is not dict:
+            continue
+        if "code" in entry:
+            yield ("Coding", entry.get("system"), entry.get("code"))
+        if type(entry.get("contains")) is list:
+            stack.extend(entry["contains"])
+
+
+def _code_system_weights(code_system: dict[str, Any]) -> Iterator[tuple[tuple[Any, Any], float]]:
+    system = code_system.get("url")
+    concepts = code_system.get("concept")
+    stack = list(concepts) if type(concepts) is list else []
+    while stack:
+        concept = stack.pop()
+        if type(concept) is not dict:
+            continue
+        weight = _weight_property(concept.get("property"))
+        if weight is not None:
+            yield (system, concept.get("code")), weight
+        if type(concept.get("concept")) is list:
+            stack.extend(concept["concept"])
+
+
+def _weight_property(properties: Any) -> float | None:
+    for prop in properties if type(properties) is list else ():
+        if type(prop) is dict and prop.get("code") == "itemWeight":
+            return finite_number(prop.get("valueDecimal", prop.get("valueInteger")))
+    return None

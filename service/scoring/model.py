@@ -1,0 +1,220 @@
+"""A Questionnaire compiled once, when it enters the catalogue: items indexed, logic compiled.
+
+Content problems raise `UnprocessableContent` carrying every issue found, each
+with an `expression` into the Questionnaire (`Questionnaire.item[3].extension[2]`)
+and a rule id:
+
+| rule | what |
+|---|---|
+| q-not-questionnaire | not a JSON object with resourceType Questionnaire |
+| q-invalid | malformed item, type, answerOption, itemWeight or display item (que-6) |
+| q-linkid | item without a linkId, or a linkId used twice (que-2) |
+| q-enablewhen-invalid | enableWhen without question/operator/answer[x], or an unknown question |
+| q-expression | valueExpression missing or not valid FHIRPath |
+| q-expression-language | a language other than text/fhirpath |
+| q-variable | a variable without a name, or declared twice in one scope |
+| q-variable-undefined | an expression uses a %variable not in scope (SDC variable) |
+| q-calculated-type | calculatedExpression on a type other than decimal, integer, boolean |
+| q-extract-needs-code | observationExtract on an item without code |
+| q-score-band | malformed score-band extension |
+| q-too-large | more items, nesting or expressions than `Limits` allow (too-costly) |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from service.errors import UnprocessableContent
+from service.fhir.outcome import Issue, IssueType, error
+
+from . import _logic
+from ._items import EnableWhen, ItemDef, Option, index_item
+from ._logic import Band, Scope, ScoreDef, Variable
+from ._terminology import Terminology, terminology
+from .fhirpath import Expression, compile_expression, interpret_expression
+
+__all__ = [
+    "Band",
+    "CompiledQuestionnaire",
+    "EnableWhen",
+    "ItemDef",
+    "Limits",
+    "Option",
+    "Scope",
+    "ScoreDef",
+    "Variable",
+    "compile_questionnaire",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on content compiled per request (contained Questionnaires) and on evaluation."""
+
+    max_items: int = 2_000
+    max_depth: int = 32
+    max_expressions: int = 500
+    max_expression_length: int = 4_096
+    budget: int = 100_000  # elements materialised per expression evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuestionnaire:
+    """A Questionnaire ready to validate and score responses, built by compile_questionnaire."""
+
+    questionnaire: dict[str, Any]
+    url: str | None
+    version: str | None
+    id: str | None
+    items: dict[str, ItemDef]
+    root_children: tuple[str, ...]
+    scope: Scope
+    scores: tuple[ScoreDef, ...]
+    terminology: Terminology
+    limits: Limits = field(default_factory=Limits)
+
+    def score(self, link_id: str) -> ScoreDef | None:
+        """The score item with this linkId, if any."""
+        return next((s for s in self.scores if s.link_id == link_id), None)
+
+
+def compile_questionnaire(
+    questionnaire: dict[str, Any], *, limits: Limits | None = None, interpret: bool = False
+) -> CompiledQuestionnaire:
+    """Compile a Questionnaire once; `interpret` uses fhirpathpy throughout (tests, benchmarks)."""
+    limits = limits or Limits()
+    if type(questionnaire) is not dict or questionnaire.get("resourceType") != "Questionnaire":
+        raise UnprocessableContent(
+            "not a Questionnaire",
+            issues=[_issue("Questionnaire", "not a Questionnaire", "q-not-questionnaire")],
+        )
+    builder = _Builder(limits, interpret)
+    root_vars, visible = _logic.variables(
+        questionnaire, "Questionnaire", {}, builder.compile, builder.issues
+    )
+    children, scopes = builder.walk(
+        questionnaire.get("item", []), "Questionnaire", None, 1, visible
+    )
+    builder.check_enable_when()
+    if builder.issues:
+        raise UnprocessableContent(builder.issues[0].text, issues=builder.issues)
+    url, version = questionnaire.get("url"), questionnaire.get("version")
+    return CompiledQuestionnaire(
+        questionnaire=questionnaire,
+        url=url if type(url) is str else None,
+        version=version if type(version) is str else None,
+        id=questionnaire.get("id") if type(questionnaire.get("id")) is str else None,
+        items=builder.items,
+        root_children=children,
+        scope=Scope(root_vars, None, scopes),
+        scores=tuple(builder.scores),
+        terminology=terminology(questionnaire),
+        limits=limits,
+    )
+
+
+def _issue(expression: str, text: str, rule: str, code: IssueType = IssueType.INVALID) -> Issue:
+    return error(code, text, expression, rule=rule)
+
+
+def _too_large(expression: str, text: str) -> UnprocessableContent:
+    issue = _issue(expression, text, "q-too-large", IssueType.TOO_COSTLY)
+    return UnprocessableContent(text, issues=[issue], issue_type=IssueType.TOO_COSTLY)
+
+
+class _Builder:
+    """The state of one compilation: items and scores found so far, issues, counters."""
+
+    def __init__(self, limits: Limits, interpret: bool) -> None:
+        self.limits = limits
+        self.interpret = interpret
+        self.items: dict[str, ItemDef] = {}
+        self.scores: list[ScoreDef] = []
+        self.issues: list[Issue] = []
+        self.expressions = 0
+
+    def compile(self, source: str) -> Expression:
+        """Compile one expression, counting it against the limits."""
+        self.expressions += 1
+        if self.expressions > self.limits.max_expressions:
+            raise _too_large(
+                "Questionnaire", f"more than {self.limits.max_expressions} expressions"
+            )
+        length = self.limits.max_expression_length
+        if self.interpret:
+            return interpret_expression(source, max_length=length)
+        return compile_expression(source, max_length=length)
+
+    def walk(
+        self, raw: Any, path: str, parent: str | None, depth: int, visible: dict[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[Scope, ...]]:
+        """Index the items under `path`; their linkIds and their non-empty scopes."""
+        if type(raw) is not list:
+            self.issues.append(_issue(f"{path}.item", "item must be an array", "q-invalid"))
+            return (), ()
+        if raw and depth > self.limits.max_depth:
+            raise _too_large(path, f"items nest deeper than {self.limits.max_depth} levels")
+        link_ids: list[str] = []
+        scopes: list[Scope] = []
+        for index, item in enumerate(raw):
+            here = f"{path}.item[{index}]"
+            if not self._admit(item, here):
+                continue
+            scope = self._item(
+                item, path=here, parent=parent, position=len(link_ids), depth=depth, visible=visible
+            )
+            link_ids.append(item["linkId"])
+            if scope.variables or scope.score or scope.children:
+                scopes.append(scope)
+        return tuple(link_ids), tuple(scopes)
+
+    def _admit(self, item: Any, path: str) -> bool:
+        if len(self.items) >= self.limits.max_items:
+            raise _too_large(path, f"more than {self.limits.max_items} items")
+        if type(item) is not dict or type(item.get("linkId")) is not str or not item["linkId"]:
+            self.issues.append(_issue(path, "an item needs a linkId", "q-linkid"))
+            return False
+        if item["linkId"] in self.items:
+            text = f"linkId '{item['linkId']}' is used by more than one item (que-2)"
+            self.issues.append(_issue(f"{path}.linkId", text, "q-linkid"))
+            return False
+        return True
+
+    def _item(
+        self,
+        item: dict[str, Any],
+        *,
+        path: str,
+        parent: str | None,
+        position: int,
+        depth: int,
+        visible: dict[str, Any],
+    ) -> Scope:
+        definition = index_item(item, path, parent, position, self.issues)
+        self.items[definition.link_id] = definition  # placeholder keeps document order
+        own, inner = _logic.variables(item, path, visible, self.compile, self.issues)
+        score = _logic.calculation(
+            item,
+            kind=definition.type,
+            path=path,
+            visible=inner,
+            compile_=self.compile,
+            issues=self.issues,
+        )
+        if score is not None:
+            self.scores.append(score)
+        children, scopes = self.walk(
+            item.get("item", []), path, definition.link_id, depth + 1, inner
+        )
+        self.items[definition.link_id] = replace(definition, children=children)
+        return Scope(own, score, scopes)
+
+    def check_enable_when(self) -> None:
+        """Every enableWhen.question names an item of this Questionnaire."""
+        for definition in self.items.values():
+            for index, condition in enumerate(definition.enable_when):
+                if condition.question not in self.items:
+                    text = f"enableWhen.question '{condition.question}' is not an item"
+                    where = f"{definition.path}.enableWhen[{index}].question"
+                    self.issues.append(_issue(where, text, "q-enablewhen-invalid"))

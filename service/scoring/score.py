@@ -1,0 +1,280 @@
+"""Re-scoring a QuestionnaireResponse from its Questionnaire's own SDC expressions.
+
+Variables and calculatedExpressions are evaluated in document order (SDC), with
+`%resource` the response, `%questionnaire` the Questionnaire and `weight()` the
+itemWeight of the matched answerOption (recorded by validation). Each score is
+written into a copy of the response as soon as it is computed, so later
+expressions see it, as in an SDC form filler.
+
+Values are what the expression computes in IEEE doubles, exactly as fhirpath.js
+(LHC-Forms, Smart Forms) computes them, with no further rounding: sums of the
+integer weights our content uses are exact, and a mean is the double nearest to
+the true quotient (44/15 is 2.933333333333333). Integer results stay integers.
+
+| rule | severity | what |
+|---|---|---|
+| score-withheld | warning | the score's rule gave no value (answers missing: they are named) |
+| score-differs | warning | the response carried another value for a score; ours replaces it |
+| score-too-costly | error (422) | an evaluation exceeded the budget in `Limits` |
+| score-failed | error (422) | an expression failed or gave a value of the wrong type |
+
+Calculated items are filled in at the top level or in every instance of their
+parent group; one under a question's answer, or in a group the response lacks,
+is reported in `scores` only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from service.errors import UnprocessableContent
+from service.fhir.outcome import Issue, IssueSeverity, IssueType
+
+from .fhirpath import BudgetExceeded, Env, Expression, FhirPathError
+from .model import CompiledQuestionnaire, Scope, ScoreDef
+from .validate import Validation, validate_response
+
+__all__ = ["Score", "ScoreResult", "score_response"]
+
+_VALUE_KEY = {"decimal": "valueDecimal", "integer": "valueInteger", "boolean": "valueBoolean"}
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One computed score: its item, code, value (None when withheld) and band."""
+
+    link_id: str
+    code: dict[str, Any] | None
+    value: float | bool | None
+    interpretation: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """What scoring returns: the filled-in response, the scores, and warnings."""
+
+    response: dict[str, Any]
+    scores: list[Score]
+    issues: list[Issue]
+    status: str
+
+
+def score_response(cq: CompiledQuestionnaire, response: Any) -> ScoreResult:
+    """Validate and score `response`; UnprocessableContent if it has errors or scoring fails."""
+    validation = validate_response(cq, response)
+    if validation.errors:
+        raise UnprocessableContent(
+            validation.errors[0].text, issues=validation.issues, issue_type=IssueType.INVALID
+        )
+    found: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    working = dict(response)
+    if "item" in working:
+        working["item"] = _copy_items(response["item"], "QuestionnaireResponse", found)
+    run = _Run(cq, validation, working, found)
+    run.scope(cq.scope, {})
+    issues = [*validation.issues, *run.issues]
+    return ScoreResult(working, run.scores, issues, str(response["status"]))
+
+
+def _copy_items(
+    items: list[dict[str, Any]], path: str, found: dict[str, list[tuple[dict[str, Any], str]]]
+) -> list[dict[str, Any]]:
+    """Copies of items and answers down to the values, which stay shared (weights key on id)."""
+    copied = []
+    for index, item in enumerate(items):
+        here = f"{path}.item[{index}]"
+        new = dict(item)
+        found.setdefault(item["linkId"], []).append((new, here))
+        if "item" in new:
+            new["item"] = _copy_items(item["item"], here, found)
+        if "answer" in new:
+            new["answer"] = [
+                _copy_answer(answer, f"{here}.answer[{n}]", found)
+                for n, answer in enumerate(item["answer"])
+            ]
+        copied.append(new)
+    return copied
+
+
+def _copy_answer(
+    answer: dict[str, Any], path: str, found: dict[str, list[tuple[dict[str, Any], str]]]
+) -> dict[str, Any]:
+    new = dict(answer)
+    if "item" in new:
+        new["item"] = _copy_items(answer["item"], path, found)
+    return new
+
+
+class _Run:
+    """One scoring run: the environment, the scores so far and their issues."""
+
+    def __init__(
+        self,
+        cq: CompiledQuestionnaire,
+        validation: Validation,
+        working: dict[str, Any],
+        found: dict[str, list[tuple[dict[str, Any], str]]],
+    ) -> None:
+        self.cq = cq
+        self.answered = validation.answered
+        self.working = working
+        self.found = found
+        weights = validation.weights
+        self.env = Env(
+            working,
+            cq.questionnaire,
+            weight=lambda node: weights.get(id(node)),
+            budget=cq.limits.budget,
+        )
+        self.scores: list[Score] = []
+        self.issues: list[Issue] = []
+
+    def scope(self, scope: Scope, variables: dict[str, list[Any]]) -> None:
+        """Evaluate one item's variables, its score, then its children, in document order."""
+        if scope.variables:
+            variables = dict(variables)
+            for variable in scope.variables:
+                label = f"variable %{variable.name}"
+                variables[variable.name] = self.evaluate(label, variables, variable.expression)
+        if scope.score is not None:
+            self.score(scope.score, variables)
+        for child in scope.children:
+            self.scope(child, variables)
+
+    def evaluate(
+        self, where: str, variables: dict[str, list[Any]], expression: Expression
+    ) -> list[Any]:
+        """Run one expression; budget or evaluation failures become UnprocessableContent."""
+        self.env.variables = variables
+        try:
+            return expression.evaluate([self.working], self.env)
+        except BudgetExceeded as exc:
+            raise _failure(f"{where}: {exc}", "score-too-costly", IssueType.TOO_COSTLY) from exc
+        except FhirPathError as exc:
+            raise _failure(f"{where}: {exc}", "score-failed", IssueType.PROCESSING) from exc
+
+    def score(self, definition: ScoreDef, variables: dict[str, list[Any]]) -> None:
+        """Compute one score, fill it in, and note why it is withheld or differs."""
+        result = self.evaluate(f"score '{definition.link_id}'", variables, definition.expression)
+        value = _value(definition, result)
+        interpretation = _band(definition, value)
+        self.scores.append(Score(definition.link_id, definition.code, value, interpretation))
+        if value is None:
+            self._withheld(definition)
+        for item, path in self.found.get(definition.link_id, []):
+            self._compare(definition, item, path, value)
+            if value is None:
+                item.pop("answer", None)
+            else:
+                item["answer"] = [{_VALUE_KEY[definition.type]: value}]
+        if value is not None and definition.link_id not in self.found:
+            self._insert(definition, value)
+
+    def _withheld(self, definition: ScoreDef) -> None:
+        missing = [link for link in self.cq.items if link in definition.uses - self.answered]
+        if missing:
+            text = (
+                f"score '{definition.link_id}' is withheld: "
+                f"item{'s' if len(missing) > 1 else ''} {', '.join(missing)} unanswered"
+            )
+        else:
+            text = f"score '{definition.link_id}' is withheld by the instrument's rule"
+        where = next((path for _, path in self.found.get(definition.link_id, [])), None)
+        self.issues.append(
+            Issue(
+                IssueSeverity.WARNING,
+                IssueType.BUSINESS_RULE,
+                text,
+                where,
+                definition.link_id,
+                "score-withheld",
+            )
+        )
+
+    def _compare(
+        self, definition: ScoreDef, item: dict[str, Any], path: str, value: float | bool | None
+    ) -> None:
+        answers = item.get("answer")
+        if not answers:
+            return
+        theirs = answers[0].get(_VALUE_KEY[definition.type])
+        if _same(theirs, value) and len(answers) == 1:
+            return
+        ours = "withheld" if value is None else repr(value)
+        text = f"score '{definition.link_id}' was given as {theirs!r}; the service computes {ours}"
+        self.issues.append(
+            Issue(
+                IssueSeverity.WARNING,
+                IssueType.VALUE,
+                text,
+                f"{path}.answer[0].value",
+                definition.link_id,
+                "score-differs",
+            )
+        )
+
+    def _insert(self, definition: ScoreDef, value: float | bool) -> None:
+        parent = self.cq.items[definition.link_id].parent
+        if parent is None:
+            containers = [self.working]
+        elif self.cq.items[parent].type == "group":
+            containers = [item for item, _ in self.found.get(parent, [])]
+        else:
+            return
+        item = {"linkId": definition.link_id, "answer": [{_VALUE_KEY[definition.type]: value}]}
+        if definition.text is not None:
+            item["text"] = definition.text
+        position = self.cq.items[definition.link_id].position
+        for container in containers:
+            siblings = container.setdefault("item", [])
+            at = next(
+                (
+                    n
+                    for n, s in enumerate(siblings)
+                    if self.cq.items[s["linkId"]].position > position
+                ),
+                len(siblings),
+            )
+            siblings.insert(at, dict(item))
+
+
+def _failure(text: str, rule: str, code: IssueType) -> UnprocessableContent:
+    issue = Issue(IssueSeverity.ERROR, code, text, None, None, rule)
+    return UnprocessableContent(text, issues=[issue], issue_type=code)
+
+
+def _value(definition: ScoreDef, result: list[Any]) -> float | bool | None:
+    """The single value of a score's result; empty is None (withheld)."""
+    if not result:
+        return None
+    value = result[0]
+    if len(result) == 1 and definition.type == "boolean" and type(value) is bool:
+        return value
+    if len(result) == 1 and definition.type != "boolean" and type(value) in (int, float):
+        if definition.type == "integer" and type(value) is float:
+            if not value.is_integer():
+                raise _failure(
+                    f"score '{definition.link_id}' gave {value}, not an integer",
+                    "score-failed",
+                    IssueType.PROCESSING,
+                )
+            return int(value)
+        return value  # type: ignore[no-any-return]
+    text = f"score '{definition.link_id}' ({definition.type}) gave {result!r}"
+    raise _failure(text, "score-failed", IssueType.PROCESSING)
+
+
+def _band(definition: ScoreDef, value: float | bool | None) -> dict[str, Any] | None:
+    if value is None or type(value) is bool:
+        return None
+    return next((b.interpretation for b in definition.bands if b.contains(value)), None)
+
+
+def _same(theirs: Any, ours: float | bool | None) -> bool:
+    if type(theirs) is bool or type(ours) is bool:
+        return theirs is ours
+    if ours is None or type(theirs) not in (int, float):
+        return False
+    return math.isclose(theirs, ours, rel_tol=1e-9, abs_tol=1e-9)

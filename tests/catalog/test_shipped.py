@@ -1,0 +1,143 @@
+"""The shipped catalogue: it loads fast, and its CodeSystems match the codes its content uses."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.catalog import Catalog, load_catalog
+
+SHIPPED = Path(__file__).resolve().parents[2] / "questionnaires"
+BASE = "https://rapport-fhir.github.io/fhir"
+OURS = ("rapport-scores", "rapport-bands", "rapport-answers")
+INSTRUMENTS = ("arm-5", "ebi", "gad-7", "meq-30", "phq-9", "qids-sr-16", "wai-sr")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    """The shipped catalogue, loaded once."""
+    return load_catalog([SHIPPED])
+
+
+def _codings(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("system"), str) and "code" in node:
+            yield path, node
+        for key, child in node.items():
+            yield from _codings(child, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _codings(child, f"{path}[{index}]")
+
+
+def test_shipped_catalogue_loads(catalog: Catalog) -> None:
+    assert tuple(e.id for e in catalog.questionnaires()) == INSTRUMENTS
+    assert tuple(e.id for e in catalog.code_systems()) == tuple(sorted(OURS))
+
+
+def test_load_and_check_is_well_under_a_second() -> None:
+    load_catalog([SHIPPED])  # imports and first-use caches out of the way
+    started = time.perf_counter()
+    load_catalog([SHIPPED])
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("cid", OURS)
+def test_code_system_resource(catalog: Catalog, cid: str) -> None:
+    entry = catalog.resolve(f"{BASE}/CodeSystem/{cid}|1.0.0")
+    assert entry is not None
+    cs = entry.resource
+    assert (cs["id"], cs["version"], cs["status"], cs["experimental"]) == (
+        cid,
+        "1.0.0",
+        "active",
+        False,
+    )
+    assert (cs["publisher"], cs["date"], cs["caseSensitive"], cs["content"]) == (
+        "Rapport",
+        "2026-11-25",
+        True,
+        "complete",
+    )
+    assert all(cs[key].strip() for key in ("name", "title", "description"))
+    assert cs["count"] == len(cs["concept"])
+    incomplete = [c["code"] for c in cs["concept"] if not (c["display"] and c["definition"])]
+    assert incomplete == []
+
+
+def test_every_code_used_exists_with_its_display(catalog: Catalog) -> None:
+    """Issue 3's meta-test: each Coding in one of our systems names a concept, same display."""
+    defined = {
+        f"{BASE}/CodeSystem/{e.id}": {c["code"]: c["display"] for c in e.resource["concept"]}
+        for e in catalog.code_systems()
+    }
+    wrong = []
+    for entry in catalog.questionnaires():
+        for path, coding in _codings(entry.resource):
+            codes = defined.get(coding["system"])
+            if codes is None:
+                assert not coding["system"].startswith(f"{BASE}/CodeSystem/"), path
+                continue
+            if codes.get(coding["code"]) != coding.get("display"):
+                wrong.append((entry.id, path, coding["code"], coding.get("display")))
+    assert wrong == []
+
+
+def test_every_concept_is_used(catalog: Catalog) -> None:
+    used = {
+        (coding["system"], coding["code"])
+        for entry in catalog.questionnaires()
+        for _, coding in _codings(entry.resource)
+    }
+    unused = [
+        (e.id, c["code"])
+        for e in catalog.code_systems()
+        for c in e.resource["concept"]
+        if (e.url, c["code"]) not in used
+    ]
+    assert unused == []
+
+
+def _options(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        for option in item.get("answerOption", []):
+            if "valueCoding" in option:
+                yield option["valueCoding"]
+        yield from _options(item.get("item", []))
+
+
+def test_answer_displays_are_the_option_text(catalog: Catalog) -> None:
+    answers = catalog.get("CodeSystem", "rapport-answers")
+    assert answers is not None
+    display = {c["code"]: c["display"] for c in answers.resource["concept"]}
+    options = [
+        coding
+        for entry in catalog.questionnaires()
+        for coding in _options(entry.resource["item"])
+        if coding["system"] == answers.url
+    ]
+    assert len({o["code"] for o in options}) == len(display)
+    assert [o["code"] for o in options if display[o["code"]] != o["display"]] == []
+
+
+def test_files_are_the_served_resources(catalog: Catalog) -> None:
+    for entry in catalog.entries():
+        on_disk = json.loads(entry.source.read_text(encoding="utf-8"))
+        served = {k: v for k, v in entry.resource.items() if k != "meta"}
+        assert served == {k: v for k, v in on_disk.items() if k != "meta"}
+        assert entry.url == f"{BASE}/{entry.resource_type}/{entry.id}"
+
+
+def test_shipped_catalogue_compiles_for_scoring() -> None:
+    from service.scoring import CompiledQuestionnaire, compile_questionnaire
+
+    load_catalog([SHIPPED], compiler=compile_questionnaire)  # warm-up
+    started = time.perf_counter()
+    catalog = load_catalog([SHIPPED], compiler=compile_questionnaire)
+    assert time.perf_counter() - started < 1.0
+    assert all(isinstance(e.compiled, CompiledQuestionnaire) for e in catalog.questionnaires())

@@ -1,0 +1,120 @@
+"""The shipped instruments and their test vectors, and responses built from published values."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from service.scoring import CompiledQuestionnaire, compile_questionnaire
+
+FOLDER = Path(__file__).resolve().parents[2] / "questionnaires"
+WEIGHT_URLS = (
+    "http://hl7.org/fhir/StructureDefinition/itemWeight",
+    "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+)
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@cache
+def questionnaires() -> dict[str, dict[str, Any]]:
+    """Every shipped Questionnaire by id (CodeSystems in the folder are left out)."""
+    found = {}
+    for path in sorted(FOLDER.glob("*.json")):
+        if path.name.endswith(".vectors.json"):
+            continue
+        resource = _load(path)
+        if resource.get("resourceType") == "Questionnaire":
+            found[resource["id"]] = resource
+    return found
+
+
+def questionnaire(name: str) -> dict[str, Any]:
+    """A fresh copy of a shipped Questionnaire."""
+    return json.loads(json.dumps(questionnaires()[name]))
+
+
+@cache
+def compiled(name: str) -> CompiledQuestionnaire:
+    """A shipped Questionnaire, compiled once per test session."""
+    return compile_questionnaire(questionnaires()[name])
+
+
+def vectors() -> list[tuple[str, dict[str, Any]]]:
+    """(instrument id, vector) for every vector of every `*.vectors.json`."""
+    found = []
+    for path in sorted(FOLDER.glob("*.vectors.json")):
+        name = path.name.removesuffix(".vectors.json")
+        found.extend((name, vector) for vector in _load(path)["vectors"])
+    return found
+
+
+def weight_of(option: dict[str, Any]) -> float | None:
+    """The itemWeight (or legacy ordinalValue) of an answerOption."""
+    for ext in option.get("extension", []):
+        if ext.get("url") in WEIGHT_URLS:
+            return ext.get("valueDecimal", ext.get("valueInteger"))  # type: ignore[no-any-return]
+    return None
+
+
+def answer_for(item: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The answer to `item` whose published value is `value` (choice: by itemWeight)."""
+    if item["type"] == "choice":
+        option = next(o for o in item["answerOption"] if weight_of(o) == value)
+        return {"valueCoding": dict(option["valueCoding"])}
+    if item["type"] == "integer":
+        return {"valueInteger": value}
+    if item["type"] == "decimal":
+        return {"valueDecimal": value}
+    return {"valueBoolean": value}
+
+
+def build_response(
+    name: str, answers: dict[str, Any], status: str = "completed", **extra: Any
+) -> dict[str, Any]:
+    """A QuestionnaireResponse answering `answers` (linkId -> published value), nested as the
+    items are nested in the Questionnaire."""
+    q = questionnaires()[name]
+    response: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{q['url']}|{q['version']}",
+        "status": status,
+        **extra,
+    }
+    items = _items(q.get("item", []), answers)
+    if items:
+        response["item"] = items
+    return response
+
+
+def _items(definitions: list[dict[str, Any]], answers: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for definition in definitions:
+        if definition["type"] == "group":
+            children = _items(definition.get("item", []), answers)
+            if children:
+                found.append({"linkId": definition["linkId"], "item": children})
+        elif definition["linkId"] in answers:
+            answer = answer_for(definition, answers[definition["linkId"]])
+            found.append({"linkId": definition["linkId"], "answer": [answer]})
+    return found
+
+
+def full_answers(name: str, value_index: int = 0) -> dict[str, Any]:
+    """Answers to every answerable item: the `value_index`-th option, or that integer."""
+    found: dict[str, Any] = {}
+    stack = list(questionnaires()[name]["item"])
+    while stack:
+        item = stack.pop()
+        stack.extend(item.get("item", []))
+        if item["type"] == "choice" and "answerOption" in item and not item.get("readOnly"):
+            options = item["answerOption"]
+            if any(weight_of(o) is not None for o in options):
+                found[item["linkId"]] = weight_of(options[value_index % len(options)])
+        elif item["type"] == "integer" and not item.get("readOnly"):
+            found[item["linkId"]] = value_index
+    return found

@@ -1,0 +1,244 @@
+"""Scoring: filled-in responses, withheld and differing scores, and evaluation failures."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from service.errors import UnprocessableContent
+from service.fhir.outcome import IssueType
+from service.scoring import Limits, compile_questionnaire, score_response
+
+from .instruments import build_response, compiled, full_answers, questionnaires
+from .toy import toy, toy_response
+
+CALC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+
+
+def _calc(expression: str) -> dict[str, Any]:
+    return {"url": CALC, "valueExpression": {"language": "text/fhirpath", "expression": expression}}
+
+
+def _values(result: Any) -> dict[str, Any]:
+    return {score.link_id: score.value for score in result.scores}
+
+
+def test_scores_are_filled_in_a_copy() -> None:
+    response = toy_response()
+    original = copy.deepcopy(response)
+    result = score_response(toy(), response)
+    assert response == original
+    assert _values(result) == {"score": 3, "flag": True, "count": 1}
+    assert result.scores[0].interpretation == {"system": "urn:bands", "code": "high"}
+    assert result.scores[0].code == {"system": "urn:scores", "code": "toy-score"}
+    filled = {item["linkId"]: item for item in result.response["item"]}
+    assert [item["linkId"] for item in result.response["item"]][-3:] == ["score", "flag", "count"]
+    assert filled["score"] == {
+        "linkId": "score",
+        "text": "Toy score",
+        "answer": [{"valueDecimal": 3}],
+    }
+    assert filled["flag"]["answer"] == [{"valueBoolean": True}]
+    assert filled["count"]["answer"] == [{"valueInteger": 1}]
+    assert result.issues == [] and result.status == "completed"
+
+
+def test_a_differing_client_score_is_replaced_with_a_warning() -> None:
+    response = toy_response()
+    response["item"].append({"linkId": "score", "answer": [{"valueDecimal": 2.5}]})
+    result = score_response(toy(), response)
+    (issue,) = result.issues
+    assert issue.rule == "score-differs" and issue.location == "score"
+    assert issue.expression == "QuestionnaireResponse.item[14].answer[0].value"
+    assert result.response["item"][14]["answer"] == [{"valueDecimal": 3}]
+
+
+def test_an_equal_client_score_is_quiet() -> None:
+    response = toy_response()
+    response["item"].append({"linkId": "score", "answer": [{"valueDecimal": 3.0}]})
+    response["item"].append({"linkId": "flag", "answer": [{"valueBoolean": True}]})
+    assert score_response(toy(), response).issues == []
+
+
+def test_a_client_score_we_withhold_is_removed() -> None:
+    response = toy_response()
+    response["status"] = "in-progress"
+    del response["item"][2]["item"][0]  # mood: the score needs it
+    response["item"].append({"linkId": "score", "answer": [{"valueDecimal": 1}]})
+    result = score_response(toy(), response)
+    assert [i.rule for i in result.issues] == [
+        "qr-required-missing",
+        "score-withheld",
+        "score-differs",
+    ]
+    withheld = result.issues[1]
+    assert withheld.text == "score 'score' is withheld: item mood unanswered"
+    assert withheld.expression == "QuestionnaireResponse.item[14]"
+    assert result.response["item"][14] == {"linkId": "score"}
+    assert _values(result) == {"score": None, "flag": True, "count": 0}
+
+
+def test_withheld_scores_name_the_missing_items() -> None:
+    answers = full_answers("phq-9", 1)
+    del answers["5"], answers["9"]
+    result = score_response(compiled("phq-9"), build_response("phq-9", answers, "in-progress"))
+    texts = [i.text for i in result.issues if i.rule == "score-withheld"]
+    assert texts == [
+        "score 'total' is withheld: items 5, 9 unanswered",
+        "score 'item-9-flag' is withheld: item 9 unanswered",
+    ]
+    assert all(i.expression is None for i in result.issues if i.rule == "score-withheld")
+
+
+def test_a_score_withheld_by_rule() -> None:
+    cq = compile_questionnaire(
+        {
+            "resourceType": "Questionnaire",
+            "item": [{"linkId": "s", "type": "decimal", "extension": [_calc("{}")]}],
+        }
+    )
+    result = score_response(cq, {"resourceType": "QuestionnaireResponse", "status": "completed"})
+    assert [i.text for i in result.issues if i.rule == "score-withheld"] == [
+        "score 's' is withheld by the instrument's rule"
+    ]
+
+
+def test_errors_raise_with_every_issue() -> None:
+    response = toy_response()
+    response["status"] = "done"
+    response["item"][0]["text"] = "Smoke?"
+    with pytest.raises(UnprocessableContent) as caught:
+        score_response(toy(), response)
+    assert [i.rule for i in caught.value.issues] == ["qr-status-invalid", "qr-text-mismatch"]
+
+
+def test_budget_exceeded_is_too_costly() -> None:
+    cq = compile_questionnaire(questionnaires()["wai-sr"], limits=Limits(budget=5))
+    with pytest.raises(UnprocessableContent) as caught:
+        score_response(cq, build_response("wai-sr", full_answers("wai-sr")))
+    (issue,) = caught.value.issues
+    assert (issue.rule, issue.code) == ("score-too-costly", IssueType.TOO_COSTLY)
+    assert caught.value.issue_type is IssueType.TOO_COSTLY
+
+
+def _one(expression: str, kind: str = "decimal", *, variable: bool = False) -> Any:
+    extensions = [_calc(expression)]
+    if variable:
+        extensions.insert(
+            0,
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/variable",
+                "valueExpression": {
+                    "name": "v",
+                    "language": "text/fhirpath",
+                    "expression": expression,
+                },
+            },
+        )
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "item": [{"linkId": "s", "type": kind, "extension": extensions}],
+    }
+    return score_response(
+        compile_questionnaire(questionnaire),
+        {"resourceType": "QuestionnaireResponse", "status": "completed"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind", "variable"),
+    [
+        ("(1 | 2).single()", "decimal", False),
+        ("(1 | 2).single()", "decimal", True),
+        ("'x'", "decimal", False),
+        ("1 | 2", "decimal", False),
+        ("1", "boolean", False),
+        ("true", "integer", False),
+        ("2.5", "integer", False),
+    ],
+)
+def test_failures_and_wrong_types(expression: str, kind: str, variable: bool) -> None:
+    with pytest.raises(UnprocessableContent) as caught:
+        _one(expression, kind, variable=variable)
+    (issue,) = caught.value.issues
+    assert issue.rule == "score-failed"
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind", "value"),
+    [
+        ("2.0", "integer", 2),
+        ("1.5", "decimal", 1.5),
+        ("7", "decimal", 7),
+        ("false", "boolean", False),
+    ],
+)
+def test_value_types(expression: str, kind: str, value: Any) -> None:
+    (score,) = _one(expression, kind).scores
+    assert score.value == value and type(score.value) is type(value)
+
+
+def test_a_value_between_bands_has_no_interpretation() -> None:
+    questionnaire = copy.deepcopy(questionnaires()["gad-7"])
+    total = next(i for i in questionnaire["item"] if i["linkId"] == "total")
+    calc = next(e for e in total["extension"] if e["url"] == CALC)
+    calc["valueExpression"]["expression"] = "4.5"
+    result = score_response(
+        compile_questionnaire(questionnaire), build_response("gad-7", full_answers("gad-7"))
+    )
+    assert (result.scores[0].value, result.scores[0].interpretation) == (4.5, None)
+
+
+def _grouped(score_parent: str) -> dict[str, Any]:
+    score = {"linkId": "s", "type": "decimal", "extension": [_calc("1")]}
+    answer_child = [score] if score_parent == "question" else []
+    group_child = [score] if score_parent == "group" else []
+    return {
+        "resourceType": "Questionnaire",
+        "item": [
+            {
+                "linkId": "g",
+                "type": "group",
+                "repeats": True,
+                "item": [{"linkId": "a", "type": "string"}, *group_child],
+            },
+            {"linkId": "q", "type": "string", "item": answer_child},
+        ],
+    }
+
+
+def test_a_score_in_a_group_is_filled_in_every_instance() -> None:
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [
+            {"linkId": "g", "item": [{"linkId": "a", "answer": [{"valueString": "x"}]}]},
+            {"linkId": "g", "item": [{"linkId": "a", "answer": [{"valueString": "y"}]}]},
+        ],
+    }
+    result = score_response(compile_questionnaire(_grouped("group")), response)
+    assert [g["item"][1] for g in result.response["item"]] == [
+        {"linkId": "s", "answer": [{"valueDecimal": 1}]}
+    ] * 2
+    assert "item" not in response["item"][0]["item"][0]
+
+
+def test_a_score_under_a_question_is_only_reported() -> None:
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": "q", "answer": [{"valueString": "x"}]}],
+    }
+    result = score_response(compile_questionnaire(_grouped("question")), response)
+    assert _values(result) == {"s": 1}
+    assert result.response["item"] == response["item"]
+
+
+def test_an_empty_response_gets_items() -> None:
+    result = score_response(
+        compile_questionnaire(_grouped("none")),
+        {"resourceType": "QuestionnaireResponse", "status": "completed"},
+    )
+    assert result.scores == [] and "item" not in result.response
