@@ -34,9 +34,10 @@ OUTCOME = "#/components/schemas/OperationOutcome"
 #: database), valid and invalid requests alike, and only the checks that judge the document:
 #: no 5xx, and every status, media type, header and body as documented.
 SCHEMATHESIS_CONFIG: dict[str, Any] = {
+    "seed": 20261125,
     "generation": {
         "mode": "all",
-        "max-examples": 25,
+        "max-examples": 50,
         "deterministic": True,
         "database": "none",
     },

@@ -40,11 +40,18 @@ def test_shipped_catalogue_loads(catalog: Catalog) -> None:
     assert tuple(e.id for e in catalog.code_systems()) == tuple(sorted(OURS))
 
 
+def _best_of_three(**kw: Any) -> float:
+    load_catalog([SHIPPED], **kw)  # imports and first-use caches out of the way
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        load_catalog([SHIPPED], **kw)
+        runs.append(time.perf_counter() - started)
+    return min(runs)  # the machine's own speed, not its other load
+
+
 def test_load_and_check_is_well_under_a_second() -> None:
-    load_catalog([SHIPPED])  # imports and first-use caches out of the way
-    started = time.perf_counter()
-    load_catalog([SHIPPED])
-    assert time.perf_counter() - started < 0.5
+    assert _best_of_three() < 0.5
 
 
 @pytest.mark.parametrize("cid", OURS)
@@ -136,8 +143,6 @@ def test_files_are_the_served_resources(catalog: Catalog) -> None:
 def test_shipped_catalogue_compiles_for_scoring() -> None:
     from service.scoring import CompiledQuestionnaire, compile_questionnaire
 
-    load_catalog([SHIPPED], compiler=compile_questionnaire)  # warm-up
-    started = time.perf_counter()
+    assert _best_of_three(compiler=compile_questionnaire) < 1.0
     catalog = load_catalog([SHIPPED], compiler=compile_questionnaire)
-    assert time.perf_counter() - started < 1.0
     assert all(isinstance(e.compiled, CompiledQuestionnaire) for e in catalog.questionnaires())

@@ -83,6 +83,11 @@ def _schema() -> dict[str, Any]:
     if schema.get("id") != SCHEMA_ID:
         raise ValueError(f"{SCHEMA_PATH} is not the R4 schema: id {schema.get('id')!r}")
     definitions = schema["definitions"]
+    # Erratum: the 4.0.1 schema's FHIRVersion enum stops at 4.0.0, yet R4's own
+    # CapabilityStatement must say 4.0.1 (the published R4 value set lists it).
+    versions = definitions["CapabilityStatement"]["properties"]["fhirVersion"]
+    if "enum" in versions and "4.0.1" not in versions["enum"]:
+        versions["enum"].append("4.0.1")
     for name, elements in REQUIRED_PRIMITIVES.items():
         properties = definitions[name]["properties"]  # KeyError: a name no longer in the schema
         rules = [_required_primitive(element) for element in elements if element in properties]
