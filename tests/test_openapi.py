@@ -114,14 +114,20 @@ def test_documented_operations_are_the_app_routes(app: Flask) -> None:
     assert sorted(documented - routed) == [], "openapi.yaml documents routes the app lacks"
 
 
-def test_every_error_is_an_operation_outcome_in_fhir_json() -> None:
+def test_every_answer_is_fhir_json_and_every_error_an_operation_outcome() -> None:
     document = load_document()
-    wrong = [
-        (operation, status)
-        for operation, status, response in responses(document)
-        if status[0] in "45"
-        and response.get("content", {}).get(FHIR_JSON, {}).get("schema") != {"$ref": OUTCOME}
-    ]
+    wrong = []
+    for operation, status, response in responses(document):
+        media = set(response.get("content", {}))
+        if status == "304":
+            expected = set()
+        elif (operation, status) == ("GET /openapi.yaml", "200"):
+            expected = {"application/yaml"}
+        else:
+            expected = {FHIR_JSON}
+        schema = response.get("content", {}).get(FHIR_JSON, {}).get("schema")
+        if media != expected or (status[0] in "45" and schema != {"$ref": OUTCOME}):
+            wrong.append((operation, status))
     assert wrong == []
 
 

@@ -48,6 +48,12 @@ def _unpack(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None
     for index, param in enumerate(params):
         path = f"Parameters.parameter[{index}]"
         name = param.get("name") if isinstance(param, dict) else None
+        if not isinstance(name, str):
+            raise InvalidRequest(
+                "Each parameter needs a 'name' string",
+                issue_type=IssueType.STRUCTURE,
+                expression=f"{path}.name",
+            )
         resource = param.get("resource") if isinstance(param, dict) else None
         if name in _RESPONSE_PARAMS and isinstance(resource, dict) and response is None:
             response, where = resource, f"{path}.resource"

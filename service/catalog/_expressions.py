@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from service.scoring.fhirpath import FhirPathError, compile_expression
@@ -10,7 +11,7 @@ from service.scoring.fhirpath import FhirPathError, compile_expression
 from ._errors import Problem
 from ._items import dicts, link_id_of
 
-__all__ = ["EXPRESSION_EXTENSIONS", "check_expressions", "expression_extensions"]
+__all__ = ["EXPRESSION_EXTENSIONS", "check_expressions", "expression_extensions", "parse_error"]
 
 _SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-"
 #: Extension url → whether the server evaluates it (then only FHIRPath is acceptable).
@@ -25,6 +26,16 @@ EXPRESSION_EXTENSIONS: dict[str, bool] = {
 }
 _FHIRPATH = "text/fhirpath"
 _FHIR_QUERY = "application/x-fhir-query"
+
+
+@lru_cache(maxsize=2048)
+def parse_error(expression: str) -> str | None:
+    """Why an expression does not parse (or compile), else None; cached, as content repeats."""
+    try:
+        compile_expression(expression)
+    except FhirPathError as exc:
+        return str(exc)
+    return None
 
 
 def check_expressions(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
@@ -76,7 +87,6 @@ def _check(
     elif not isinstance(expression, str):
         yield Problem(source, "sdc-expression", f"{name} has no expression", path, link_id)
     else:
-        try:
-            compile_expression(expression)
-        except FhirPathError as exc:
-            yield Problem(source, "fhirpath", f"{name} does not parse: {exc}", path, link_id)
+        error = parse_error(expression)
+        if error is not None:
+            yield Problem(source, "fhirpath", f"{name} does not parse: {error}", path, link_id)

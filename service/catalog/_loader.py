@@ -12,7 +12,7 @@ from typing import Any
 from service.fhir.jsonio import loads
 
 from ._catalog import Catalog
-from ._checks import Compiler, check_resource
+from ._checks import RESOURCE_TYPES, Compiler, check_resource
 from ._codes import check_codings, code_index
 from ._entry import build_entry
 from ._errors import CatalogError, Problem
@@ -66,7 +66,7 @@ def load_catalog(
             loaded.append(item)
     problems.extend(_check_together(loaded))
     if problems:
-        raise CatalogError(problems)
+        raise CatalogError(_by_file(problems))
     _warn_unknown(disabled, loaded)
     entries = [
         build_entry(item.resource, item.source, item.modified, item.compiled)
@@ -90,9 +90,20 @@ def _load_file(path: Path, compiler: Compiler | None) -> tuple[_Loaded | None, l
     except ValueError as exc:  # jsonio's InvalidRequest / PayloadTooDeep
         return None, [Problem(source, "json", str(exc))]
     problems, compiled = check_resource(resource, source, compiler)
-    if problems:
+    if not isinstance(resource, dict) or resource.get("resourceType") not in RESOURCE_TYPES:
         return None, problems
-    return _Loaded(path, resource, modified, compiled), []
+    if not isinstance(resource.get("id"), str):
+        return None, problems
+    # Kept even with problems: the cross-file checks (ids, canonicals, codes) still apply.
+    return _Loaded(path, resource, modified, compiled), problems
+
+
+def _by_file(problems: list[Problem]) -> list[Problem]:
+    """Each file's problems together, files in the order they were read."""
+    grouped: dict[str, list[Problem]] = {}
+    for problem in problems:
+        grouped.setdefault(problem.source, []).append(problem)
+    return [problem for found in grouped.values() for problem in found]
 
 
 def _check_together(loaded: list[_Loaded]) -> Iterator[Problem]:
@@ -106,7 +117,7 @@ def _check_together(loaded: list[_Loaded]) -> Iterator[Problem]:
             yield Problem(str(item.source), "duplicate-id", text, f"{root}.id")
         ids.setdefault((root, rid), item.source)
         url, version = item.resource.get("url"), item.resource.get("version")
-        if isinstance(url, str):
+        if isinstance(url, str) and (version is None or isinstance(version, str)):
             if (url, version) in canonicals:
                 text = f"{url}|{version} is also defined in {canonicals[url, version]}"
                 yield Problem(str(item.source), "duplicate-canonical", text, f"{root}.url")

@@ -4,6 +4,7 @@ linkIds, and every calculated score has a code to file it under."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from service.scoring.fhirpath import FhirPathError, referenced_linkids
@@ -59,10 +60,15 @@ def _linkids(extension: dict[str, Any]) -> set[str]:
     expression = value.get("expression")
     if not isinstance(expression, str):
         return set()
+    return set(_referenced(expression))
+
+
+@lru_cache(maxsize=2048)
+def _referenced(expression: str) -> frozenset[str]:
     try:
-        return set(referenced_linkids(expression))
+        return referenced_linkids(expression)
     except FhirPathError:
-        return set()  # reported by the FHIRPath check
+        return frozenset()  # reported by the FHIRPath check
 
 
 def _unweighted(ref: ItemRef, scored: set[str], source: str) -> Iterator[Problem]:

@@ -124,7 +124,7 @@ def _bad(name: str, text: str) -> InvalidRequest:
 
 
 def _int(name: str, value: str, low: int, high: int | None) -> int:
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise _bad(name, f"'{value[:30]}' is not a whole number")
     number = int(value)
     if number < low:

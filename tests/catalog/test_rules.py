@@ -491,3 +491,14 @@ def test_the_scoring_compiler_issues_become_problems(tmp_path: Path) -> None:
     entry = load_catalog([tmp_path], compiler=compile_questionnaire).get("Questionnaire", "mini")
     assert entry is not None
     assert type(entry.compiled).__name__ == "CompiledQuestionnaire"
+
+
+def test_cross_file_rules_apply_to_files_with_their_own_problems(tmp_path: Path) -> None:
+    write(tmp_path, "cs.json", _code_system())
+    q = mini()
+    q["item"][3]["readOnly"] = True
+    q["item"][0]["answerOption"][0]["valueCoding"]["display"] = "Option A"
+    q["version"] = ["not", "a", "string"]
+    write(tmp_path, "mini.json", q)
+    problems, _ = problems_of(tmp_path)
+    assert [p.rule for p in problems] == ["r4", "que-9", "coding-display"]

@@ -160,6 +160,11 @@ def _rules(questionnaire: Any, **kw: Any) -> list[tuple[str | None, str | None]]
             id="variable without a name",
         ),
         pytest.param(
+            _q(extension=[_var("a", "1 +")]),
+            [("q-expression", f"{Q}.extension[0]")],
+            id="variable does not parse",
+        ),
+        pytest.param(
             _q(extension=[_var("a", "1"), _var("a", "2")]),
             [("q-variable", f"{Q}.extension[1]")],
             id="variable declared twice",
@@ -315,3 +320,9 @@ def test_malformed_contained_terminology_is_ignored() -> None:
     assert set(terminology.weights) == {("urn:colours", "red"), ("urn:colours", "blue")}
     questionnaire["contained"] = {}
     assert compile_questionnaire(questionnaire).terminology.value_sets == {}
+
+
+def test_a_limit_without_a_value_is_ignored() -> None:
+    minimum = {"url": "http://hl7.org/fhir/StructureDefinition/minValue"}
+    cq = compile_questionnaire(_q({**ONE, "extension": [minimum, 5]}))
+    assert cq.items["1"].min_value is None

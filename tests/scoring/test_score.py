@@ -242,3 +242,11 @@ def test_an_empty_response_gets_items() -> None:
         {"resourceType": "QuestionnaireResponse", "status": "completed"},
     )
     assert result.scores == [] and "item" not in result.response
+
+
+def test_a_client_score_item_without_answer_gets_ours() -> None:
+    response = toy_response()
+    response["item"].append({"linkId": "score"})
+    result = score_response(toy(), response)
+    assert result.issues == []
+    assert result.response["item"][14] == {"linkId": "score", "answer": [{"valueDecimal": 3}]}

@@ -360,6 +360,25 @@ CASES: list[tuple[str, Mutation, Expected]] = [
         ),
         [(W, "qr-answer-weight-ignored", MOOD)],
     ),
+    (
+        "coding carries the same weight",
+        _grp(
+            0,
+            {
+                "valueCoding": {
+                    "system": "urn:toy",
+                    "code": "high",
+                    "extension": [
+                        {
+                            "url": "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+                            "valueDecimal": 2,
+                        }
+                    ],
+                }
+            },
+        ),
+        [],
+    ),
     ("string for a choice", _grp(0, {"valueString": "high"}), [(E, "qr-answer-type", MOOD)]),
     (
         "coding not in contained value set",

@@ -1,0 +1,105 @@
+"""enableWhen: every operator and answer type, chains and cycles (service.scoring._enable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.scoring import compile_questionnaire
+from service.scoring._enable import Enablement
+
+
+def _enabled(
+    condition: dict[str, Any], answers: list[tuple[str, Any]], behavior: str = "any"
+) -> bool:
+    cq = compile_questionnaire(
+        {
+            "resourceType": "Questionnaire",
+            "item": [
+                {"linkId": "q", "type": "string"},
+                {
+                    "linkId": "t",
+                    "type": "string",
+                    "enableWhen": [{"question": "q", **condition}],
+                    "enableBehavior": behavior,
+                },
+            ],
+        }
+    )
+    return Enablement(cq.items, {"q": answers})("t")
+
+
+CODING = {"system": "urn:s", "code": "a"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "answers", "expected"),
+    [
+        ({"operator": "exists", "answerBoolean": True}, [("String", "x")], True),
+        ({"operator": "exists", "answerBoolean": True}, [], False),
+        ({"operator": "exists", "answerBoolean": False}, [], True),
+        ({"operator": "=", "answerCoding": CODING}, [("Coding", {**CODING, "display": "A"})], True),
+        (
+            {"operator": "=", "answerCoding": CODING},
+            [("Coding", {"system": "urn:t", "code": "a"})],
+            False,
+        ),
+        ({"operator": "=", "answerInteger": 3}, [("Decimal", 3.0)], True),
+        ({"operator": "=", "answerInteger": 3}, [("String", "3")], False),
+        (
+            {"operator": "=", "answerReference": {"reference": "Patient/1"}},
+            [("Reference", {"reference": "Patient/1"})],
+            True,
+        ),
+        ({"operator": "=", "answerString": "x"}, [], False),
+        ({"operator": "!=", "answerString": "x"}, [("String", "y")], True),
+        ({"operator": "!=", "answerString": "x"}, [("String", "y"), ("String", "x")], False),
+        ({"operator": "!=", "answerString": "x"}, [], False),
+        ({"operator": ">", "answerInteger": 3}, [("Integer", 5)], True),
+        ({"operator": "<", "answerInteger": 3}, [("Integer", 5)], False),
+        ({"operator": "<=", "answerDecimal": 5.5}, [("Integer", 5)], True),
+        ({"operator": ">=", "answerQuantity": {"value": 5}}, [("Quantity", {"value": 5})], True),
+        ({"operator": ">=", "answerQuantity": {"value": 5}}, [("Quantity", {"unit": "mg"})], False),
+        ({"operator": ">", "answerDate": "2024-01-01"}, [("Date", "2024-01-02")], True),
+        (
+            {"operator": ">", "answerDate": "2024-01-01"},
+            [("DateTime", "2024-01-02T00:00:00Z")],
+            False,
+        ),
+        ({"operator": ">", "answerCoding": CODING}, [("Coding", CODING)], False),
+        ({"operator": ">", "answerBoolean": False}, [("Boolean", True)], False),
+    ],
+)
+def test_condition(
+    condition: dict[str, Any], answers: list[tuple[str, Any]], expected: bool
+) -> None:
+    assert _enabled(condition, answers) is expected
+
+
+def _chain() -> Any:
+    exists = {"operator": "exists", "answerBoolean": True}
+    return compile_questionnaire(
+        {
+            "resourceType": "Questionnaire",
+            "item": [
+                {"linkId": "a", "type": "string", "enableWhen": [{"question": "b", **exists}]},
+                {"linkId": "b", "type": "string", "enableWhen": [{"question": "a", **exists}]},
+                {"linkId": "c", "type": "string", "enableWhen": [{"question": "d", **exists}]},
+                {"linkId": "d", "type": "string", "enableWhen": [{"question": "e", **exists}]},
+                {"linkId": "e", "type": "string"},
+            ],
+        }
+    )
+
+
+def test_a_cycle_does_not_disable() -> None:
+    enabled = Enablement(_chain().items, {"a": [("String", "x")], "b": [("String", "y")]})
+    assert enabled("a") and enabled("b") and enabled("a")
+
+
+def test_a_disabled_question_counts_as_unanswered() -> None:
+    # d has an answer, but d is disabled (e unanswered), so c is disabled too.
+    enabled = Enablement(_chain().items, {"d": [("String", "x")]})
+    assert not enabled("c")
+    assert enabled("e")
