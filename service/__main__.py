@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Load PATHs (folders: every *.json except *.vectors.json; or single files) "
             "with the start-up checks: R4 model, que-1..que-13, enableWhen, FHIRPath, "
-            "SDC scoring rules, ids, url|version, codes, and the scoring compiler. "
+            "SDC scoring rules, ids, url|version, codes, and the scoring compiler; "
+            "then each {id}.vectors.json beside a Questionnaire must score as written. "
             "Exit 0 when clean, 1 with one line per problem."
         ),
     )
@@ -38,12 +39,17 @@ def _parser() -> argparse.ArgumentParser:
 def lint(paths: Sequence[Path], out: TextIO) -> int:
     """Check the content at `paths`; print `ok: …` or one line per problem; the exit status."""
     # Scoring is the heaviest import; only `lint` needs it, and it compiles as start-up does.
+    from service.catalog.vectors import check_vectors  # noqa: PLC0415
     from service.scoring import compile_questionnaire  # noqa: PLC0415
 
     try:
         catalog = load_catalog(paths, compiler=compile_questionnaire)
     except CatalogError as exc:
-        for problem in exc.problems:
+        problems = list(exc.problems)
+    else:
+        problems = check_vectors(catalog)  # issue 3: the content's own expressions pass them
+    if problems:
+        for problem in problems:
             print(problem, file=out)
         return 1
     counts = (len(catalog.questionnaires()), len(catalog.code_systems()))

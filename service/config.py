@@ -182,7 +182,7 @@ def load_settings(
     try:
         data = SettingsSchema().load(raw)
     except ValidationError as exc:
-        messages = exc.normalized_messages()
+        messages: dict[str, Any] = exc.normalized_messages()  # type: ignore[no-untyped-call]
         name = sorted(messages)[0]
         detail = messages[name]
         text = detail[0] if isinstance(detail, list) else str(detail)

@@ -90,7 +90,9 @@ def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     for score in result.scores:
         if score.value is None:
             continue
-        parts: list[dict[str, Any]] = [{"name": "code", "valueCoding": score.code}]
+        parts: list[dict[str, Any]] = []
+        if score.code is not None:
+            parts.append({"name": "code", "valueCoding": score.code})
         if isinstance(score.value, bool):
             parts.append({"name": "value", "valueBoolean": score.value})
         else:

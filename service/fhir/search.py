@@ -273,6 +273,7 @@ def subset(
     resource: Mapping[str, Any], *, summary: str | None, elements: Sequence[str]
 ) -> Mapping[str, Any]:
     """The resource as `_summary` / `_elements` ask (tagged SUBSETTED when anything is left out)."""
+    keep: frozenset[str] | set[str]
     if elements:
         keep = _ALWAYS | set(elements) | _MANDATORY.get(str(resource.get("resourceType")), set())
     elif summary == "true":

@@ -31,16 +31,24 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 class Enablement:
     """Answers `enabled(linkId)`, memoised, for one response."""
 
-    __slots__ = ("_items", "_memo", "_values", "_visiting")
+    __slots__ = ("_conditional", "_items", "_memo", "_values", "_visiting")
 
-    def __init__(self, items: dict[str, ItemDef], values: dict[str, list[tuple[str, Any]]]) -> None:
+    def __init__(
+        self,
+        items: dict[str, ItemDef],
+        values: dict[str, list[tuple[str, Any]]],
+        conditional: frozenset[str],
+    ) -> None:
         self._items = items
+        self._conditional = conditional
         self._values = values
         self._memo: dict[str, bool] = {}
         self._visiting: set[str] = set()
 
     def __call__(self, link_id: str) -> bool:
         """True if the item is enabled."""
+        if link_id not in self._conditional:
+            return True
         found = self._memo.get(link_id)
         if found is not None:
             return found

@@ -67,8 +67,8 @@ def _check_status(out: Answers, status: Any) -> str:
     if status is None:
         _error(out, IssueType.REQUIRED, "status is required", where, "qr-status-missing")
         return ""
-    if status not in STATUSES:
-        text = f"status {status!r} is not one of {', '.join(sorted(STATUSES))}"
+    if not isinstance(status, str) or status not in STATUSES:
+        text = f"status {str(status)[:40]!r} is not one of {', '.join(sorted(STATUSES))}"
         _error(out, IssueType.VALUE, text, where, "qr-status-invalid")
         return ""
     return str(status)

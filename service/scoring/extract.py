@@ -103,7 +103,7 @@ def _observation(
         "identifier": [{"system": OBSERVATION_SYSTEM, "value": identifier}],
         "status": _STATUS[status],
         "category": [_CATEGORY],
-        "code": {"coding": [score.code]},
+        "code": {"coding": [dict(score.code or {})]},  # copies: never share the content's dicts
     }
     for element in ("subject", "encounter"):
         if type(response.get(element)) is dict:
@@ -126,7 +126,7 @@ def _observation(
             "code": "{score}",
         }
     if score.interpretation is not None:
-        observation["interpretation"] = [{"coding": [score.interpretation]}]
+        observation["interpretation"] = [{"coding": [dict(score.interpretation)]}]
     derived = _derived_from(response)
     if derived:
         observation["derivedFrom"] = [derived]

@@ -73,6 +73,8 @@ class CompiledQuestionnaire:
     scores: tuple[ScoreDef, ...]
     terminology: Terminology
     limits: Limits = field(default_factory=Limits)
+    conditional: frozenset[str] = frozenset()  # items with enableWhen, or under one
+    calculated: frozenset[str] = frozenset()  # items the service fills in (scores)
 
     def score(self, link_id: str) -> ScoreDef | None:
         """The score item with this linkId, if any."""
@@ -111,7 +113,18 @@ def compile_questionnaire(
         scores=tuple(builder.scores),
         terminology=terminology(questionnaire),
         limits=limits,
+        conditional=_conditional(builder.items),
+        calculated=frozenset(score.link_id for score in builder.scores),
     )
+
+
+def _conditional(items: dict[str, ItemDef]) -> frozenset[str]:
+    """The items whose enablement depends on answers (parents precede children in `items`)."""
+    found: set[str] = set()
+    for definition in items.values():
+        if definition.enable_when or definition.parent in found:
+            found.add(definition.link_id)
+    return frozenset(found)
 
 
 def _issue(expression: str, text: str, rule: str, code: IssueType = IssueType.INVALID) -> Issue:

@@ -41,7 +41,8 @@ response with indexes, `value[x]` written `.value`
 | qr-required-missing | error (completed/amended), warning (in-progress) | required unanswered |
 
 Required answers are not demanded of `stopped` / `entered-in-error` responses,
-nor of disabled items (SDC: required applies to enabled items only).
+nor of disabled items (SDC: required applies to enabled items only), nor of
+calculated items, which scoring fills in.
 Responses nested deeper than `MAX_DEPTH` or with more than `MAX_NODES` items
 and answers raise `PayloadTooDeep`.
 """
@@ -250,7 +251,7 @@ class _Walk:
 
     def finish(self, status: str) -> None:
         """The checks that need the whole response: enableWhen, then required items."""
-        enabled = Enablement(self.cq.items, self.values)
+        enabled = Enablement(self.cq.items, self.values, self.cq.conditional)
         for link, where in self.answered_at:
             if not enabled(link):
                 text = f"item '{link}' is disabled (enableWhen) but has answers"
@@ -261,7 +262,9 @@ class _Walk:
         for container in self.containers:
             for link in container.children:
                 definition = self.cq.items[link]
-                if definition.required and link not in container.answered and enabled(link):
+                if link in container.answered or link in self.cq.calculated:
+                    continue  # calculated items are the service's to fill (SDC)
+                if definition.required and enabled(link):
                     text = f"required item '{link}' is not answered"
                     self.out.add(
                         severity,

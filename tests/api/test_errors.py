@@ -44,6 +44,7 @@ def post(
         (b"[" * 100_000 + b"]" * 100_000, "too-costly", "nested too deeply"),
         (b'{"resourceType": "Patient"}', "structure", "Expected a QuestionnaireResponse"),
         (b'{"resourceType": "Parameters", "parameter": {}}', "structure", "must be a list"),
+        (b'{"resourceType": "Parameters", "parameter": [{"name": {}}]}', "structure", "'name'"),
     ],
 )
 def test_malformed_bodies_are_400(

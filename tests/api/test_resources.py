@@ -228,7 +228,7 @@ def test_unknown_parameter_is_reported_or_strictly_refused(client: FlaskClient) 
 
 @pytest.mark.parametrize(
     "query", ["?_count=-1", "?_count=lots", "?_summary=maybe", "?name:fuzzy=x", "?experimental=y",
-              "?_offset=x", "?_elements=a;b"],
+              "?_offset=x", "?_elements=a;b", "?_count=%C2%B2", "?_offset=%D9%A3"],
 )  # fmt: skip
 def test_bad_search_values_are_400(client: FlaskClient, query: str) -> None:
     status, body = get(client, "/fhir/Questionnaire" + query)

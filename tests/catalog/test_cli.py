@@ -71,3 +71,21 @@ def test_no_command_is_a_usage_error() -> None:
     result = _run()
     assert result.returncode == 2
     assert "usage: python -m service" in result.stderr
+
+
+def test_lint_runs_the_vectors(tmp_path: Path) -> None:
+    copy = tmp_path / "questionnaires"
+    shutil.copytree(ROOT / "questionnaires", copy)
+    path = copy / "gad-7.vectors.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    vector = document["vectors"][0]
+    link_id = next(k for k, v in vector["expected"].items() if isinstance(v, int | float))
+    wrong = vector["expected"][link_id] + 1
+    vector["expected"][link_id] = wrong
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = _run("lint", copy)
+    assert result.returncode == 1
+    name = vector["name"]
+    assert result.stdout.startswith(
+        f"{path}: vectors[0] {name!r}: vectors: score {link_id!r}: expected {wrong!r}, got "
+    )

@@ -33,11 +33,6 @@ def questionnaires() -> dict[str, dict[str, Any]]:
     return found
 
 
-def questionnaire(name: str) -> dict[str, Any]:
-    """A fresh copy of a shipped Questionnaire."""
-    return json.loads(json.dumps(questionnaires()[name]))
-
-
 @cache
 def compiled(name: str) -> CompiledQuestionnaire:
     """A shipped Questionnaire, compiled once per test session."""
@@ -46,7 +41,7 @@ def compiled(name: str) -> CompiledQuestionnaire:
 
 def vectors() -> list[tuple[str, dict[str, Any]]]:
     """(instrument id, vector) for every vector of every `*.vectors.json`."""
-    found = []
+    found: list[tuple[str, dict[str, Any]]] = []
     for path in sorted(FOLDER.glob("*.vectors.json")):
         name = path.name.removesuffix(".vectors.json")
         found.extend((name, vector) for vector in _load(path)["vectors"])

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from service.scoring import compile_questionnaire
+from service.scoring import CompiledQuestionnaire, compile_questionnaire
 from service.scoring._enable import Enablement
 
 
@@ -27,7 +27,7 @@ def _enabled(
             ],
         }
     )
-    return Enablement(cq.items, {"q": answers})("t")
+    return Enablement(cq.items, {"q": answers}, cq.conditional)("t")
 
 
 CODING = {"system": "urn:s", "code": "a"}
@@ -77,7 +77,7 @@ def test_condition(
     assert _enabled(condition, answers) is expected
 
 
-def _chain() -> Any:
+def _chain() -> CompiledQuestionnaire:
     exists = {"operator": "exists", "answerBoolean": True}
     return compile_questionnaire(
         {
@@ -94,12 +94,36 @@ def _chain() -> Any:
 
 
 def test_a_cycle_does_not_disable() -> None:
-    enabled = Enablement(_chain().items, {"a": [("String", "x")], "b": [("String", "y")]})
-    assert enabled("a") and enabled("b") and enabled("a")
+    cq = _chain()
+    enabled = Enablement(cq.items, {"a": [("String", "x")], "b": [("String", "y")]}, cq.conditional)
+    assert enabled("a")
+    assert enabled("b")
+    assert enabled("a")
 
 
 def test_a_disabled_question_counts_as_unanswered() -> None:
+    cq = _chain()
     # d has an answer, but d is disabled (e unanswered), so c is disabled too.
-    enabled = Enablement(_chain().items, {"d": [("String", "x")]})
+    enabled = Enablement(cq.items, {"d": [("String", "x")]}, cq.conditional)
     assert not enabled("c")
     assert enabled("e")
+
+
+def test_an_item_in_a_disabled_group_is_disabled() -> None:
+    cq = compile_questionnaire(
+        {
+            "resourceType": "Questionnaire",
+            "item": [
+                {"linkId": "q", "type": "boolean"},
+                {
+                    "linkId": "g",
+                    "type": "group",
+                    "enableWhen": [{"question": "q", "operator": "=", "answerBoolean": True}],
+                    "item": [{"linkId": "c", "type": "string"}],
+                },
+            ],
+        }
+    )
+    assert cq.conditional == {"g", "c"}
+    assert Enablement(cq.items, {"q": [("Boolean", True)]}, cq.conditional)("c")
+    assert not Enablement(cq.items, {"q": [("Boolean", False)]}, cq.conditional)("c")

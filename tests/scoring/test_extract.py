@@ -34,8 +34,11 @@ def _extract(
 
 @pytest.mark.parametrize("name", sorted(questionnaires()))
 def test_every_instrument_extracts_valid_r4(name: str) -> None:
-    bundle = _extract(name, **CONTEXT)
+    response = build_response(name, full_answers(name, 1), "completed", **CONTEXT)
+    result = score_response(compiled(name), response)
+    bundle = extract_observations(compiled(name), result, response)
     assert validate_r4(bundle) == []
+    assert validate_r4(result.response) == []
     assert bundle["type"] == "transaction"
     extracted = [s for s in compiled(name).scores if s.extract]
     assert len(bundle["entry"]) == len(extracted)
@@ -62,13 +65,15 @@ def test_observation_shape() -> None:
         "code": "{score}",
     }
     assert total["interpretation"][0]["coding"][0]["code"] == "phq-9-severe"
-    assert total["subject"] == CONTEXT["subject"] and total["encounter"] == CONTEXT["encounter"]
+    assert total["subject"] == CONTEXT["subject"]
+    assert total["encounter"] == CONTEXT["encounter"]
     assert total["effectiveDateTime"] == total["issued"] == CONTEXT["authored"]
     assert total["performer"] == [CONTEXT["author"]]
     assert total["derivedFrom"] == [
         {"reference": "QuestionnaireResponse/qr-1", "identifier": CONTEXT["identifier"]}
     ]
-    assert flag["valueBoolean"] is True and "valueQuantity" not in flag
+    assert flag["valueBoolean"] is True
+    assert "valueQuantity" not in flag
     assert "interpretation" not in flag
 
 

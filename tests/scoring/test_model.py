@@ -267,12 +267,17 @@ def test_items_are_indexed_in_document_order() -> None:
     assert list(cq.items)[:5] == ["intro", "smoker", "packs", "grp", "mood"]
     assert cq.root_children[:4] == ("intro", "smoker", "packs", "grp")
     grp, packs, mood = cq.items["grp"], cq.items["packs"], cq.items["mood"]
-    assert grp.children[0] == "mood" and mood.parent == "grp" and mood.position == 0
+    assert grp.children[0] == "mood"
+    assert mood.parent == "grp"
+    assert mood.position == 0
     assert (packs.min_value, packs.max_value, packs.required) == (0, 10, True)
     assert packs.enable_when[0].question == "smoker"
     assert cq.items["heavy"].enable_all
-    assert cq.items["note"].max_length == 5 and cq.items["note"].min_length == 2
-    assert cq.items["family"].repeats and cq.items["score"].read_only and cq.items["score"].hidden
+    assert cq.items["note"].max_length == 5
+    assert cq.items["note"].min_length == 2
+    assert cq.items["family"].repeats
+    assert cq.items["score"].read_only
+    assert cq.items["score"].hidden
     assert [o.weight for o in mood.options.values()] == [0, 2, None]
     assert (cq.url, cq.version, cq.id) == ("https://example.org/Questionnaire/toy", "2.0.0", "toy")
 
@@ -280,12 +285,16 @@ def test_items_are_indexed_in_document_order() -> None:
 def test_scores_are_indexed() -> None:
     cq = compiled("qids-sr-16")
     total = cq.score("total")
-    assert total is not None and cq.score("nope") is None
+    assert total is not None
+    assert cq.score("nope") is None
     assert total.uses == frozenset(str(n) for n in range(1, 17))
-    assert [b.interpretation["code"] for b in total.bands][0] == "qids-sr-16-none"
-    assert total.extract and total.type == "decimal"
+    assert next(b.interpretation["code"] for b in total.bands) == "qids-sr-16-none"
+    assert total.extract
+    assert total.type == "decimal"
     flag = cq.score("item-12-flag")
-    assert flag is not None and flag.type == "boolean" and flag.uses == {"12"}
+    assert flag is not None
+    assert flag.type == "boolean"
+    assert flag.uses == {"12"}
 
 
 def test_shipped_expressions_all_compile_to_closures() -> None:

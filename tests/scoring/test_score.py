@@ -42,7 +42,8 @@ def test_scores_are_filled_in_a_copy() -> None:
     }
     assert filled["flag"]["answer"] == [{"valueBoolean": True}]
     assert filled["count"]["answer"] == [{"valueInteger": 1}]
-    assert result.issues == [] and result.status == "completed"
+    assert result.issues == []
+    assert result.status == "completed"
 
 
 def test_a_differing_client_score_is_replaced_with_a_warning() -> None:
@@ -50,7 +51,8 @@ def test_a_differing_client_score_is_replaced_with_a_warning() -> None:
     response["item"].append({"linkId": "score", "answer": [{"valueDecimal": 2.5}]})
     result = score_response(toy(), response)
     (issue,) = result.issues
-    assert issue.rule == "score-differs" and issue.location == "score"
+    assert issue.rule == "score-differs"
+    assert issue.location == "score"
     assert issue.expression == "QuestionnaireResponse.item[14].answer[0].value"
     assert result.response["item"][14]["answer"] == [{"valueDecimal": 3}]
 
@@ -177,7 +179,8 @@ def test_failures_and_wrong_types(expression: str, kind: str, variable: bool) ->
 )
 def test_value_types(expression: str, kind: str, value: Any) -> None:
     (score,) = _one(expression, kind).scores
-    assert score.value == value and type(score.value) is type(value)
+    assert score.value == value
+    assert type(score.value) is type(value)
 
 
 def test_a_value_between_bands_has_no_interpretation() -> None:
@@ -210,7 +213,7 @@ def _grouped(score_parent: str) -> dict[str, Any]:
 
 
 def test_a_score_in_a_group_is_filled_in_every_instance() -> None:
-    response = {
+    response: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "status": "completed",
         "item": [
@@ -241,7 +244,8 @@ def test_an_empty_response_gets_items() -> None:
         compile_questionnaire(_grouped("none")),
         {"resourceType": "QuestionnaireResponse", "status": "completed"},
     )
-    assert result.scores == [] and "item" not in result.response
+    assert result.scores == []
+    assert "item" not in result.response
 
 
 def test_a_client_score_item_without_answer_gets_ours() -> None:

@@ -80,7 +80,7 @@ MOOD = f"{QR}.item[2].item[0].answer[0].value"
 AGE = f"{QR}.item[4].item[1]"
 HEAVY = ("error", "qr-answer-on-disabled", f"{QR}.item[2].item[5].answer")
 PACKS = f"{QR}.item[1].answer[0].value"
-E, W, I = "error", "warning", "information"
+E, W, INFO = "error", "warning", "information"
 
 CASES: list[tuple[str, Mutation, Expected]] = [
     ("valid", lambda r: None, []),
@@ -395,7 +395,7 @@ CASES: list[tuple[str, Mutation, Expected]] = [
         lambda r: r["item"][2]["item"].insert(
             2, {"linkId": "other-colour", "answer": [{"valueCoding": {"code": "x"}}]}
         ),
-        [(I, "qr-answer-valueset-unchecked", f"{QR}.item[2].item[2].answer[0].value")],
+        [(INFO, "qr-answer-valueset-unchecked", f"{QR}.item[2].item[2].answer[0].value")],
     ),
     (
         "open-choice coding not an option",
@@ -543,7 +543,7 @@ def _phq(mutate: Mutation) -> list[tuple[str, str | None]]:
         pytest.param(
             _set(
                 "questionnaire",
-                value=f"https://rapport-fhir.github.io/fhir/Questionnaire/phq-9|0.9",
+                value="https://rapport-fhir.github.io/fhir/Questionnaire/phq-9|0.9",
             ),
             [("qr-questionnaire-version", "QuestionnaireResponse.questionnaire")],
             id="wrong version",
