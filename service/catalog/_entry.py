@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from service.fhir.jsonio import dumps
+from service.fhir.search import fold
 
 from ._items import dicts, walk_items
 
@@ -18,12 +18,6 @@ __all__ = ["Entry", "SearchKeys", "build_entry", "content_hash", "fold"]
 
 #: A Coding's (system, code); system is None when the Coding has none (FHIR token `|code`).
 Code = tuple[str | None, str]
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form for FHIR string search (`Décor` → `decor`)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 @dataclass(frozen=True, slots=True)

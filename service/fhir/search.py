@@ -9,7 +9,7 @@ parameters take `code`, `system|code`, `|code` and `system|`.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -63,8 +63,24 @@ SEARCH_PARAMETERS: dict[str, str] = {
 }
 
 
+class Keys(Protocol):
+    """An entry's search keys, folded once when it enters the catalogue."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def publisher(self) -> str: ...
+    @property
+    def codes(self) -> frozenset[tuple[str | None, str]]: ...
+
+
 class Searchable(Protocol):
     """What search needs of a catalogue entry."""
+
+    @property
+    def keys(self) -> Keys: ...
 
     @property
     def id(self) -> str: ...
@@ -133,44 +149,30 @@ def _int(name: str, value: str, low: int, high: int | None) -> int:
 
 
 def _string_matcher(name: str, modifier: str, values: list[str]) -> Matcher:
-    def field_of(entry: Searchable) -> str:
-        value = entry.resource.get(name)
-        return value if isinstance(value, str) else ""
-
     if modifier == "exact":
         wanted = frozenset(values)
-        return lambda entry: field_of(entry) in wanted
+        return lambda entry: entry.resource.get(name) in wanted
     folded = [fold(value) for value in values]
     if modifier == "contains":
-        return lambda entry: any(v in fold(field_of(entry)) for v in folded)
-    return lambda entry: any(fold(field_of(entry)).startswith(v) for v in folded)
+        return lambda entry: any(v in getattr(entry.keys, name) for v in folded)
+    return lambda entry: any(getattr(entry.keys, name).startswith(v) for v in folded)
 
 
-def _codes(resource: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    # R4 defines `code` as Questionnaire.item.code; the root code is included too, since
-    # integrators look instruments up by their panel code (e.g. LOINC 44249-1).
-    yield from resource.get("code") or ()
-    stack = list(resource.get("item") or ())
-    while stack:
-        item = stack.pop()
-        yield from item.get("code") or ()
-        stack.extend(item.get("item") or ())
-
-
-def _token_test(value: str) -> Callable[[Mapping[str, Any]], bool]:
+def _token_test(value: str) -> Callable[[tuple[str | None, str]], bool]:
     if "|" not in value:
-        return lambda coding: coding.get("code") == value
+        return lambda coding: coding[1] == value
     system, _, code = value.partition("|")
     if not system:
-        return lambda coding: "system" not in coding and coding.get("code") == code
+        return lambda coding: coding[0] is None and coding[1] == code
     if not code:
-        return lambda coding: coding.get("system") == system
-    return lambda coding: coding.get("system") == system and coding.get("code") == code
+        return lambda coding: coding[0] == system
+    return lambda coding: coding == (system, code)
 
 
 def _code_matcher(values: list[str]) -> Matcher:
+    # The keys hold Questionnaire.item.code at every level (R4's `code`) plus the root code.
     tests = [_token_test(value) for value in values]
-    return lambda entry: any(t(c) for c in _codes(entry.resource) for t in tests)
+    return lambda entry: any(t(c) for c in entry.keys.codes for t in tests)
 
 
 def _plain_token(name: str, values: list[str]) -> Matcher:

@@ -7,6 +7,8 @@ listener that raises, and parses `entireExpression` so trailing input is an erro
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 from antlr4 import CommonTokenStream, InputStream
@@ -49,6 +51,13 @@ def parse(source: str, *, max_length: int) -> ParseTree:
     """Parse `source` into fhirpathpy's tree shape: `{"children": [expression]}`."""
     if len(source) > max_length:
         raise FhirPathError(f"FHIRPath expression longer than {max_length} characters")
+    # Loading checks, compiles and analyses each expression several times; ANTLR parsing is
+    # the bulk of start-up, so parse each text once and hand out copies (callers may mutate).
+    return copy.deepcopy(_parse_once(source))
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_once(source: str) -> ParseTree:
     listener = _RaisingErrorListener()
     lexer = FHIRPathLexer(InputStream(source))
     lexer.removeErrorListeners()
