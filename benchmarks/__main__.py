@@ -14,6 +14,7 @@ from tests.support.gunicorn import REPO_ROOT
 
 from .engine import measure_engine
 from .hotspots import hotspots
+from .inprocess import measure_wsgi
 from .instruments import instruments
 from .machine import busy_cores, describe
 from .notes import notes
@@ -38,7 +39,7 @@ class Mode:
 
 
 FULL = Mode(
-    engine=Plan(repeats=11, block_ns=50_000_000),
+    engine=Plan(repeats=101, block_ns=5_000_000),
     interpreted=Plan(repeats=5, block_ns=300_000_000),
     engine_instruments=None,
     http=HttpPlan(seconds=5.0, pairs=5, latency_seconds=10.0, scaling_pairs=3),
@@ -48,7 +49,7 @@ FULL = Mode(
     profile_requests=2000,
 )
 QUICK = Mode(
-    engine=Plan(repeats=3, block_ns=2_000_000),
+    engine=Plan(repeats=5, block_ns=1_000_000),
     interpreted=Plan(repeats=1, block_ns=1_000_000),
     engine_instruments=("phq-9",),
     http=HttpPlan(seconds=0.25, pairs=1, latency_seconds=0.25, scaling_pairs=1, warmup_seconds=0.1),
@@ -72,6 +73,8 @@ def measure(mode: Mode, command: str, quick: bool) -> Run:
     engine = [
         measure_engine(shipped[name], mode.engine, mode.interpreted, _progress) for name in chosen
     ]
+    _progress("wsgi in-process")
+    wsgi = [(name, measure_wsgi(shipped[name], mode.engine)) for name in mode.http_bodies]
     _progress("profile")
     profiles = [hotspots(shipped[name], mode.profile_requests) for name in mode.profiled]
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
@@ -90,6 +93,7 @@ def measure(mode: Mode, command: str, quick: bool) -> Run:
         http=http,
         startup=startup,
         profiles=profiles,
+        wsgi=wsgi,
     )
 
 

@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.test import EnvironBuilder
 
 from service import create_app
+from service.config import load_settings
 
 from . import floor_app
 from .instruments import Instrument
@@ -26,13 +27,14 @@ def _caller(app: Flask, body: bytes) -> Callable[[], object]:
         method="POST",
         data=body,
         content_type="application/fhir+json",
-        headers={"Accept": "application/fhir+json"},
+        headers=[("Accept", "application/fhir+json")],
     )
     base = builder.get_environ()
     statuses: list[str] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> None:
+    def start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
         statuses.append(status)
+        return None
 
     def call() -> object:
         environ = dict(base)
@@ -48,6 +50,7 @@ def _caller(app: Flask, body: bytes) -> Callable[[], object]:
 
 def measure_wsgi(instrument: Instrument, plan: Plan) -> Comparison:
     """Service (a) against the floor app (b), per request, alternating."""
-    service = _caller(create_app(), instrument.body)
+    # Default settings whatever the shell says (a RAPPORT_RATE_LIMIT would throttle the loop).
+    service = _caller(create_app(load_settings(environ={})), instrument.body)
     floor = _caller(floor_app.create_app(), instrument.body)
     return compare(service, floor, plan)

@@ -10,11 +10,12 @@ from .throughput import RPS_GOAL, RSS_GOAL_MB
 __all__ = ["notes"]
 
 _METHOD = """\
-- **Noise.** Engine timings alternate A and B blocks (ABBA) in one process and report the
-  median of per-repeat ratios; ±x after a ratio is half the spread of those ratios. HTTP
-  rounds alternate service and floor the same way. Other processes on the machine (see
-  "other load" above: tests running in parallel count) slow both sides of a pair about
-  equally, so ratios are steadier than absolute numbers; CPU/req is steadier still.
+- **Noise.** Engine timings alternate short A and B blocks in one process and report the
+  fastest block of each (the median of per-repeat ratios in brackets). HTTP rounds
+  alternate service and floor the same way and report medians. Other processes on the
+  machine (see "other load" above: tests running in parallel count) slow both sides of a
+  pair about equally, so ratios are steadier than absolute numbers; CPU/req is steadier
+  still, and req/s and latency percentiles are the least trustworthy figures here.
 - **The client competes.** On 2 cores a Python client (GIL-bound, one thread per
   connection) takes CPU from the server. With one worker the client has the other core;
   with two workers it shares both, so the 1 -> 2 scaling figure understates what a
@@ -46,8 +47,9 @@ def notes(run: Run) -> str:
         if h.ratio.rps_ratio < RPS_GOAL:
             misses.append(
                 f"- HTTP `$score` ({h.instrument}) reaches {h.ratio.rps_ratio:.2f}x the "
-                f"floor's requests/s (goal {RPS_GOAL:g}x); worker CPU per request "
-                f"{h.ratio.cpu_us('a'):.0f} µs against {h.ratio.cpu_us('b'):.0f} µs."
+                f"floor's requests/s (goal {RPS_GOAL:g}x); by worker CPU per request "
+                f"({h.ratio.cpu_us('a'):.0f} µs against {h.ratio.cpu_us('b'):.0f} µs) "
+                f"{h.ratio.cpu_ratio:.2f}x."
             )
         for label, workers in h.memory.items():
             worst = max(m.rss_mb for m in workers)
@@ -58,9 +60,27 @@ def notes(run: Run) -> str:
             f"- Catalogue load + compile takes {run.startup.catalog:.2f} s "
             f"(goal {LOAD_GOAL_S:g} s)."
         )
-    head = (
-        "Goals missed in this run:\n\n" + "\n".join(misses)
-        if misses
-        else ("Every goal was met in this run.")
-    )
+    head = "Goals missed in this run:\n\n" + "\n".join(misses) if misses else "Every goal was met."
+    outside = _outside_engine(run)
+    if outside:
+        head += "\n\nWhere the HTTP difference comes from, in-process:\n\n" + "\n".join(outside)
     return f"{head}\n\nHow to read these numbers:\n\n{_METHOD}"
+
+
+def _outside_engine(run: Run) -> list[str]:
+    """Per body: the in-process service-floor gap, split into engine and everything else."""
+    engine = {r.instrument: r for r in run.engine}
+    found = []
+    for name, wsgi in run.wsgi:
+        if name not in engine:
+            continue
+        gap = (wsgi.a - wsgi.b) / 1000
+        explained = (engine[name].score.a - engine[name].score.b) / 1000
+        found.append(
+            f"- {name}: the service costs {gap:.0f} µs more than the floor app per request; "
+            f"the engine ($score - floor, section 1) explains {explained:.0f} µs, the other "
+            f"{gap - explained:.0f} µs are the service's HTTP layer (blueprint hooks and "
+            "negotiation, body checks, resolving the Questionnaire, a larger answer to build "
+            "and serialise)."
+        )
+    return found

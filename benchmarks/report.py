@@ -10,6 +10,7 @@ from .hotspots import Profile
 from .machine import Machine
 from .startup import LOAD_GOAL_S, Startup
 from .throughput import RPS_GOAL, RSS_GOAL_MB, HttpResult
+from .timing import Comparison
 
 __all__ = ["Run", "render"]
 
@@ -28,6 +29,7 @@ class Run:
     http: list[HttpResult]
     startup: Startup
     profiles: list[Profile]
+    wsgi: list[tuple[str, Comparison]]
 
 
 def _us(ns: float) -> str:
@@ -54,6 +56,7 @@ def render(run: Run, notes: str) -> str:
         "",
         *_engine(run.engine),
         *_profiles(run.profiles),
+        *_wsgi(run.wsgi),
         *_http(run.http),
         *_startup(run.startup, run.http),
         "## Notes",
@@ -66,13 +69,16 @@ def render(run: Run, notes: str) -> str:
 
 def _engine(results: list[EngineResult]) -> list[str]:
     lines = [
-        "## 1. Engine, per call (µs, median of alternating repeats)",
+        "## 1. Engine, per call (µs, fastest of alternating repeats)",
         "",
         "Every path starts from the request bytes. *floor* = parse with `jsonio.loads`, check "
         "each answer's Coding against the options, sum weights per score, build Parameters. "
         "*validate* = parse + `validate_response`; *$score* = parse + `score_response` + the "
         "Parameters the view builds; *$extract* = parse + `score_response` + "
-        "`extract_observations`. Ratios are medians of per-repeat ratios.",
+        "`extract_observations`. Ratios are fastest against fastest by wall clock "
+        "(`perf_counter_ns`); in brackets, the median of the per-repeat ratios and the ratio "
+        "by thread CPU time (blind to time slices other processes took): when the three "
+        "disagree, the machine was busy and the CPU-time figure is the one to trust.",
         "",
         "| instrument | answers | body B | parse | floor | validate (xfloor) "
         "| validation beyond parse | $score | $score xfloor (goal ≤ "
@@ -84,7 +90,7 @@ def _engine(results: list[EngineResult]) -> list[str]:
             f"| {r.instrument} | {r.answered} | {r.body_bytes:,} | {_us(r.parse.a)} "
             f"| {_us(r.score.b)} | {_us(r.validate.a)} ({r.validate.ratio:.1f}x) "
             f"| {_us(r.validate.a - r.parse.a)} | {_us(r.score.a)} "
-            f"| {r.score.ratio:.2f}x ±{r.score.spread / 2:.0%} "
+            f"| {r.score.ratio:.2f}x ({r.score.paired:.2f}x, {r.score.cpu_ratio:.2f}x) "
             f"{_verdict(r.score.ratio <= SCORE_GOAL)} "
             f"| {_us(r.extract.a)} ({r.extract.ratio:.1f}x) |"
         )
@@ -128,27 +134,47 @@ def _profiles(profiles: list[Profile]) -> list[str]:
     return lines
 
 
+def _wsgi(results: list[tuple[str, Comparison]]) -> list[str]:
+    lines = [
+        "## 2. HTTP `$score`",
+        "",
+        "First without the transport: each app called as WSGI in this process (Flask, "
+        "routing, content negotiation, body reading, the view, serialisation), fastest of "
+        "alternating repeats, µs per request:",
+        "",
+        "| body | service | floor app | x | service - floor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, c in results:
+        lines.append(f"| {name} | {_us(c.a)} | {_us(c.b)} | {c.ratio:.2f}x | {_us(c.a - c.b)} |")
+    return [*lines, ""]
+
+
 def _http(results: list[HttpResult]) -> list[str]:
     lines = [
-        "## 2. HTTP `$score` under gunicorn (gunicorn.conf.py, sync workers)",
+        "Then under gunicorn (gunicorn.conf.py, sync workers):",
         "",
         "Service and floor app (`benchmarks/floor_app.py`: parse the body, answer a constant) "
         "run side by side, 1 worker each, driven in alternating rounds by a closed-loop "
-        "client in its own process (http.client, one thread per connection). *CPU/req* is "
-        "the workers' own CPU time per request read from /proc, which other processes "
-        "cannot inflate; *client cores* near 1.0 would mean the client set the pace.",
+        "client in its own process (http.client, one thread per connection); medians of "
+        "the rounds. *CPU/req* is the worker's own CPU time per request from /proc; *busy* "
+        "is the share of a core the worker got. A busy share well under 1.0 means the worker "
+        "was starved (by the client or other processes), and then req/s measures the machine, "
+        "not the app: the *CPU ratio* (floor CPU/req over service CPU/req) is what the req/s "
+        "ratio would be with the worker CPU-bound, and the steadier of the two.",
         "",
-        f"| body | service req/s | floor req/s | ratio (goal ≥ {RPS_GOAL:g}) "
-        "| service CPU/req µs | floor CPU/req µs | CPU ratio | client cores | failed |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| body | service req/s | floor req/s | req/s ratio (goal ≥ {RPS_GOAL:g}) "
+        "| service CPU/req µs | floor CPU/req µs | CPU ratio (goal ≥ "
+        f"{RPS_GOAL:g}) | busy service / floor | client cores | failed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         p = r.ratio
         lines.append(
             f"| {r.instrument} | {p.rps('a'):,.0f} | {p.rps('b'):,.0f} "
             f"| {p.rps_ratio:.2f} {_verdict(p.rps_ratio >= RPS_GOAL)} | {p.cpu_us('a'):,.0f} "
-            f"| {p.cpu_us('b'):,.0f} | {p.cpu_ratio:.2f} | {p.client_cores():.2f} "
-            f"| {p.failed()} |"
+            f"| {p.cpu_us('b'):,.0f} | {p.cpu_ratio:.2f} {_verdict(p.cpu_ratio >= RPS_GOAL)} "
+            f"| {p.busy('a'):.2f} / {p.busy('b'):.2f} | {p.client_cores():.2f} | {p.failed()} |"
         )
     lines += [
         "",

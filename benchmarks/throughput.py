@@ -66,6 +66,11 @@ class Paired:
         """Median worker CPU µs per request of side "a" or "b"."""
         return statistics.median(r.server_cpu_us for r in (self.a if side == "a" else self.b))
 
+    def busy(self, side: str) -> float:
+        """Median share of one core the worker used during side "a" or "b"'s rounds."""
+        rounds = self.a if side == "a" else self.b
+        return statistics.median(r.server_cpu_s / r.load.seconds for r in rounds)
+
     def client_cores(self) -> float:
         """The load client's CPU use in cores, the most of any round."""
         return max(r.load.client_cpu_s / r.load.seconds for r in (*self.a, *self.b))
@@ -151,10 +156,10 @@ def _measure(name: str, body: Path, plan: HttpPlan, servers: _Servers) -> HttpRe
             conns_a=2 * conns,
             conns_b=conns,
         )
-    servers = {"service, 1 worker": one, "floor, 1 worker": floor}
+    running = {"service, 1 worker": one, "floor, 1 worker": floor}
     if two is not None:
-        servers["service, 2 workers"] = two
-    mem = {label: [memory(pid) for pid in children(s.process.pid)] for label, s in servers.items()}
+        running["service, 2 workers"] = two
+    mem = {label: [memory(pid) for pid in children(s.process.pid)] for label, s in running.items()}
     return HttpResult(name, ratio, latency, scaling, mem)
 
 

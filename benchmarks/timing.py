@@ -1,8 +1,10 @@
 """Alternating A/B micro-timing: per-call nanoseconds, median of repeats, paired ratios.
 
-Each repeat times a block of A then a block of B (ABBA order on odd repeats, so slow drift
-in the machine's speed hits both sides equally); the ratio reported is the median of the
-per-repeat ratios, which cancels noise that lasts longer than one pair of blocks.
+Each repeat times a short block of A then one of B (BA on odd repeats, so slow drift in
+the machine's speed hits both sides equally). Per side the fastest block counts (timeit's
+convention: the least disturbed run is the best estimate of the code's own cost). Two
+cross-checks: the median of the per-repeat ratios, and the ratio by this thread's CPU time
+(`time.thread_time_ns`), which time slices lost to other processes do not inflate.
 """
 
 from __future__ import annotations
@@ -31,36 +33,44 @@ class Comparison:
 
     a_ns: tuple[float, ...]
     b_ns: tuple[float, ...]
+    a_cpu_ns: tuple[float, ...]
+    b_cpu_ns: tuple[float, ...]
 
     @property
     def a(self) -> float:
-        """Median per-call time of A in ns."""
-        return statistics.median(self.a_ns)
+        """Fastest per-call time of A in ns."""
+        return min(self.a_ns)
 
     @property
     def b(self) -> float:
-        """Median per-call time of B in ns."""
-        return statistics.median(self.b_ns)
+        """Fastest per-call time of B in ns."""
+        return min(self.b_ns)
 
     @property
     def ratio(self) -> float:
+        """A / B, fastest against fastest."""
+        return self.a / self.b
+
+    @property
+    def cpu_ratio(self) -> float:
+        """A / B by this thread's CPU time (fastest against fastest): blind to preemption."""
+        return min(self.a_cpu_ns) / min(self.b_cpu_ns)
+
+    @property
+    def paired(self) -> float:
         """Median of the per-repeat ratios A / B."""
         return statistics.median(a / b for a, b in zip(self.a_ns, self.b_ns, strict=True))
 
-    @property
-    def spread(self) -> float:
-        """Relative spread of the paired ratios: (max - min) / median."""
-        ratios = [a / b for a, b in zip(self.a_ns, self.b_ns, strict=True)]
-        return (max(ratios) - min(ratios)) / statistics.median(ratios)
 
-
-def per_call_ns(call: Callable[[], object], iterations: int) -> float:
-    """Mean ns per call over one block of `iterations` calls (garbage collected beforehand)."""
+def per_call_ns(call: Callable[[], object], iterations: int) -> tuple[float, float]:
+    """Mean wall-clock and thread-CPU ns per call over one block (garbage collected first)."""
     gc.collect()
+    cpu = time.thread_time_ns()
     start = time.perf_counter_ns()
     for _ in range(iterations):
         call()
-    return (time.perf_counter_ns() - start) / iterations
+    wall = time.perf_counter_ns() - start
+    return wall / iterations, (time.thread_time_ns() - cpu) / iterations
 
 
 def iterations_for(call: Callable[[], object], plan: Plan) -> int:
@@ -68,7 +78,7 @@ def iterations_for(call: Callable[[], object], plan: Plan) -> int:
     call()  # warm caches and lazy initialisation out of the measurement
     iterations = 1
     while True:
-        took = per_call_ns(call, iterations) * iterations
+        took = per_call_ns(call, iterations)[0] * iterations
         if took * 2 >= plan.block_ns or iterations >= plan.max_iterations:
             break
         iterations *= 2
@@ -79,8 +89,8 @@ def iterations_for(call: Callable[[], object], plan: Plan) -> int:
 def compare(a: Callable[[], object], b: Callable[[], object], plan: Plan) -> Comparison:
     """Time `a` and `b` in alternating blocks; per-call ns of each, one value per repeat."""
     n_a, n_b = iterations_for(a, plan), iterations_for(b, plan)
-    a_ns: list[float] = []
-    b_ns: list[float] = []
+    a_ns: list[tuple[float, float]] = []
+    b_ns: list[tuple[float, float]] = []
     for repeat in range(plan.repeats):
         if repeat % 2:
             b_ns.append(per_call_ns(b, n_b))
@@ -88,4 +98,9 @@ def compare(a: Callable[[], object], b: Callable[[], object], plan: Plan) -> Com
         else:
             a_ns.append(per_call_ns(a, n_a))
             b_ns.append(per_call_ns(b, n_b))
-    return Comparison(tuple(a_ns), tuple(b_ns))
+    return Comparison(
+        tuple(x[0] for x in a_ns),
+        tuple(x[0] for x in b_ns),
+        tuple(x[1] for x in a_ns),
+        tuple(x[1] for x in b_ns),
+    )

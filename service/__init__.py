@@ -22,6 +22,7 @@ def _conformance(settings: Settings) -> Any:
     capability = capability_statement(
         batch_max_entries=settings.batch_max_entries,
         implementation_url=settings.base_url or "http://localhost/fhir",
+        site_writes=bool(settings.redis_url),
     )
     return Conformance(
         Published.of(capability, started),
@@ -34,6 +35,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from service import api  # noqa: PLC0415 - nothing is built at import time
     from service.api.http import State  # noqa: PLC0415
     from service.catalog import load_catalog  # noqa: PLC0415
+    from service.catalog.layered import open_site  # noqa: PLC0415
     from service.scoring import compile_questionnaire  # noqa: PLC0415
 
     settings = config if isinstance(config, Settings) else load_settings(config)
@@ -46,6 +48,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.url_map.strict_slashes = False
-    app.extensions["rapport"] = State(settings, catalog, _conformance(settings))
+    # Redis is not touched here: gunicorn preloads this in the master, and each worker
+    # connects (and loads the site catalogue) on its first request.
+    site = open_site(settings.redis_url, catalog, compile_questionnaire)
+    app.extensions["rapport"] = State(settings, catalog, _conformance(settings), site)
     api.init_app(app)
     return app

@@ -53,8 +53,19 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "BATCH_MAX_ENTRIES": ("100", "most entries in one batch Bundle"),
     "BASE_URL": ("", "public base of the FHIR API for links (default: from the request)"),
     "REDIS_URL": ("", "Redis for the shared site catalogue and rate limits (optional)"),
+    "RATE_LIMIT": ("", "requests per client under /fhir, e.g. `600/minute` (empty: no limit)"),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
+    "AUTH_JWKS": ("", "JWKS file path or https URL: when set, FHIR requests need a bearer JWT"),
+    "AUTH_ISSUER": ("", "the `iss` tokens must carry (required with AUTH_JWKS)"),
+    "AUTH_AUDIENCE": ("", "the `aud` tokens must carry (required with AUTH_JWKS)"),
+    "CORS_ORIGINS": ("", "browser origins allowed to call the API, separated by ',' (empty: none)"),
 }
+
+
+#: Settings whose empty value means "off" (the rest fall back to their default when empty).
+_MAY_BE_EMPTY = frozenset(
+    {"base_url", "redis_url", "rate_limit", "auth_jwks", "auth_issuer", "auth_audience"}
+)
 
 
 class ConfigError(ValueError):
@@ -86,7 +97,12 @@ class Settings:
     batch_max_entries: int = 100
     base_url: str = ""
     redis_url: str = ""
+    rate_limit: str = ""
     log_level: str = "INFO"
+    auth_jwks: str = ""
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def catalog_dirs(self) -> tuple[Path, ...]:
@@ -135,6 +151,37 @@ def _url(schemes: set[str]) -> Any:
     return optional_url
 
 
+def _jwks(value: str) -> None:
+    # An https URL (the authorisation server's jwks_uri) or a file; never plain http, where
+    # anyone on the path could swap the keys.
+    if not value or value.startswith("https://"):
+        _url({"https"})(value)
+    elif "://" in value:
+        raise ValidationError("must be an https URL or a file path")
+    elif not Path(value).is_file():
+        raise ValidationError("is not a file")
+
+
+def _origins(value: tuple[str, ...]) -> None:
+    # Exact origins (RFC 6454 serialisation: scheme://host[:port]), compared byte for byte.
+    check = validate.URL(schemes={"http", "https"}, require_tld=False)
+    for origin in value:
+        scheme, _, rest = origin.partition("://")
+        check(origin)
+        if "/" in rest or origin != f"{scheme.lower()}://{rest.lower()}":
+            raise ValidationError(f"'{origin[:80]}' is not an origin like https://app.example.org")
+
+
+def _rate(value: str) -> None:
+    from limits import parse_many  # noqa: PLC0415 - the rate limiter's own grammar
+
+    try:
+        if value:
+            parse_many(value)
+    except ValueError:
+        raise ValidationError("must be a rate such as 600/minute or 10/second") from None
+
+
 class SettingsSchema(Schema):
     """Validates settings given as environment strings or Python values."""
 
@@ -151,13 +198,26 @@ class SettingsSchema(Schema):
     batch_max_entries = mf.Integer(validate=validate.Range(1, 10_000))
     base_url = mf.String(validate=_url({"http", "https"}))
     redis_url = mf.String(validate=_url({"redis", "rediss", "unix"}))
+    rate_limit = mf.String(validate=_rate)
     log_level = mf.String(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+    auth_jwks = mf.String(validate=_jwks)
+    auth_issuer = mf.String()
+    auth_audience = mf.String()
+    cors_origins = _Words(validate=_origins)
 
     @validates_schema
     def _pages(self, data: dict[str, Any], **kw: Any) -> None:
         page, most = data.get("page_size", 20), data.get("max_page_size", 100)
         if page > most:
             raise ValidationError(f"must not exceed MAX_PAGE_SIZE ({most})", "page_size")
+
+    @validates_schema
+    def _auth(self, data: dict[str, Any], **kw: Any) -> None:
+        if not data.get("auth_jwks"):
+            return
+        for name in ("auth_issuer", "auth_audience"):
+            if not data.get(name):
+                raise ValidationError("is required when RAPPORT_AUTH_JWKS is set", name)
 
 
 def load_settings(
@@ -171,7 +231,7 @@ def load_settings(
         value = environ.get(PREFIX + name.upper())
         if value is not None and value.strip() != "":
             raw[name] = value.strip()
-        elif value is not None and name in {"base_url", "redis_url"}:
+        elif value is not None and name in _MAY_BE_EMPTY:
             raw[name] = ""
     unknown = sorted(set(overrides or ()) - names)
     if unknown:

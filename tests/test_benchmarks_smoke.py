@@ -39,5 +39,6 @@ def test_quick_run_writes_every_section(tmp_path: Path) -> None:
     report = output.read_text(encoding="utf-8")
     for heading in ("## 1. Engine", "## 2. HTTP", "## 3. Start-up and memory", "## Notes"):
         assert heading in report
-    assert "| phq-9 |" in report
-    assert "| 0 |" in report.split("## 2. HTTP")[1]  # no failed requests
+    http = report.split("under gunicorn")[1]
+    rates = next(line for line in http.splitlines() if line.startswith("| phq-9 |"))
+    assert rates.endswith("| 0 |")  # no failed requests

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from service.api import batch, errors, operations, ops, resources
+from service.api import batch, errors, limits, operations, ops, resources, site, writes
 from service.fhir.media import negotiate
 
 __all__ = ["init_app"]
 
 
-_FHIR_BLUEPRINTS = frozenset({"resources", "operations", "batch"})
+_FHIR_BLUEPRINTS = frozenset({"resources", "operations", "batch", "writes"})
 
 
 def _negotiate() -> None:
@@ -22,7 +22,9 @@ def _negotiate() -> None:
 def init_app(app: Flask) -> None:
     """Register the blueprints, content negotiation and the error handlers."""
     app.register_blueprint(ops.blueprint)
-    for module in (resources, operations, batch):
+    for module in (resources, writes, operations, batch):
         app.register_blueprint(module.blueprint, url_prefix="/fhir")
+    site.init_app(app)
     app.before_request(_negotiate)
     errors.init_app(app)
+    limits.init_app(app)  # last: its key may use what authentication put on flask.g

@@ -55,11 +55,16 @@ class Conformance:
 
 @dataclass(slots=True)
 class State:
-    """What the views need from the app: settings, the catalogue, the conformance resources."""
+    """What the views need from the app: settings, the catalogue, the conformance resources.
+
+    `catalog` is what this worker serves now; `site` (a SiteCatalog) refreshes it from the
+    site store before each request and takes the writes.
+    """
 
     settings: Settings
     catalog: Any
     conformance: Conformance
+    site: Any = None
 
 
 def state(app: Flask | None = None) -> State:

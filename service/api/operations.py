@@ -15,7 +15,7 @@ from flask import Blueprint, Response
 from service.api.http import fhir_response, read_resource, state
 from service.catalog.lookup import resolve_questionnaire
 from service.errors import InvalidRequest
-from service.fhir.outcome import IssueType, operation_outcome
+from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from service.scoring import extract_observations, score_response, validate_response
 
 __all__ = ["OPERATION_NAMES", "blueprint", "run_operation"]
@@ -25,8 +25,14 @@ blueprint = Blueprint("operations", __name__)
 _RESPONSE_PARAMS = frozenset({"questionnaire-response", "response", "resource"})
 
 
-def _unpack(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
-    """The response, the Questionnaire given inline (if any), and the path to the response."""
+def _unpack(
+    body: dict[str, Any], ignored: list[str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
+    """The response, the Questionnaire given inline (if any), and the path to the response.
+
+    With `ignored` (a list, for $validate only), `mode` (valueCode) and `profile`
+    (valueUri/valueCanonical) parameters are accepted and their names appended to it.
+    """
     kind = body.get("resourceType")
     if kind == "QuestionnaireResponse":
         return body, None, "QuestionnaireResponse"
@@ -59,6 +65,8 @@ def _unpack(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None
             response, where = resource, f"{path}.resource"
         elif name == "questionnaire" and isinstance(resource, dict) and questionnaire is None:
             questionnaire = resource
+        elif ignored is not None and _validate_option(name, param):
+            ignored.append(name)
         else:
             raise InvalidRequest(
                 f"Unexpected parameter {str(name)[:40]!r}: expected one questionnaire-response "
@@ -75,11 +83,34 @@ def _unpack(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None
     return response, questionnaire, where
 
 
+def _validate_option(name: str, param: dict[str, Any]) -> bool:
+    """A $validate `mode` (valueCode) or `profile` (valueUri/valueCanonical) parameter."""
+    if name == "mode":
+        return isinstance(param.get("valueCode"), str)
+    if name == "profile":
+        return isinstance(param.get("valueUri", param.get("valueCanonical")), str)
+    return False
+
+
 def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response, inline, _ = _unpack(body)
+    ignored: list[str] = []
+    response, inline, _ = _unpack(body, ignored)
     compiled = resolve_questionnaire(state().catalog, response, inline)
     validation = validate_response(compiled, response)
-    return 200, operation_outcome(validation.issues)
+    notes = [
+        Issue(
+            IssueSeverity.INFORMATION,
+            IssueType.INFORMATIONAL,
+            f"parameter '{name}' is accepted and ignored: validation is against the Questionnaire",
+            f"Parameters.parameter.where(name = '{name}')",
+        )
+        for name in dict.fromkeys(ignored)
+    ]
+    if notes and not validation.issues:  # still say it is clean
+        notes.insert(
+            0, Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, "No problems found")
+        )
+    return 200, operation_outcome([*validation.issues, *notes])
 
 
 def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from service.api.http import fhir_response, state
 from service.config import HOME
-from service.errors import ResourceNotFound
+from service.errors import ResourceNotFound, ServiceUnavailable
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
 __all__ = ["OPENAPI", "blueprint"]
@@ -24,12 +24,16 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    """Ready to serve: the catalogue is loaded."""
-    count = len(state().catalog.questionnaires())
+    """Ready: the catalogue is loaded and, with Redis, the site store answers (else 503)."""
+    current = state()
+    problem = current.site.store.problem()
+    if problem is not None:
+        raise ServiceUnavailable(f"Not ready: {problem}; reads and scoring go on, writes wait")
+    count = len(current.catalog.questionnaires())
     issue = Issue(
         IssueSeverity.INFORMATION,
         IssueType.INFORMATIONAL,
-        f"Ready: {count} Questionnaires in the catalogue",
+        f"Ready: {count} Questionnaires in the catalogue ({current.site.store.mode} mode)",
     )
     return fhir_response(operation_outcome([issue]))
 

@@ -69,10 +69,18 @@ _SERVER_META = frozenset({"versionId", "lastUpdated"})
 
 
 def build_entry(
-    resource: dict[str, Any], source: Path, modified: datetime, compiled: object = None
+    resource: dict[str, Any],
+    source: Path,
+    modified: datetime,
+    compiled: object = None,
+    *,
+    version_id: str | None = None,
 ) -> Entry:
-    """The entry for a checked resource; `modified` becomes meta.lastUpdated (UTC, seconds)."""
-    version_id = content_hash(resource)
+    """The entry for a checked resource; `modified` becomes meta.lastUpdated (UTC, seconds).
+
+    `version_id` is the content hash unless given (the site catalogue numbers its versions).
+    """
+    version_id = version_id or content_hash(resource)
     last_updated = modified.astimezone(UTC).replace(microsecond=0)
     meta = {
         **resource.get("meta", {}),

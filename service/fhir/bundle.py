@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["instant", "new_id", "searchset"]
+__all__ = ["history", "instant", "new_id", "searchset"]
 
 
 def instant(moment: datetime | None = None) -> str:
@@ -71,4 +71,19 @@ def searchset(
     }
     if entries:
         bundle["entry"] = entries
+    return bundle
+
+
+def history(*, url: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A history Bundle of `entries` (newest first, each with its request and response)."""
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": new_id(),
+        "meta": {"lastUpdated": instant()},
+        "type": "history",
+        "total": len(entries),
+        "link": [{"relation": "self", "url": url}],
+    }
+    if entries:
+        bundle["entry"] = list(entries)
     return bundle

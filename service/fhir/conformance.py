@@ -148,7 +148,11 @@ def operation_definitions() -> dict[str, dict[str, Any]]:
     return found
 
 
-def _questionnaire_resource() -> dict[str, Any]:
+#: What the site catalogue adds when Redis is configured (RAPPORT_REDIS_URL).
+_SITE_INTERACTIONS = ("vread", "update", "delete", "history-instance", "create")
+
+
+def _questionnaire_resource(site_writes: bool) -> dict[str, Any]:
     params = []
     for name, kind in SEARCH_PARAMETERS.items():
         param: dict[str, Any] = {"name": name, "type": kind}
@@ -159,20 +163,35 @@ def _questionnaire_resource() -> dict[str, Any]:
         if name == "code":
             param["documentation"] = "Questionnaire.code and Questionnaire.item.code"
         params.append(param)
-    return {
+    interactions = ["read", *(_SITE_INTERACTIONS if site_writes else ()), "search-type"]
+    resource: dict[str, Any] = {
         "type": "Questionnaire",
         "profile": "http://hl7.org/fhir/StructureDefinition/Questionnaire",
         "supportedProfile": ["http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire"],
-        "interaction": [{"code": "read"}, {"code": "search-type"}],
-        "versioning": "versioned",
-        "readHistory": False,
+        "documentation": (
+            "Shipped instruments are read-only; with Redis a site may add, version and delete "
+            "its own (If-Match honoured; PUT without If-Match overwrites, and history keeps "
+            "every version)."
+            if site_writes
+            else "Read-only: set RAPPORT_REDIS_URL to enable the site catalogue's writes."
+        ),
+        "interaction": [{"code": code} for code in interactions],
+        "versioning": "versioned-update" if site_writes else "versioned",
+        "readHistory": site_writes,
         "conditionalRead": "full-support",
         "searchParam": params,
     }
+    if site_writes:
+        resource["updateCreate"] = True
+        resource["conditionalUpdate"] = False
+        resource["conditionalDelete"] = "not-supported"
+    return resource
 
 
-def capability_statement(*, batch_max_entries: int, implementation_url: str) -> dict[str, Any]:
-    """The CapabilityStatement: exactly what the routes implement."""
+def capability_statement(
+    *, batch_max_entries: int, implementation_url: str, site_writes: bool = False
+) -> dict[str, Any]:
+    """The CapabilityStatement: exactly what the routes implement (writes only with Redis)."""
     operations = [
         {"name": spec["code"], "definition": f"{BASE}/OperationDefinition/{op_id}"}
         for op_id, spec in OPERATIONS.items()
@@ -203,7 +222,7 @@ def capability_statement(*, batch_max_entries: int, implementation_url: str) -> 
                     "QuestionnaireResponse $validate, $score and $extract."
                 ),
                 "resource": [
-                    _questionnaire_resource(),
+                    _questionnaire_resource(site_writes),
                     {"type": "QuestionnaireResponse", "operation": operations},
                     {"type": "CodeSystem", "interaction": [{"code": "read"}]},
                     {"type": "OperationDefinition", "interaction": [{"code": "read"}]},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import orjson
@@ -41,10 +42,50 @@ def _float(text: str) -> float:
     return value
 
 
+#: orjson writes 64-bit integers at most; FHIR integers are 32-bit and decimals are
+#: meant to hold 18 significant digits, so anything wider is refused on the way in.
+_INT_LIMIT = 2**63 - 1
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _INT_LIMIT:
+        raise ValueError(f"integer {text[:40]} is out of range")
+    return value
+
+
 _WS = " \t\n\r"  # JSON's whitespace, nothing more
 _DECODER = json.JSONDecoder(
-    object_pairs_hook=_object, parse_constant=_constant, parse_float=_float, strict=True
+    object_pairs_hook=_object,
+    parse_constant=_constant,
+    parse_float=_float,
+    parse_int=_int,
+    strict=True,
 )
+# A \uD800-\uDFFF escape that is not half of a pair: valid JSON text, but not Unicode.
+_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<![dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+_LONE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_surrogate(value: Any) -> bool:
+    """Whether any key or string in the parsed value holds a surrogate (the rare slow path)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if _LONE.search(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def loads(body: bytes) -> Any:
@@ -81,9 +122,24 @@ def loads(body: bytes) -> Any:
         raise InvalidRequest(
             "Body has content after the JSON value", issue_type=IssueType.STRUCTURE
         )
+    if "\\u" in text and _SURROGATE.search(text) and _holds_surrogate(value):
+        raise InvalidRequest(
+            "Body has a lone UTF-16 surrogate escape (\\uD800-\\uDFFF), which is not Unicode",
+            issue_type=IssueType.STRUCTURE,
+        )
     return value
 
 
 def dumps(value: Any, *, pretty: bool = False) -> bytes:
-    """Serialize FHIR JSON (UTF-8, no NaN)."""
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 if pretty else 0)
+    """Serialize FHIR JSON (UTF-8, no NaN); InvalidRequest when the value cannot be written.
+
+    orjson refuses integers wider than 64 bits, lone surrogates and nesting deeper than
+    254 levels; all of them come from what a client sent, so they are the client's error.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if pretty else 0)
+    except orjson.JSONEncodeError as exc:
+        raise PayloadTooDeep(
+            f"The result cannot be written as JSON ({str(exc)[:80]}): the request holds "
+            "numbers beyond 64 bits, invalid Unicode or nesting deeper than 254 levels"
+        ) from None

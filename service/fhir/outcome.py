@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["RULES_SYSTEM", "Issue", "IssueSeverity", "IssueType", "error", "operation_outcome"]
+__all__ = [
+    "MAX_ISSUES",
+    "RULES_SYSTEM",
+    "Issue",
+    "IssueSeverity",
+    "IssueType",
+    "error",
+    "operation_outcome",
+]
 
 #: Our machine codes for validation rules (`details.coding`), listed in the README.
 RULES_SYSTEM = "https://rapport-fhir.github.io/fhir/CodeSystem/rapport-rules"
@@ -61,8 +69,8 @@ class Issue:
     rule: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The issue as FHIR JSON."""
-        details: dict[str, Any] = {"text": self.text}
+        """The issue as FHIR JSON (texts that echo client input are clipped)."""
+        details: dict[str, Any] = {"text": _clip(self.text)}
         if self.rule:
             details["coding"] = [{"system": RULES_SYSTEM, "code": self.rule}]
         issue: dict[str, Any] = {
@@ -71,10 +79,22 @@ class Issue:
             "details": details,
         }
         if self.expression:
-            issue["expression"] = [self.expression]
+            issue["expression"] = [_clip(self.expression)]
         if self.location:
-            issue["location"] = [self.location]
+            issue["location"] = [_clip(self.location)]
         return issue
+
+
+#: An OperationOutcome lists at most this many issues; an answer never dwarfs its request.
+MAX_ISSUES = 500
+_MAX_TEXT = 1000
+
+
+def _clip(text: str) -> str:
+    """At most `_MAX_TEXT` characters, valid Unicode (client input may hold lone surrogates)."""
+    if len(text) > _MAX_TEXT:
+        text = text[: _MAX_TEXT - 1] + "…"
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def error(code: IssueType, text: str, expression: str | None = None, **kw: Any) -> Issue:
@@ -84,7 +104,21 @@ def error(code: IssueType, text: str, expression: str | None = None, **kw: Any) 
 
 def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
     """An OperationOutcome resource; a clean run gets the informational 'no problems' issue."""
-    listed = [issue.to_json() for issue in issues]
+    listed: list[dict[str, Any]] = []
+    left_out = 0
+    for issue in issues:
+        if len(listed) < MAX_ISSUES:
+            listed.append(issue.to_json())
+        else:
+            left_out += 1
+    if left_out:
+        listed.append(
+            {
+                "severity": "information",
+                "code": "too-costly",
+                "details": {"text": f"{left_out} more issues were found and not listed"},
+            }
+        )
     if not listed:
         listed = [
             {

@@ -140,9 +140,9 @@ def _bad(name: str, text: str) -> InvalidRequest:
 
 
 def _int(name: str, value: str, low: int, high: int | None) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+    if not (value.isascii() and value.isdigit()):
         raise _bad(name, f"'{value[:30]}' is not a whole number")
-    number = int(value)
+    number = int(value[-12:]) if len(value.lstrip("0")) <= 12 else 10**12
     if number < low:
         raise _bad(name, f"must be at least {low}")
     return number if high is None else min(number, high)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
@@ -16,7 +17,7 @@ from ._content import ITEM_WEIGHT, ORDINAL_VALUE, extensions
 from ._items import ItemDef, Option, answer_key
 from ._terminology import Terminology
 
-__all__ = ["ANSWER_TYPES", "Answers", "check_answer"]
+__all__ = ["ANSWER_TYPES", "Answers", "check_answer", "check_exclusive"]
 
 _YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
 _DATE = _YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?"
@@ -263,8 +264,64 @@ def _check_limits(
         out.error(IssueType.VALUE, text, where, "qr-answer-max-value", link)
         return False
     if value_type == "String":
-        return _check_length(out, definition, value, where)
+        return _check_length(out, definition, value, where) and _check_pattern(
+            out, definition, value, where
+        )
+    number = value.get("value") if value_type == "Quantity" else value
+    if definition.max_decimal_places is not None and value_type in ("Decimal", "Quantity"):
+        return _check_places(out, definition, number, where)
     return True
+
+
+def _check_places(out: Answers, definition: ItemDef, number: Any, where: str) -> bool:
+    """maxDecimalPlaces, counted on the number as parsed (`1.50` arrives as 1.5)."""
+    if type(number) is not float:
+        return True  # integers have none; a Quantity may have no value
+    exponent = Decimal(repr(number)).as_tuple().exponent
+    places = -exponent if type(exponent) is int and exponent < 0 else 0
+    most = definition.max_decimal_places
+    if most is not None and places > most:
+        link = definition.link_id
+        text = f"{number} has {places} decimal places; item '{link}' allows {most}"
+        out.error(IssueType.VALUE, text, where, "qr-answer-decimal-places", link)
+        return False
+    return True
+
+
+def _check_pattern(out: Answers, definition: ItemDef, value: str, where: str) -> bool:
+    pattern = definition.pattern
+    if pattern is None:
+        return True
+    link = definition.link_id
+    matches = pattern.matches(value)
+    if matches is None:
+        text = f"too long ({len(value)} characters) to check against the regex of item '{link}'"
+        out.add(
+            IssueSeverity.WARNING,
+            IssueType.TOO_COSTLY,
+            text,
+            where=where,
+            rule="qr-answer-regex-unchecked",
+            link=link,
+        )
+        return True
+    if not matches:
+        text = f"does not match the pattern {pattern.source!r} of item '{link}'"
+        out.error(IssueType.VALUE, text, where, "qr-answer-regex", link)
+    return matches
+
+
+def check_exclusive(
+    out: Answers, definition: ItemDef, values: list[tuple[str, Any]], where: str
+) -> None:
+    """An optionExclusive option must be the only answer (questionnaire-optionExclusive)."""
+    for index, (value_type, value) in enumerate(values):
+        option = definition.options.get(answer_key(value_type, value)) if value_type else None
+        if option is not None and option.exclusive:
+            link = definition.link_id
+            text = f"{_show(value_type, value)} is exclusive: it cannot be given with other answers"
+            here = f"{where}.answer[{index}].value"
+            out.error(IssueType.BUSINESS_RULE, text, here, "qr-answer-exclusive", link)
 
 
 def _comparable(value: Any, bound: Any) -> bool:

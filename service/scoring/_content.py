@@ -7,15 +7,22 @@ from typing import Any
 
 __all__ = [
     "CALCULATED",
+    "CONSTRAINTS",
+    "ENABLE_WHEN_EXPRESSION",
     "EXTRACT",
     "HIDDEN",
     "ITEM_TYPES",
     "ITEM_WEIGHT",
+    "MAX_DECIMAL_PLACES",
     "MAX_LENGTH",
+    "MAX_OCCURS",
     "MAX_VALUE",
     "MIN_LENGTH",
+    "MIN_OCCURS",
     "MIN_VALUE",
+    "OPTION_EXCLUSIVE",
     "ORDINAL_VALUE",
+    "REGEX",
     "SCORE_BAND",
     "VARIABLE",
     "extensions",
@@ -33,6 +40,19 @@ MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 MIN_LENGTH = "http://hl7.org/fhir/StructureDefinition/minLength"
 MAX_LENGTH = "http://hl7.org/fhir/StructureDefinition/maxLength"  # maxLength is an element too
+ENABLE_WHEN_EXPRESSION = (
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
+)
+#: targetConstraint, and questionnaire-constraint, its name before the extensions pack.
+CONSTRAINTS = (
+    "http://hl7.org/fhir/StructureDefinition/targetConstraint",
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-constraint",
+)
+REGEX = "http://hl7.org/fhir/StructureDefinition/regex"
+MAX_DECIMAL_PLACES = "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces"
+MIN_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccurs"
+MAX_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"
+OPTION_EXCLUSIVE = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive"
 SCORE_BAND = "https://rapport-fhir.github.io/fhir/StructureDefinition/score-band"
 
 #: Questionnaire.item.type (R4 item-type value set, without the abstract `question`).

@@ -1,5 +1,10 @@
 """Indexing one Questionnaire.item: its type, options with weights, enableWhen and limits.
 
+Limits are R4 `maxLength` and the core extensions minValue, maxValue,
+minLength, maxLength, regex (see `_regex`), maxDecimalPlaces,
+questionnaire-minOccurs/-maxOccurs (answers of a repeating question, or
+repetitions of a repeating group) and questionnaire-optionExclusive.
+
 Problems are appended to a list of issues (rule ids `q-*`, see `model`) so an
 author sees all of them at once; the caller raises.
 """
@@ -16,15 +21,21 @@ from ._content import (
     HIDDEN,
     ITEM_TYPES,
     ITEM_WEIGHT,
+    MAX_DECIMAL_PLACES,
     MAX_LENGTH,
+    MAX_OCCURS,
     MAX_VALUE,
     MIN_LENGTH,
+    MIN_OCCURS,
     MIN_VALUE,
+    OPTION_EXCLUSIVE,
     ORDINAL_VALUE,
+    REGEX,
     extensions,
     finite_number,
     first_value,
 )
+from ._regex import Pattern, UnsafePattern, compile_pattern
 
 __all__ = ["EnableWhen", "ItemDef", "Option", "answer_key", "index_item"]
 
@@ -36,12 +47,13 @@ _OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """One answerOption: its value type and comparison key, display, and SDC weight."""
+    """One answerOption: its value type and comparison key, display, SDC weight, exclusivity."""
 
     value_type: str
     key: Hashable
     display: str | None
     weight: float | None
+    exclusive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +89,10 @@ class ItemDef:
     max_value: Any
     min_length: int | None
     max_length: int | None
+    pattern: Pattern | None
+    max_decimal_places: int | None
+    min_occurs: int | None
+    max_occurs: int | None
     initial: tuple[dict[str, Any], ...]
     children: tuple[str, ...]
 
@@ -102,6 +118,10 @@ def index_item(
     options = _options(item, path, issues)
     if kind == "display" and (item.get("required") or item.get("repeats")):
         issues.append(_bad(path, f"display item '{link_id}' cannot be required or repeat (que-6)"))
+    min_occurs = _count(item, MIN_OCCURS, path, issues)
+    max_occurs = _count(item, MAX_OCCURS, path, issues, least=1)
+    if min_occurs is not None and max_occurs is not None and min_occurs > max_occurs:
+        issues.append(_bad(path, f"item '{link_id}' has minOccurs above maxOccurs"))
     return ItemDef(
         link_id=link_id,
         type=kind,
@@ -122,6 +142,10 @@ def index_item(
         max_value=_limit(item, MAX_VALUE),
         min_length=_integer(_limit(item, MIN_LENGTH)),
         max_length=_integer(item.get("maxLength", _limit(item, MAX_LENGTH))),
+        pattern=_pattern(item, path, issues),
+        max_decimal_places=_count(item, MAX_DECIMAL_PLACES, path, issues),
+        min_occurs=min_occurs,
+        max_occurs=max_occurs,
         initial=tuple(i for i in item.get("initial", ()) if type(i) is dict),
         children=(),
     )
@@ -144,6 +168,32 @@ def _limit(item: dict[str, Any], url: str) -> Any:
         found = first_value(ext)
         if found is not None:
             return found[1]
+    return None
+
+
+def _count(
+    item: dict[str, Any], url: str, path: str, issues: list[Issue], least: int = 0
+) -> int | None:
+    """A non-negative (or at least `least`) valueInteger extension; None if absent."""
+    for index, ext in extensions(item, url):
+        value = ext.get("valueInteger")
+        if type(value) is int and value >= least:
+            return value
+        name = url.rsplit("/", 1)[1]
+        text = f"{name} needs a valueInteger of at least {least}"
+        issues.append(_bad(f"{path}.extension[{index}]", text))
+    return None
+
+
+def _pattern(item: dict[str, Any], path: str, issues: list[Issue]) -> Pattern | None:
+    for index, ext in extensions(item, REGEX):
+        source = ext.get("valueString")
+        try:
+            if type(source) is not str:
+                raise UnsafePattern("needs a valueString")
+            return compile_pattern(source)
+        except UnsafePattern as exc:
+            issues.append(_bad(f"{path}.extension[{index}]", f"regex: {exc}", "q-regex"))
     return None
 
 
@@ -173,8 +223,15 @@ def _option(option: dict[str, Any], path: str, issues: list[Issue]) -> Option | 
         if value_type in ("Coding", "Reference") and type(value) is not dict:
             return None
         display = value.get("display") if value_type == "Coding" else None
+        exclusive = any(
+            e.get("valueBoolean") is True for _, e in extensions(option, OPTION_EXCLUSIVE)
+        )
         return Option(
-            value_type, answer_key(value_type, value), display, _weight(option, path, issues)
+            value_type,
+            answer_key(value_type, value),
+            display,
+            _weight(option, path, issues),
+            exclusive,
         )
     return None
 

@@ -16,7 +16,18 @@ from service.fhir.outcome import Issue, IssueType, error
 from ._content import CALCULATED, EXTRACT, SCORE_BAND, VARIABLE, extensions, finite_number
 from .fhirpath import Expression, FhirPathError, referenced_linkids, referenced_variables
 
-__all__ = ["Band", "Scope", "ScoreDef", "Variable", "bands", "calculation", "variables"]
+__all__ = [
+    "Band",
+    "Compiler",
+    "Scope",
+    "ScoreDef",
+    "Variable",
+    "bands",
+    "calculation",
+    "expression_of",
+    "uses_of",
+    "variables",
+]
 
 #: The item types whose calculatedExpression is a score (a number or a flag).
 SCORE_TYPES = frozenset({"decimal", "integer", "boolean"})
@@ -74,7 +85,7 @@ def _issue(expression: str, text: str, rule: str, code: IssueType = IssueType.IN
     return error(code, text, expression, rule=rule)
 
 
-def _expression(
+def expression_of(
     ext: dict[str, Any], where: str, compile_: Compiler, issues: list[Issue]
 ) -> tuple[dict[str, Any], Expression] | None:
     """The valueExpression of an extension, compiled; None (and an issue) if unusable."""
@@ -93,7 +104,7 @@ def _expression(
         return None
 
 
-def _uses(
+def uses_of(
     source: str, visible: dict[str, frozenset[str]], where: str, issues: list[Issue]
 ) -> frozenset[str]:
     """The linkIds an expression depends on, through the variables it references."""
@@ -119,7 +130,7 @@ def variables(
     inner = dict(visible)
     for index, ext in extensions(element, VARIABLE):
         where = f"{path}.extension[{index}]"
-        found = _expression(ext, where, compile_, issues)
+        found = expression_of(ext, where, compile_, issues)
         if found is None:
             continue
         value, expression = found
@@ -130,7 +141,7 @@ def variables(
         if name in inner and name not in visible:
             issues.append(_issue(where, f"variable %{name} is declared twice", "q-variable"))
             continue
-        uses = _uses(expression.source, inner, where, issues)
+        uses = uses_of(expression.source, inner, where, issues)
         declared.append(Variable(name, expression, uses))
         inner[name] = uses
     return tuple(declared), inner
@@ -151,7 +162,7 @@ def calculation(
         return None
     index, ext = found[0]
     where = f"{path}.extension[{index}]"
-    compiled = _expression(ext, where, compile_, issues)
+    compiled = expression_of(ext, where, compile_, issues)
     if compiled is None:
         return None
     link_id = item["linkId"]
@@ -172,7 +183,7 @@ def calculation(
         extract=extract and code is not None,
         bands=bands(item, path, kind, issues),
         expression=compiled[1],
-        uses=_uses(compiled[1].source, visible, where, issues),
+        uses=uses_of(compiled[1].source, visible, where, issues),
         path=path,
     )
 

@@ -7,9 +7,11 @@ and a rule id:
 | rule | what |
 |---|---|
 | q-not-questionnaire | not a JSON object with resourceType Questionnaire |
-| q-invalid | malformed item, type, answerOption, itemWeight or display item (que-6) |
+| q-invalid | malformed item, type, answerOption, itemWeight, display (que-6), *Occurs, decimals |
 | q-linkid | item without a linkId, or a linkId used twice (que-2) |
-| q-enablewhen-invalid | enableWhen without question/operator/answer[x], or an unknown question |
+| q-enablewhen-invalid | malformed enableWhen, unknown question, or beside enableWhenExpression |
+| q-constraint | a targetConstraint without key, severity error/warning, human or expression |
+| q-regex | a regex that is invalid, too long or unsafe (nested repetition, see `_regex`) |
 | q-expression | valueExpression missing or not valid FHIRPath |
 | q-expression-language | a language other than text/fhirpath |
 | q-variable | a variable without a name, or declared twice in one scope |
@@ -28,15 +30,17 @@ from typing import Any
 from service.errors import UnprocessableContent
 from service.fhir.outcome import Issue, IssueType, error
 
-from . import _logic
+from . import _logic, _rules
 from ._items import EnableWhen, ItemDef, Option, index_item
 from ._logic import Band, Scope, ScoreDef, Variable
+from ._rules import Constraint
 from ._terminology import Terminology, terminology
 from .fhirpath import Expression, compile_expression, interpret_expression
 
 __all__ = [
     "Band",
     "CompiledQuestionnaire",
+    "Constraint",
     "EnableWhen",
     "ItemDef",
     "Limits",
@@ -73,8 +77,11 @@ class CompiledQuestionnaire:
     scores: tuple[ScoreDef, ...]
     terminology: Terminology
     limits: Limits = field(default_factory=Limits)
-    conditional: frozenset[str] = frozenset()  # items with enableWhen, or under one
+    conditional: frozenset[str] = frozenset()  # items with enableWhen(Expression), or under one
     calculated: frozenset[str] = frozenset()  # items the service fills in (scores)
+    item_variables: dict[str, tuple[Variable, ...]] = field(default_factory=dict)
+    enable_expressions: dict[str, Expression] = field(default_factory=dict)
+    constraints: dict[str | None, tuple[Constraint, ...]] = field(default_factory=dict)
 
     def score(self, link_id: str) -> ScoreDef | None:
         """The score item with this linkId, if any."""
@@ -95,6 +102,11 @@ def compile_questionnaire(
     root_vars, visible = _logic.variables(
         questionnaire, "Questionnaire", {}, builder.compile, builder.issues
     )
+    root_constraints = _rules.constraints(
+        questionnaire, "Questionnaire", visible, builder.compile, builder.issues
+    )
+    if root_constraints:
+        builder.constraints[None] = root_constraints
     children, scopes = builder.walk(
         questionnaire.get("item", []), "Questionnaire", None, 1, visible
     )
@@ -113,16 +125,20 @@ def compile_questionnaire(
         scores=tuple(builder.scores),
         terminology=terminology(questionnaire),
         limits=limits,
-        conditional=_conditional(builder.items),
+        conditional=_conditional(builder.items, builder.enable_expressions),
         calculated=frozenset(score.link_id for score in builder.scores),
+        item_variables=builder.item_variables,
+        enable_expressions=builder.enable_expressions,
+        constraints=builder.constraints,
     )
 
 
-def _conditional(items: dict[str, ItemDef]) -> frozenset[str]:
+def _conditional(items: dict[str, ItemDef], expressions: dict[str, Expression]) -> frozenset[str]:
     """The items whose enablement depends on answers (parents precede children in `items`)."""
     found: set[str] = set()
     for definition in items.values():
-        if definition.enable_when or definition.parent in found:
+        conditional = definition.enable_when or definition.link_id in expressions
+        if conditional or definition.parent in found:
             found.add(definition.link_id)
     return frozenset(found)
 
@@ -146,6 +162,9 @@ class _Builder:
         self.scores: list[ScoreDef] = []
         self.issues: list[Issue] = []
         self.expressions = 0
+        self.item_variables: dict[str, tuple[Variable, ...]] = {}
+        self.enable_expressions: dict[str, Expression] = {}
+        self.constraints: dict[str | None, tuple[Constraint, ...]] = {}
 
     def compile(self, source: str) -> Expression:
         """Compile one expression, counting it against the limits."""
@@ -207,6 +226,7 @@ class _Builder:
         definition = index_item(item, path, parent, position, self.issues)
         self.items[definition.link_id] = definition  # placeholder keeps document order
         own, inner = _logic.variables(item, path, visible, self.compile, self.issues)
+        self._rules(item, definition.link_id, path, own, inner)
         score = _logic.calculation(
             item,
             kind=definition.type,
@@ -222,6 +242,24 @@ class _Builder:
         )
         self.items[definition.link_id] = replace(definition, children=children)
         return Scope(own, score, scopes)
+
+    def _rules(
+        self,
+        item: dict[str, Any],
+        link_id: str,
+        path: str,
+        own: tuple[Variable, ...],
+        inner: dict[str, frozenset[str]],
+    ) -> None:
+        """The item's variables, enableWhenExpression and targetConstraints, for validation."""
+        if own:
+            self.item_variables[link_id] = own
+        found = _rules.enable_expression(item, path, inner, self.compile, self.issues)
+        if found is not None:
+            self.enable_expressions[link_id] = found
+        constraints = _rules.constraints(item, path, inner, self.compile, self.issues)
+        if constraints:
+            self.constraints[link_id] = constraints
 
     def check_enable_when(self) -> None:
         """Every enableWhen.question names an item of this Questionnaire."""

@@ -37,12 +37,23 @@ response with indexes, `value[x]` written `.value`
 | qr-answer-weight-ignored | warning | the answer's own itemWeight differs; the content's is used |
 | qr-answer-min-value / qr-answer-max-value | error | outside minValue / maxValue |
 | qr-answer-too-long / qr-answer-too-short | error | outside maxLength / minLength |
-| qr-answer-on-disabled | error | answers to an item that enableWhen disables |
+| qr-answer-regex | error | a string that does not match the item's regex |
+| qr-answer-regex-unchecked | warning | a string too long to match safely (see `_regex`) |
+| qr-answer-decimal-places | error | more decimal places than maxDecimalPlaces |
+| qr-answer-exclusive | error | an optionExclusive option together with other answers |
+| qr-occurs-max | error | more answers / group repetitions than maxOccurs |
+| qr-occurs-min | as qr-required-missing | fewer answers / group repetitions than minOccurs |
+| qr-answer-on-disabled | error | answers to an item that enableWhen(Expression) disables |
 | qr-required-missing | error (completed/amended), warning (in-progress) | required unanswered |
+| qr-constraint | the constraint's (error, warning) | a targetConstraint is false |
+| qr-expression-failed | warning | an enableWhenExpression or constraint failed or was not boolean |
 
-Required answers are not demanded of `stopped` / `entered-in-error` responses,
-nor of disabled items (SDC: required applies to enabled items only), nor of
-calculated items, which scoring fills in.
+Required answers (and minOccurs) are not demanded of `stopped` /
+`entered-in-error` responses, nor of disabled items (SDC: required applies to
+enabled items only), nor of calculated items, which scoring fills in.
+enableWhen is decided per group instance (see `_enable`); enableWhenExpression
+and targetConstraint are evaluated as `_evaluate` describes, the latter only on
+enabled items.
 Responses nested deeper than `MAX_DEPTH` or with more than `MAX_NODES` items
 and answers raise `PayloadTooDeep`.
 """
@@ -55,8 +66,9 @@ from typing import Any
 from service.errors import PayloadTooDeep
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 
-from ._answers import Answers, check_answer
-from ._enable import Enablement
+from ._answers import Answers, check_answer, check_exclusive
+from ._enable import Enablement, Frame
+from ._evaluate import Evaluator
 from ._structure import check_resource
 from .model import CompiledQuestionnaire, ItemDef
 
@@ -86,13 +98,13 @@ class Validation:
 
 def validate_response(cq: CompiledQuestionnaire, response: Any) -> Validation:
     """Validate `response` (parsed JSON) against `cq`; raise PayloadTooDeep if too big."""
-    walk = _Walk(cq)
+    walk = _Walk(cq, response)
     status = check_resource(walk.out, cq, response)
     if status is None:
         return Validation(walk.out.issues)
     walk.items(response.get("item"), "QuestionnaireResponse", None, cq.root_children, 1)
     walk.finish(status)
-    return Validation(walk.out.issues, walk.out.weights, frozenset(walk.values))
+    return Validation(walk.out.issues, walk.out.weights, frozenset(walk.root.values))
 
 
 @dataclass(slots=True)
@@ -102,18 +114,23 @@ class _Container:
     path: str
     children: tuple[str, ...]
     answered: set[str]
+    frame: Frame
 
 
 class _Walk:
     """One pass over a response's items."""
 
-    def __init__(self, cq: CompiledQuestionnaire) -> None:
+    def __init__(self, cq: CompiledQuestionnaire, response: Any) -> None:
         self.cq = cq
+        self.response = response
         self.out = Answers(cq.terminology)
         self.nodes = 0
-        self.values: dict[str, list[tuple[str, Any]]] = {}
-        self.answered_at: list[tuple[str, str]] = []
+        self.root = self.frame = Frame(response, "QuestionnaireResponse")
+        self.framed = bool(cq.conditional)  # frames per instance only when enableWhen needs them
+        self.answered_at: list[tuple[str, str, Frame]] = []
         self.containers: list[_Container] = []
+        self.occurrences: list[tuple[str, dict[str, Any], str, Frame]] = []  # for constraints
+        self.too_few: list[tuple[str, int, str, Frame]] = []  # below minOccurs, judged at the end
 
     def error(self, code: IssueType, text: str, where: str, rule: str, link: str | None) -> None:
         """Record an error about `where`."""
@@ -123,21 +140,28 @@ class _Walk:
         self, raw: Any, path: str, parent: str | None, expected: tuple[str, ...], depth: int
     ) -> bool:
         """Check the items at one level; True if any of them has an answer."""
-        container = _Container(path, expected, set())
+        container = _Container(path, expected, set(), self.frame)
         self.containers.append(container)
         if raw is None or not self._array(raw, f"{path}.item", parent):
             return False
         if depth > MAX_DEPTH:
             raise PayloadTooDeep(f"items nest deeper than {MAX_DEPTH} levels", expression=path)
-        last, seen = -1, set[str]()
+        last, seen = -1, dict[str, int]()
         for index, item in enumerate(raw):
             where = f"{path}.item[{index}]"
             definition = self._item_definition(item, where, parent)
             if definition is None:
                 continue
             last = self._place(definition, where, last, seen)
+            if definition.link_id in self.cq.constraints:
+                self.occurrences.append((definition.link_id, item, where, self.frame))
             if self._item(item, definition, where, depth):
                 container.answered.add(definition.link_id)
+        for link, count in seen.items():
+            definition = self.cq.items[link]
+            least = definition.min_occurs
+            if least is not None and count < least and definition.type == "group":
+                self.too_few.append((link, count, path, self.frame))
         return bool(container.answered)
 
     def _array(self, raw: Any, where: str, link: str | None) -> bool:
@@ -177,16 +201,19 @@ class _Walk:
             return None
         return definition
 
-    def _place(self, definition: ItemDef, where: str, last: int, seen: set[str]) -> int:
-        """Order (items in Questionnaire order) and repetition checks; the new last position."""
+    def _place(self, definition: ItemDef, where: str, last: int, seen: dict[str, int]) -> int:
+        """Order, repetition and maxOccurs checks; the new last position."""
         link = definition.link_id
         if definition.position < last:
             text = f"item '{link}' is out of Questionnaire order"
             self.error(IssueType.STRUCTURE, text, where, "qr-item-order", link)
-        if link in seen and not definition.repeats:
+        count = seen[link] = seen.get(link, 0) + 1
+        if count > 1 and not definition.repeats:
             text = f"item '{link}' does not repeat but appears more than once"
             self.error(IssueType.STRUCTURE, text, where, "qr-item-repeated", link)
-        seen.add(link)
+        elif definition.max_occurs is not None and count == definition.max_occurs + 1:
+            text = f"item '{link}' appears more than its maxOccurs {definition.max_occurs} times"
+            self.error(IssueType.STRUCTURE, text, where, "qr-occurs-max", link)
         return max(last, definition.position)
 
     def _item(self, item: dict[str, Any], definition: ItemDef, where: str, depth: int) -> bool:
@@ -212,7 +239,7 @@ class _Walk:
                     definition.link_id,
                 )
             children = definition.children if definition.type == "group" else ()
-            return self.items(item.get("item"), where, definition.link_id, children, depth + 1)
+            return self._nested(item, where, definition, children, depth)
         if "item" in item:
             text = f"items under question '{definition.link_id}' belong in answer.item (qrs-1)"
             self.error(
@@ -233,38 +260,79 @@ class _Walk:
         link = definition.link_id
         if raw is None or not self._array(raw, f"{where}.answer", link):
             return False
-        if len(raw) > 1 and not definition.repeats:
-            text = f"item '{link}' does not repeat but has {len(raw)} answers"
-            self.error(IssueType.STRUCTURE, text, f"{where}.answer[1]", "qr-answer-repeated", link)
-        self.answered_at.append((link, f"{where}.answer"))
-        values = self.values.setdefault(link, [])
+        self._occurs(raw, definition, where)
+        self.answered_at.append((link, f"{where}.answer", self.frame))
+        values: list[tuple[str, Any]] = []
         for index, answer in enumerate(raw):
             here = f"{where}.answer[{index}]"
             value = check_answer(self.out, definition, answer, here)
+            values.append(value or ("", None))
             if value is not None:
-                values.append(value)
+                self.frame.record(link, value)
             if type(answer) is dict:
                 self._elements(answer, _ANSWER_ELEMENTS, here, link)
                 if "item" in answer or definition.children:
-                    self.items(answer.get("item"), here, link, definition.children, depth + 1)
+                    self._nested(answer, here, definition, definition.children, depth)
+        if len(values) > 1:
+            check_exclusive(self.out, definition, values, where)
         return True
 
+    def _occurs(self, raw: list[Any], definition: ItemDef, where: str) -> None:
+        """Answer counts: repeats false allows one; min/maxOccurs bound a repeating question."""
+        link, count = definition.link_id, len(raw)
+        if count > 1 and not definition.repeats:
+            text = f"item '{link}' does not repeat but has {count} answers"
+            self.error(IssueType.STRUCTURE, text, f"{where}.answer[1]", "qr-answer-repeated", link)
+        elif definition.max_occurs is not None and count > definition.max_occurs:
+            text = f"item '{link}' has {count} answers, more than its maxOccurs"
+            here = f"{where}.answer[{definition.max_occurs}]"
+            self.error(IssueType.STRUCTURE, text, here, "qr-occurs-max", link)
+        if definition.min_occurs is not None and count < definition.min_occurs:
+            self.too_few.append((link, count, where, self.frame))
+
+    def _nested(
+        self,
+        node: dict[str, Any],
+        where: str,
+        definition: ItemDef,
+        children: tuple[str, ...],
+        depth: int,
+    ) -> bool:
+        """The items of a group instance or an answer, in a frame of their own if needed."""
+        outer = self.frame
+        if self.framed:
+            self.frame = Frame(node, where, outer)
+        try:
+            return self.items(node.get("item"), where, definition.link_id, children, depth + 1)
+        finally:
+            self.frame = outer
+
     def finish(self, status: str) -> None:
-        """The checks that need the whole response: enableWhen, then required items."""
-        enabled = Enablement(self.cq.items, self.values, self.cq.conditional)
-        for link, where in self.answered_at:
-            if not enabled(link):
+        """The checks that need the whole response: enablement, constraints, completeness."""
+        evaluator = Evaluator(self.cq, self.response, self.out)
+        enabled = Enablement(self.cq.items, self.cq.conditional, self.root, evaluator.enabled)
+        for link, where, frame in self.answered_at:
+            if not enabled(link, frame):
                 text = f"item '{link}' is disabled (enableWhen) but has answers"
                 self.error(IssueType.INVARIANT, text, where, "qr-answer-on-disabled", link)
+        for constraint in self.cq.constraints.get(None, ()):
+            evaluator.check(constraint, None, self.response, "QuestionnaireResponse")
+        for link, item, where, frame in self.occurrences:
+            if enabled(link, frame):
+                for constraint in self.cq.constraints[link]:
+                    evaluator.check(constraint, link, item, where)
         severity = _REQUIRED_SEVERITY.get(status)
-        if severity is None:
-            return
+        if severity is not None:
+            self._complete(severity, enabled)
+
+    def _complete(self, severity: IssueSeverity, enabled: Enablement) -> None:
+        """Required items and minOccurs, on enabled items only."""
         for container in self.containers:
             for link in container.children:
                 definition = self.cq.items[link]
                 if link in container.answered or link in self.cq.calculated:
                     continue  # calculated items are the service's to fill (SDC)
-                if definition.required and enabled(link):
+                if definition.required and enabled(link, container.frame):
                     text = f"required item '{link}' is not answered"
                     self.out.add(
                         severity,
@@ -274,6 +342,13 @@ class _Walk:
                         rule="qr-required-missing",
                         link=link,
                     )
+        for link, count, where, frame in self.too_few:
+            if enabled(link, frame):
+                least = self.cq.items[link].min_occurs
+                text = f"item '{link}' occurs or is answered {count} times, fewer than {least}"
+                self.out.add(
+                    severity, IssueType.REQUIRED, text, where=where, rule="qr-occurs-min", link=link
+                )
 
 
 #: How missing required answers are reported, by status (like the HL7 validator).

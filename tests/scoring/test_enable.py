@@ -7,7 +7,16 @@ from typing import Any
 import pytest
 
 from service.scoring import CompiledQuestionnaire, compile_questionnaire
-from service.scoring._enable import Enablement
+from service.scoring._enable import Enablement, Frame
+
+
+def _root(values: dict[str, list[tuple[str, Any]]]) -> Frame:
+    """A response frame holding these answers by linkId."""
+    root = Frame({}, "QuestionnaireResponse")
+    for link, answers in values.items():
+        for answer in answers:
+            root.record(link, answer)
+    return root
 
 
 def _enabled(
@@ -27,7 +36,7 @@ def _enabled(
             ],
         }
     )
-    return Enablement(cq.items, {"q": answers}, cq.conditional)("t")
+    return Enablement(cq.items, cq.conditional, _root({"q": answers}))("t")
 
 
 CODING = {"system": "urn:s", "code": "a"}
@@ -95,7 +104,9 @@ def _chain() -> CompiledQuestionnaire:
 
 def test_a_cycle_does_not_disable() -> None:
     cq = _chain()
-    enabled = Enablement(cq.items, {"a": [("String", "x")], "b": [("String", "y")]}, cq.conditional)
+    enabled = Enablement(
+        cq.items, cq.conditional, _root({"a": [("String", "x")], "b": [("String", "y")]})
+    )
     assert enabled("a")
     assert enabled("b")
     assert enabled("a")
@@ -104,7 +115,7 @@ def test_a_cycle_does_not_disable() -> None:
 def test_a_disabled_question_counts_as_unanswered() -> None:
     cq = _chain()
     # d has an answer, but d is disabled (e unanswered), so c is disabled too.
-    enabled = Enablement(cq.items, {"d": [("String", "x")]}, cq.conditional)
+    enabled = Enablement(cq.items, cq.conditional, _root({"d": [("String", "x")]}))
     assert not enabled("c")
     assert enabled("e")
 
@@ -125,5 +136,5 @@ def test_an_item_in_a_disabled_group_is_disabled() -> None:
         }
     )
     assert cq.conditional == {"g", "c"}
-    assert Enablement(cq.items, {"q": [("Boolean", True)]}, cq.conditional)("c")
-    assert not Enablement(cq.items, {"q": [("Boolean", False)]}, cq.conditional)("c")
+    assert Enablement(cq.items, cq.conditional, _root({"q": [("Boolean", True)]}))("c")
+    assert not Enablement(cq.items, cq.conditional, _root({"q": [("Boolean", False)]}))("c")

@@ -554,6 +554,14 @@ def test_shipped_instrument(mutate: Mutation, expected: list[tuple[str, str | No
     assert _phq(mutate) == expected
 
 
+def test_hand_crafted_answer_to_a_disabled_item() -> None:
+    """The shipped instruments have no enableWhen: the toy's `packs` needs smoker = true."""
+    response = toy_response()
+    response["item"][0]["answer"] = [{"valueBoolean": False}]
+    del response["item"][2]["item"][5]  # `heavy` depends on packs too; leave one issue
+    assert _found(response) == [("error", "qr-answer-on-disabled", f"{QR}.item[1].answer")]
+
+
 def _deep_questionnaire(depth: int) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": f"g{depth}", "type": "string"}
     for level in range(depth - 1, 0, -1):

@@ -33,29 +33,39 @@ class RedisServer:
 
 
 @contextmanager
-def run_redis(workdir: Path, *, timeout: float = 10.0) -> Iterator[RedisServer]:
-    """Run redis-server on a free 127.0.0.1 port, without persistence, until the block ends."""
+def run_redis(
+    workdir: Path, *, timeout: float = 10.0, port: int | None = None, appendonly: bool = False
+) -> Iterator[RedisServer]:
+    """Run redis-server on a free 127.0.0.1 port, without persistence, until the block ends.
+
+    `port` reuses a given port (a restart on the same address); `appendonly` turns AOF on
+    (fsync always) in `workdir`, so a restart on the same folder finds every write.
+    """
     executable = shutil.which("redis-server")
     if executable is None:
         raise RedisUnavailable(
             "redis-server is not on PATH: the tests need a real Redis. "
             "Install it (Debian: apt-get install -y redis-server); .ci/run does."
         )
-    server = _start(executable, workdir, timeout)
+    server = _start(executable, workdir, timeout, port, appendonly)
     try:
         yield server
     finally:
         stop(server.process)
 
 
-def _start(executable: str, workdir: Path, timeout: float) -> RedisServer:
+def _start(
+    executable: str, workdir: Path, timeout: float, fixed: int | None = None, aof: bool = False
+) -> RedisServer:
     """Start a server, retrying on another port if a racing process took ours."""
     for attempt in range(1, START_ATTEMPTS + 1):
-        port = free_port()
+        port = fixed or free_port()
         log = workdir / f"redis-{port}.log"
         command = [executable, "--port", str(port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(workdir)]
-        with log.open("wb") as out:
+        command += ["--save", "", "--dir", str(workdir)]
+        persistence = ["yes", "--appendfsync", "always"] if aof else ["no"]
+        command += ["--appendonly", *persistence]
+        with log.open("ab") as out:  # a restart on the same port adds to the first run's log
             process = subprocess.Popen(
                 command,
                 cwd=workdir,

@@ -76,8 +76,14 @@ def compile_tree(node: Node) -> Code:
 
 
 def _variable(name: str) -> Code:
-    if name in ("resource", "context"):
+    if name == "resource":
         return Code(lambda focus, run: as_collection(run.env.resource))
+    if name == "context":
+        return Code(
+            lambda focus, run: as_collection(
+                run.env.resource if run.env.context is None else run.env.context
+            )
+        )
     if name == "questionnaire":
         return Code(lambda focus, run: as_collection(run.env.questionnaire))
     if name in _SYSTEMS:

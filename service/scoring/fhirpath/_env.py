@@ -18,13 +18,18 @@ def no_weight(node: Any) -> float | int | None:
 
 @dataclass(slots=True)
 class Env:
-    """The environment of one evaluation: the resources, the %variables, weights and budget."""
+    """The environment of one evaluation: the resources, the %variables, weights and budget.
+
+    `context` is what %context names (SDC: the response item an item-level
+    expression is about); None means the resource, as for root-level expressions.
+    """
 
     resource: Any
     questionnaire: Any = None
     variables: dict[str, list[Any]] = field(default_factory=dict)
     weight: Callable[[Any], float | int | None] = no_weight
     budget: int = 100_000
+    context: Any = None
 
 
 class Expression(Protocol):

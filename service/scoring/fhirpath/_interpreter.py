@@ -139,7 +139,7 @@ class InterpretedExpression:
         variables: dict[str, Any] = {
             **env.variables,
             "resource": env.resource,
-            "context": env.resource,
+            "context": env.resource if env.context is None else env.context,
             "questionnaire": env.questionnaire,
             "ucum": "http://unitsofmeasure.org",
             "sct": "http://snomed.info/sct",

@@ -1,0 +1,145 @@
+"""Evaluating a Questionnaire's enableWhenExpressions and targetConstraints on one response.
+
+As in SDC form fillers: `%resource` is the response, `%questionnaire` the
+Questionnaire, and the `variable`s in scope are those of the Questionnaire and
+of the item and its ancestors, in document order (evaluated on the response, as
+scoring does). `%context`, which is also the focus, is for an
+enableWhenExpression the instance that holds the item (its group instance or
+answer, or the response at the top level), so that in a repeating group each
+repetition decides for itself; for a targetConstraint it is the response item
+the constraint is on (each occurrence in turn), or the response for one on the
+Questionnaire. An enableWhenExpression enables on true and disables on false or
+empty; a targetConstraint is violated by false only (empty: nothing to check).
+An expression that fails, or gives something other than one boolean, is a
+warning (`qr-expression-failed`); the item then counts as enabled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.fhir.outcome import Issue, IssueSeverity, IssueType
+
+from ._answers import Answers
+from ._enable import Frame
+from ._items import ItemDef
+from ._logic import Variable
+from ._rules import Constraint
+from .fhirpath import Env, Expression, FhirPathError
+from .model import CompiledQuestionnaire
+
+__all__ = ["Evaluator"]
+
+
+class Evaluator:
+    """The expressions of one validation: one environment, root variables computed once."""
+
+    __slots__ = ("_cq", "_env", "_out", "_root")
+
+    def __init__(self, cq: CompiledQuestionnaire, response: dict[str, Any], out: Answers) -> None:
+        self._cq = cq
+        self._out = out
+        self._env = Env(response, cq.questionnaire, budget=cq.limits.budget)
+        self._root: dict[str, list[Any]] | None = None
+
+    def enabled(self, definition: ItemDef, frame: Frame) -> bool:
+        """The item's enableWhenExpression in `frame` (true when it has none)."""
+        expression = self._cq.enable_expressions.get(definition.link_id)
+        if expression is None:
+            return True
+        link = definition.link_id
+        result = self._run(expression, link, frame.node, frame.path)
+        if result is None:
+            return True
+        if not result:
+            return False
+        if len(result) == 1 and type(result[0]) is bool:
+            return result[0]
+        self._not_boolean(expression, result, frame.path, link)
+        return True
+
+    def check(self, constraint: Constraint, link: str | None, context: Any, where: str) -> None:
+        """Report `constraint` if it is false for `context` (at `where`)."""
+        result = self._run(constraint.expression, link, context, where)
+        if not result:
+            return
+        if len(result) != 1 or type(result[0]) is not bool:
+            self._not_boolean(constraint.expression, result, where, link)
+            return
+        if result[0]:
+            return
+        location = constraint.location
+        if location is not None and not location.startswith("QuestionnaireResponse"):
+            location = f"{where}.{location}"
+        self._out.issues.append(
+            Issue(
+                constraint.severity,
+                IssueType.INVARIANT,
+                f"{constraint.human} (constraint {constraint.key})",
+                location or where,
+                link,
+                "qr-constraint",
+            )
+        )
+
+    def _run(
+        self, expression: Expression, link: str | None, context: Any, where: str
+    ) -> list[Any] | None:
+        """Evaluate with the variables in scope at `link`; None (and a warning) if it fails."""
+        try:
+            self._env.variables = self._variables(link, context)
+            self._env.context = context
+            return expression.evaluate([context], self._env)
+        except FhirPathError as exc:
+            text = f"expression {expression.source!r} failed: {exc}"
+            self._out.issues.append(
+                Issue(
+                    IssueSeverity.WARNING,
+                    IssueType.PROCESSING,
+                    text,
+                    where,
+                    link,
+                    "qr-expression-failed",
+                )
+            )
+            return None
+
+    def _variables(self, link: str | None, context: Any) -> dict[str, list[Any]]:
+        if self._root is None:
+            self._env.context = None
+            self._root = self._evaluate(self._cq.scope.variables, {})
+        chain: list[str] = []
+        while link is not None:
+            chain.append(link)
+            link = self._cq.items[link].parent
+        variables = self._root
+        self._env.context = context
+        for item in reversed(chain):
+            declared = self._cq.item_variables.get(item)
+            if declared:
+                variables = self._evaluate(declared, variables)
+        return variables
+
+    def _evaluate(
+        self, declared: tuple[Variable, ...], visible: dict[str, list[Any]]
+    ) -> dict[str, list[Any]]:
+        variables = dict(visible)
+        for variable in declared:
+            self._env.variables = variables
+            variables[variable.name] = variable.expression.evaluate([self._env.resource], self._env)
+        return variables
+
+    def _not_boolean(
+        self, expression: Expression, result: list[Any], where: str, link: str | None
+    ) -> None:
+        text = f"expression {expression.source!r} gave {str(result)[:80]}, not one boolean"
+        self._out.issues.append(
+            Issue(
+                IssueSeverity.WARNING,
+                IssueType.PROCESSING,
+                text,
+                where,
+                link,
+                "qr-expression-failed",
+            )
+        )

@@ -1,0 +1,1 @@
+"""Hardening: bad inputs as data, property-based scoring checks, and gunicorn worker faults."""

@@ -1,0 +1,462 @@
+"""The bad-input catalogue: every entry is a request the service must refuse with a 4xx
+OperationOutcome carrying `expect_code` (and `expect_expression` where it points at content).
+
+An entry's body is one of `json` (a value sent as JSON), `raw` (bytes sent as they are) or
+`make` (the name of a generator in MAKERS, for inputs too large to write out). `bug` marks
+an entry the service gets wrong today: the test runs it as a strict xfail with that reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["CASES", "MAKERS", "TOLERATED"]
+
+BASE = "https://rapport-fhir.github.io/fhir/Questionnaire"
+PHQ9 = f"{BASE}/phq-9|1.0.0"
+EBI = f"{BASE}/ebi|1.0.0"
+SCORE = "/fhir/QuestionnaireResponse/$score"
+VALIDATE = "/fhir/QuestionnaireResponse/$validate"
+EXTRACT = "/fhir/QuestionnaireResponse/$extract"
+ITEM_PATH = "QuestionnaireResponse.item[0]"
+VALUE_PATH = "QuestionnaireResponse.item[0].answer[0].value"
+CALCULATED = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
+NOT_ZERO = {"system": "http://loinc.org", "code": "LA6568-5"}  # PHQ-9 "Not at all"
+HUGE = 100_000
+
+
+def _answered(link_id: str = "1", **value: Any) -> dict[str, Any]:
+    return {"linkId": link_id, "answer": [value or {"valueCoding": NOT_ZERO}]}
+
+
+def _qr(questionnaire: str = PHQ9, **extra: Any) -> dict[str, Any]:
+    """A completed PHQ-9 response answering every item 'Not at all' (valid), plus `extra`."""
+    items = [_answered(str(n)) for n in range(1, 10)]
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": questionnaire,
+        "status": "completed",
+        "item": items,
+        **extra,
+    }
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _spliced(extra: str) -> bytes:
+    """A valid PHQ-9 response with `extra` (raw JSON text) spliced in as further members."""
+    return _dumps(_qr())[:-1] + b"," + extra.encode() + b"}"
+
+
+def _contained(expressions: list[str], score: str = "1") -> dict[str, Any]:
+    """A response to a contained Questionnaire whose root variables and score are `expressions`."""
+    variables = [
+        {
+            "url": VARIABLE,
+            "valueExpression": {"name": f"v{n}", "language": "text/fhirpath", "expression": e},
+        }
+        for n, e in enumerate(expressions)
+    ]
+    score_item = {
+        "linkId": "s",
+        "type": "decimal",
+        "readOnly": True,
+        "extension": [
+            {
+                "url": CALCULATED,
+                "valueExpression": {"language": "text/fhirpath", "expression": score},
+            }
+        ],
+    }
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "id": "q",
+        "url": "https://example.org/Questionnaire/site",
+        "status": "active",
+        "extension": variables,
+        "item": [{"linkId": "a", "type": "integer"}, score_item],
+    }
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "#q",
+        "status": "completed",
+        "contained": [questionnaire],
+        "item": [_answered("a", valueInteger=1)],
+    }
+
+
+def _deep_items(depth: int) -> bytes:
+    inner = b'{"linkId": "1"}'
+    for _ in range(depth):
+        inner = b'{"linkId": "1", "item": [' + inner + b"]}"
+    return _dumps(_qr())[:-1] + b', "extension": [], "item": [' + inner + b"]}"
+
+
+def _deep_arrays_in_extension(depth: int) -> bytes:
+    return _spliced('"extension": ' + "[" * depth + "]" * depth)
+
+
+def _deep_objects_in_meta(depth: int) -> bytes:
+    return _spliced('"meta": ' + '{"tag": ' * depth + "1" + "}" * depth)
+
+
+def _many_items(count: int) -> bytes:
+    # Bare items: 100k answered ones would pass MAX_BODY_BYTES and be refused as 413 first.
+    return _dumps(_qr(item=[{"linkId": "1"}] * count))
+
+
+def _batch(entries: int, resource: dict[str, Any]) -> bytes:
+    entry = {"request": {"method": "POST", "url": "QuestionnaireResponse/$score"}}
+    entries_json = [{**entry, "resource": resource}] * entries
+    return _dumps({"resourceType": "Bundle", "type": "batch", "entry": entries_json})
+
+
+#: Generators for inputs too large to write out, by the name the catalogue uses.
+MAKERS: dict[str, Callable[[], bytes]] = {
+    "deep-items-3000": lambda: _deep_items(3000),
+    "deep-arrays-3000": lambda: _deep_arrays_in_extension(3000),
+    "deep-objects-300": lambda: _deep_objects_in_meta(300),
+    "items-100k": lambda: _many_items(HUGE),
+    "items-5000": lambda: _many_items(5000),
+    "linkid-100k": lambda: _dumps(_qr(item=[{"linkId": "x" * HUGE}])),
+    "status-100k": lambda: _dumps(_qr(status="s" * HUGE)),
+    "canonical-100k": lambda: _dumps(_qr(questionnaire="https://e.org/" + "q" * HUGE)),
+    "element-100k": lambda: _dumps(_qr(**{"e" * HUGE: 1})),
+    "code-100k": lambda: _dumps(
+        _qr(item=[_answered(valueCoding={"system": "http://loinc.org", "code": "c" * HUGE})])
+    ),
+    "integer-10e400": lambda: (
+        b'{"resourceType": "QuestionnaireResponse", "questionnaire": "' + EBI.encode() + b'", '
+        b'"status": "completed", "item": [{"linkId": "1", "answer": [{"valueInteger": '
+        + str(10**400).encode()
+        + b"}]}]}"
+    ),
+    "integer-5000-digits": lambda: _spliced('"id": ' + "9" * 5000),
+    "integer-2e63-in-extension": lambda: _spliced(
+        '"extension": [{"url": "https://example.org/x", "valueInteger": ' + str(2**64) + "}]"
+    ),
+    "integer-10e30-in-batch": lambda: _batch(1, {**_qr(), "id": 10**30}),
+    "batch-101": lambda: _batch(101, _qr()),
+    "union-800": lambda: _dumps(_contained([], "(" + " | ".join(map(str, range(800))) + ")")),
+    "long-expressions-8": lambda: _dumps(_contained([" + ".join(["1"] * 1000) for _ in range(8)])),
+}
+
+
+def _case(
+    name: str,
+    method: str,
+    path: str,
+    expect_status: int,
+    expect_code: str,
+    *,
+    at: str | None = None,
+    json_body: Any = None,
+    raw: bytes | None = None,
+    make: str | None = None,
+    headers: dict[str, str] | None = None,
+    bug: str | None = None,
+) -> dict[str, Any]:
+    case: dict[str, Any] = {
+        "name": name,
+        "method": method,
+        "path": path,
+        "headers": headers or {},
+        "expect_status": expect_status,
+        "expect_code": expect_code,
+        "expect_expression": at,
+        "bug": bug,
+    }
+    if json_body is not None:
+        case["json"] = json_body
+    elif raw is not None:
+        case["raw"] = raw
+    elif make is not None:
+        case["make"] = make
+    return case
+
+
+_QR_PATH = "QuestionnaireResponse.questionnaire"
+
+#: The catalogue. Names are unique; the test ids are these names.
+# fmt: off
+CASES: tuple[dict[str, Any], ...] = (
+    # --- JSON that does not parse (400 structure, nothing to point at) -------------------
+    _case("truncated-mid-string", "POST", SCORE, 400, "structure", raw=_dumps(_qr())[:60]),
+    _case("truncated-mid-number", "POST", SCORE, 400, "structure", raw=b'{"a": [1, 2, 3'),
+    _case("single-quotes", "POST", SCORE, 400, "structure", raw=b"{'resourceType': 'x'}"),
+    _case("js-comment", "POST", SCORE, 400, "structure", raw=b'{/* c */ "a": 1}'),
+    _case("trailing-comma", "POST", SCORE, 400, "structure", raw=b'{"a": 1,}'),
+    _case("raw-control-char", "POST", SCORE, 400, "structure", raw=b'{"id": "a\x01b"}'),
+    _case("overlong-utf8", "POST", SCORE, 400, "structure", raw=b'{"id": "\xc0\xaf"}'),
+    _case("utf16-body", "POST", SCORE, 400, "structure", raw='{"a": 1}'.encode("utf-16")),
+    _case("bom-before-response", "POST", SCORE, 400, "structure",
+          raw=b"\xef\xbb\xbf" + _dumps(_qr())),
+    _case(
+        "duplicate-keys-nested", "POST", SCORE, 400, "structure",
+        raw=_spliced('"item": [{"linkId": "1", "linkId": "2"}]'),
+    ),
+    _case("nan-as-value", "POST", SCORE, 400, "structure", raw=_spliced('"x": NaN')),
+    _case("infinity", "POST", SCORE, 400, "structure", raw=b'{"valueDecimal": Infinity}'),
+    _case("minus-infinity", "POST", SCORE, 400, "structure", raw=b'{"valueDecimal": -Infinity}'),
+    _case("decimal-minus-1e400", "POST", SCORE, 400, "structure", raw=b'{"valueDecimal": -1e400}'),
+    _case("integer-5000-digits", "POST", SCORE, 400, "structure", make="integer-5000-digits"),
+    _case(
+        "integer-2e64-in-extension", "POST", SCORE, 400, "structure",
+        make="integer-2e63-in-extension",
+    ),
+    _case(
+        "integer-10e30-in-batch-entry", "POST", "/fhir", 400, "structure",
+        make="integer-10e30-in-batch",
+    ),
+    _case(
+        "lone-surrogate-linkid", "POST", SCORE, 400, "structure",
+        raw=_spliced('"extension": []').replace(b'"linkId": "1"', b'"linkId": "\\ud800"'),
+    ),
+    _case(
+        "lone-surrogate-canonical", "POST", SCORE, 400, "structure",
+        raw=b'{"resourceType": "QuestionnaireResponse", "questionnaire": "\\udfff", '
+        b'"status": "completed"}',
+    ),
+    # --- nesting and size ---------------------------------------------------------------
+    _case("items-nested-3000-deep", "POST", SCORE, 400, "too-costly", make="deep-items-3000"),
+    _case("arrays-nested-3000-deep", "POST", SCORE, 400, "too-costly", make="deep-arrays-3000"),
+    _case(
+        "objects-nested-300-deep-in-meta", "POST", SCORE, 400, "too-costly",
+        make="deep-objects-300",
+    ),
+    _case(
+        "items-100k", "POST", SCORE, 400, "too-costly", at="QuestionnaireResponse.item",
+        make="items-100k",
+    ),
+    _case(
+        "items-5000-over-max-items", "POST", SCORE, 400, "too-costly",
+        make="items-5000",
+        bug="RAPPORT_MAX_ITEMS (default 2000) is never read: validation uses its own "
+        "MAX_NODES = 10000, so 2001..10000 items are processed in full",
+    ),
+    _case("linkid-100k-chars", "POST", SCORE, 422, "structure", at=ITEM_PATH, make="linkid-100k"),
+    _case(
+        "status-100k-chars", "POST", SCORE, 422, "value", at="QuestionnaireResponse.status",
+        make="status-100k",
+    ),
+    _case("canonical-100k-chars", "POST", SCORE, 422, "not-found", at=_QR_PATH,
+          make="canonical-100k"),
+    _case("element-name-100k-chars", "POST", SCORE, 422, "structure", make="element-100k"),
+    _case("code-100k-chars", "POST", SCORE, 422, "code-invalid", at=VALUE_PATH, make="code-100k"),
+    # --- wrong JSON types ---------------------------------------------------------------
+    _case(
+        "status-as-object", "POST", SCORE, 422, "value", at="QuestionnaireResponse.status",
+        json_body=_qr(status={"code": "completed"}),
+    ),
+    _case(
+        "item-as-string", "POST", SCORE, 422, "structure", at="QuestionnaireResponse.item",
+        json_body=_qr(item="1"),
+    ),
+    _case(
+        "item-entry-as-array", "POST", SCORE, 422, "structure", at=ITEM_PATH,
+        json_body=_qr(item=[["1"]]),
+    ),
+    _case(
+        "answer-as-number", "POST", SCORE, 422, "structure", at=f"{ITEM_PATH}.answer",
+        json_body=_qr(item=[{"linkId": "1", "answer": 0}]),
+    ),
+    _case(
+        "answer-entry-as-string", "POST", SCORE, 422, "structure", at=f"{ITEM_PATH}.answer[0]",
+        json_body=_qr(item=[{"linkId": "1", "answer": ["LA6568-5"]}]),
+    ),
+    _case(
+        "linkid-as-integer", "POST", SCORE, 422, "required", at=ITEM_PATH,
+        json_body=_qr(item=[{"linkId": 1, "answer": [{"valueCoding": NOT_ZERO}]}]),
+    ),
+    _case(
+        "valuecoding-as-string", "POST", SCORE, 422, "value", at=VALUE_PATH,
+        json_body=_qr(item=[_answered(valueCoding="LA6568-5")]),
+    ),
+    _case(
+        "valueinteger-on-choice", "POST", SCORE, 422, "value", at=VALUE_PATH,
+        json_body=_qr(item=[_answered(valueInteger=0)]),
+    ),
+    _case(
+        "valueinteger-10e400", "POST", SCORE, 400, "structure", make="integer-10e400"
+    ),
+    _case(
+        "contained-as-object", "POST", SCORE, 400, "structure",
+        at="QuestionnaireResponse.contained", json_body=_qr(questionnaire="#q", contained={}),
+    ),
+    _case(
+        "questionnaire-as-list", "POST", SCORE, 400, "structure", at=_QR_PATH,
+        json_body=_qr(questionnaire=[PHQ9]),
+    ),
+    _case("resourcetype-as-number", "POST", SCORE, 400, "structure", at="resourceType",
+          json_body={"resourceType": 5}),
+    # --- content that breaks a rule -----------------------------------------------------
+    _case(
+        "unknown-element-root", "POST", SCORE, 422, "structure", at="QuestionnaireResponse.score",
+        json_body=_qr(score=27),
+    ),
+    _case(
+        "unknown-element-answer", "POST", SCORE, 422, "structure",
+        at=f"{ITEM_PATH}.answer[0].weight",
+        json_body=_qr(item=[_answered(valueCoding=NOT_ZERO, weight=3)]),
+    ),
+    _case(
+        "two-value-x", "POST", SCORE, 422, "structure", at=f"{ITEM_PATH}.answer[0]",
+        json_body=_qr(item=[_answered(valueCoding=NOT_ZERO, valueInteger=0)]),
+    ),
+    _case(
+        "coding-without-code", "POST", SCORE, 422, "value", at=VALUE_PATH,
+        json_body=_qr(item=[_answered(valueCoding={"system": "http://loinc.org"})]),
+    ),
+    _case(
+        "answer-without-value", "POST", SCORE, 422, "required", at=f"{ITEM_PATH}.answer[0]",
+        json_body=_qr(item=[{"linkId": "1", "answer": [{}]}]),
+    ),
+    _case(
+        "status-missing", "POST", SCORE, 422, "required", at="QuestionnaireResponse.status",
+        json_body={k: v for k, v in _qr().items() if k != "status"},
+    ),
+    _case("resourcetype-observation", "POST", SCORE, 400, "structure", at="resourceType",
+          json_body={"resourceType": "Observation", "status": "final"}),
+    _case("resourcetype-lowercase", "POST", VALIDATE, 400, "structure", at="resourceType",
+          json_body={**_qr(), "resourceType": "questionnaireresponse"}),
+    _case(
+        "canonical-unicode", "POST", SCORE, 422, "not-found", at=_QR_PATH,
+        json_body=_qr(questionnaire="https://例え.jp/Questionnaire/ü😀|1.0.0"),
+    ),
+    _case("canonical-garbled", "POST", SCORE, 422, "not-found", at=_QR_PATH,
+          json_body=_qr(questionnaire="::|||%%00")),
+    _case("canonical-nul-char", "POST", EXTRACT, 422, "not-found", at=_QR_PATH,
+          json_body=_qr(questionnaire=f"{BASE}/phq-9\u0000")),
+    _case("canonical-blank", "POST", SCORE, 400, "structure", at=_QR_PATH,
+          json_body=_qr(questionnaire="   ")),
+    _case("version-prefix-only", "POST", SCORE, 422, "not-found", at=_QR_PATH,
+          json_body=_qr(questionnaire=f"{BASE}/phq-9|1.0")),
+    _case("version-doubled", "POST", SCORE, 422, "not-found", at=_QR_PATH,
+          json_body=_qr(questionnaire=f"{PHQ9}|1.0.0")),
+    _case("relative-traversal", "POST", SCORE, 422, "not-found", at=_QR_PATH,
+          json_body=_qr(questionnaire="Questionnaire/../phq-9")),
+    # --- contained Questionnaires: invalid, or built to explode -------------------------
+    _case(
+        "contained-not-a-questionnaire", "POST", SCORE, 422, "not-found", at=_QR_PATH,
+        json_body=_qr(questionnaire="#q", contained=[{"resourceType": "Patient", "id": "q"}]),
+    ),
+    _case(
+        "contained-item-without-linkid", "POST", SCORE, 422, "invalid", at="Questionnaire.item[0]",
+        json_body={
+            **_contained([]),
+            "contained": [{"resourceType": "Questionnaire", "id": "q", "status": "active",
+                           "item": [{"type": "string"}]}],
+        },
+    ),
+    _case("contained-syntax-error", "POST", SCORE, 422, "invalid",
+          at="Questionnaire.item[1].extension[0]", json_body=_contained([], "1 +* 2")),
+    _case("contained-undefined-variable", "POST", SCORE, 422, "invalid",
+          at="Questionnaire.item[1].extension[0]", json_body=_contained([], "%nowhere")),
+    _case("contained-parens-1500-deep", "POST", SCORE, 422, "invalid",
+          at="Questionnaire.item[1].extension[0]",
+          json_body=_contained([], "(" * 1500 + "1" + ")" * 1500)),
+    _case("contained-union-800", "POST", SCORE, 422, "invalid",
+          at="Questionnaire.item[1].extension[0]", make="union-800"),
+    _case(
+        "contained-cross-product", "POST", SCORE, 422, "too-costly",
+        json_body=_contained(
+            ["(1|2|3|4|5|6|7|8|9|10)"],
+            "%v0.select(%v0.select(%v0.select(%v0.select(%v0.select(%v0))))).count()",
+        ),
+    ),
+    _case("contained-endless-repeat", "POST", SCORE, 422, "too-costly",
+          json_body=_contained([], "(1).repeat($this + 1).count()")),
+    _case(
+        "contained-long-expressions", "POST", SCORE, 422, "invalid",
+        at="Questionnaire.extension[0]", make="long-expressions-8",
+        bug="each ~4 KB left-nested expression ('1 + 1 + ... + 1') costs ~0.55 s to parse "
+        "before it is rejected; 8 take ~4.5 s, and Limits.max_expressions = 500 of them "
+        "(~1 MB body) hold a worker for minutes, beyond gunicorn's timeout",
+    ),
+    # --- batch Bundles ------------------------------------------------------------------
+    _case("batch-101-entries", "POST", "/fhir", 400, "too-costly", at="Bundle.entry",
+          make="batch-101"),
+    _case("batch-without-type", "POST", "/fhir", 400, "not-supported", at="Bundle.type",
+          json_body={"resourceType": "Bundle", "entry": []}),
+    _case("batch-type-collection", "POST", "/fhir", 400, "not-supported", at="Bundle.type",
+          json_body={"resourceType": "Bundle", "type": "collection"}),
+    _case("batch-entry-not-list", "POST", "/fhir", 400, "invalid", at="Bundle.entry",
+          json_body={"resourceType": "Bundle", "type": "batch", "entry": {}}),
+    _case("batch-of-a-response", "POST", "/fhir", 400, "structure", at="resourceType",
+          json_body=_qr()),
+    # --- search parameters and ids ------------------------------------------------------
+    _case("count-negative", "GET", "/fhir/Questionnaire?_count=-1", 400, "value"),
+    _case("count-not-number", "GET", "/fhir/Questionnaire?_count=ten", 400, "value"),
+    _case("count-with-nul", "GET", "/fhir/Questionnaire?_count=1%00", 400, "value"),
+    _case("offset-negative", "GET", "/fhir/Questionnaire?_offset=-5", 400, "value"),
+    _case("summary-unknown", "GET", "/fhir/Questionnaire?_summary=most", 400, "value"),
+    _case("elements-not-names", "GET", "/fhir/Questionnaire?_elements=a;b", 400, "value"),
+    _case("modifier-unknown", "GET", "/fhir/Questionnaire?name:regex=.*", 400, "value"),
+    _case("strict-unknown-param", "GET", "/fhir/Questionnaire?colour=red", 400, "value",
+          headers={"Prefer": "handling=strict"}),
+    _case("read-nul-id", "GET", "/fhir/Questionnaire/%00", 404, "not-found"),
+    _case("read-traversal", "GET", "/fhir/Questionnaire/..%2F..%2Fetc%2Fpasswd", 404, "not-found"),
+    _case("read-traversal-codesystem", "GET", "/fhir/CodeSystem/../../etc/passwd", 404,
+          "not-found"),
+    _case("read-invalid-utf8-id", "GET", "/fhir/Questionnaire/%FF%FE", 404, "not-found"),
+    # --- media types and FHIR versions --------------------------------------------------
+    _case("accept-xml", "GET", "/fhir/metadata", 406, "not-supported",
+          headers={"Accept": "application/fhir+xml"}),
+    _case("accept-html", "GET", "/fhir/Questionnaire", 406, "not-supported",
+          headers={"Accept": "text/html"}),
+    _case("accept-json-q0", "GET", "/fhir/metadata", 406, "not-supported",
+          headers={"Accept": "application/fhir+json;q=0"}),
+    _case("accept-fhir-3", "GET", "/fhir/Questionnaire/phq-9", 406, "not-supported",
+          headers={"Accept": "application/fhir+json; fhirVersion=3.0"}),
+    _case("accept-xml-on-score", "POST", SCORE, 406, "not-supported", json_body=_qr(),
+          headers={"Accept": "application/xml"}),
+    _case("format-xml", "GET", "/fhir/metadata?_format=xml", 406, "not-supported"),
+    _case("content-type-form", "POST", SCORE, 415, "not-supported", raw=b"a=1",
+          headers={"Content-Type": "application/x-www-form-urlencoded"}),
+    _case("content-type-multipart", "POST", SCORE, 415, "not-supported", raw=b"--x--",
+          headers={"Content-Type": "multipart/form-data; boundary=x"}),
+    _case("content-type-fhir-3", "POST", VALIDATE, 415, "not-supported", json_body=_qr(),
+          headers={"Content-Type": "application/fhir+json; fhirVersion=3.0"}),
+    _case("content-type-utf16", "POST", SCORE, 415, "not-supported", json_body=_qr(),
+          headers={"Content-Type": "application/json; charset=utf-16"}),
+    _case("content-type-missing", "POST", SCORE, 415, "not-supported", json_body=_qr(),
+          headers={"Content-Type": ""}),
+    # --- methods ------------------------------------------------------------------------
+    _case("put-score", "PUT", SCORE, 405, "not-supported", json_body=_qr()),
+    _case("delete-validate", "DELETE", VALIDATE, 405, "not-supported"),
+    _case("patch-extract", "PATCH", EXTRACT, 405, "not-supported", json_body=_qr()),
+    _case("trace-score", "TRACE", SCORE, 405, "not-supported"),
+    _case("post-metadata", "POST", "/fhir/metadata", 405, "not-supported", json_body={}),
+    _case("get-batch", "GET", "/fhir", 405, "not-supported"),
+    _case("post-unknown-operation", "POST", "/fhir/QuestionnaireResponse/$fold", 404,
+          "not-found", json_body=_qr()),
+    # Site catalogue writes need RAPPORT_REDIS_URL; without it every write is 405.
+    _case("put-bad-id-no-redis", "PUT", "/fhir/Questionnaire/bad id!", 405, "not-supported",
+          json_body={"resourceType": "Questionnaire", "id": "bad id!", "status": "draft"}),
+    _case("put-id-mismatch-no-redis", "PUT", "/fhir/Questionnaire/phq-9", 405, "not-supported",
+          json_body={"resourceType": "Questionnaire", "id": "gad-7", "status": "draft"}),
+    _case("delete-questionnaire-no-redis", "DELETE", "/fhir/Questionnaire/phq-9", 405,
+          "not-supported"),
+    _case("post-questionnaire-no-redis", "POST", "/fhir/Questionnaire", 405, "not-supported",
+          json_body={"resourceType": "Questionnaire", "status": "draft"}),
+)
+
+# fmt: on
+
+#: Odd but legal requests: answered 2xx, bounded, never an error.
+TOLERATED: tuple[dict[str, Any], ...] = (
+    {"name": "count-huge-is-capped", "path": "/fhir/Questionnaire?_count=999999999"},
+    {
+        "name": "count-ten-digits-is-capped",
+        "path": "/fhir/Questionnaire?_count=1000000000",
+    },
+    {"name": "name-nul-byte", "path": "/fhir/Questionnaire?name=%00"},
+    {"name": "id-nul-byte", "path": "/fhir/Questionnaire?_id=%00"},
+    {"name": "name-lone-surrogate-bytes", "path": "/fhir/Questionnaire?name=%ED%A0%80"},
+    {"name": "url-traversal", "path": "/fhir/Questionnaire?url=../../etc/passwd"},
+)

@@ -1,0 +1,617 @@
+"""Validation rules beyond the core: regex, decimals, occurrences, exclusive options,
+enableWhenExpression with variables, targetConstraint, and enableWhen per repetition."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import pytest
+
+from service.errors import UnprocessableContent
+from service.scoring import CompiledQuestionnaire, compile_questionnaire, validate_response
+from service.scoring._regex import MAX_PATTERN, UnsafePattern, compile_pattern
+
+QR = "QuestionnaireResponse"
+SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+CORE = "http://hl7.org/fhir/StructureDefinition/"
+E, W = "error", "warning"
+Expected = list[tuple[str, str, str | None]]
+Mutation = Callable[[dict[str, Any]], Any]
+
+
+def _ext(name: str, **value: Any) -> dict[str, Any]:
+    return {"url": CORE + name, **value}
+
+
+def _fhirpath(expression: str, **extra: Any) -> dict[str, Any]:
+    return {"language": "text/fhirpath", "expression": expression, **extra}
+
+
+def _constraint(key: str, severity: str, expression: str, **more: str) -> dict[str, Any]:
+    parts = [
+        {"url": "key", "valueId": key},
+        {"url": "severity", "valueCode": severity},
+        {"url": "human", "valueString": f"rule {key}"},
+        {"url": "expression", "valueExpression": _fhirpath(expression)},
+    ]
+    parts += [{"url": name, "valueString": value} for name, value in more.items()]
+    return {"url": CORE + "targetConstraint", "extension": parts}
+
+
+def _option(code: str, *, exclusive: bool = False) -> dict[str, Any]:
+    option: dict[str, Any] = {"valueCoding": {"system": "urn:sym", "code": code}}
+    if exclusive:
+        option["extension"] = [_ext("questionnaire-optionExclusive", valueBoolean=True)]
+    return option
+
+
+QUESTIONNAIRE: dict[str, Any] = {
+    "resourceType": "Questionnaire",
+    "id": "rules",
+    "url": "https://example.org/Questionnaire/rules",
+    "status": "active",
+    "extension": [
+        {
+            "url": CORE + "variable",
+            "valueExpression": _fhirpath(
+                "%resource.repeat(item).where(linkId = 'age').answer.value", name="age"
+            ),
+        },
+        {
+            "url": CORE + "variable",
+            "valueExpression": _fhirpath(
+                "%resource.repeat(item).where(linkId = 'dose').answer.value", name="dose"
+            ),
+        },
+        _constraint("adult-dose", "error", "%age.empty() or %age >= 18 or %dose.empty()"),
+    ],
+    "item": [
+        {"linkId": "age", "type": "integer"},
+        {
+            "linkId": "code",
+            "type": "string",
+            "extension": [_ext("regex", valueString="[A-Z]{2}[0-9]{3}")],
+        },
+        {
+            "linkId": "dose",
+            "type": "decimal",
+            "extension": [_ext("maxDecimalPlaces", valueInteger=1)],
+        },
+        {
+            "linkId": "symptoms",
+            "type": "choice",
+            "repeats": True,
+            "answerOption": [_option("cough"), _option("fever"), _option("none", exclusive=True)],
+            "extension": [
+                _ext("questionnaire-maxOccurs", valueInteger=2),
+            ],
+        },
+        {
+            "linkId": "contacts",
+            "type": "string",
+            "repeats": True,
+            "extension": [
+                _ext("questionnaire-minOccurs", valueInteger=2),
+                _ext("questionnaire-maxOccurs", valueInteger=3),
+            ],
+        },
+        {
+            "linkId": "pregnant",
+            "type": "boolean",
+            "extension": [
+                {
+                    "url": SDC + "sdc-questionnaire-enableWhenExpression",
+                    "valueExpression": _fhirpath("%age.exists() and %age >= 12"),
+                }
+            ],
+        },
+        {
+            "linkId": "visit",
+            "type": "group",
+            "repeats": True,
+            "extension": [
+                _ext("questionnaire-minOccurs", valueInteger=2),
+                _ext("questionnaire-maxOccurs", valueInteger=2),
+                {"url": CORE + "variable", "valueExpression": _fhirpath("30", name="longest")},
+            ],
+            "item": [
+                {"linkId": "admitted", "type": "boolean"},
+                {
+                    "linkId": "ward",
+                    "type": "string",
+                    "required": True,
+                    "enableWhen": [
+                        {"question": "admitted", "operator": "=", "answerBoolean": True}
+                    ],
+                },
+                {
+                    "linkId": "days",
+                    "type": "integer",
+                    "extension": [
+                        {
+                            "url": SDC + "sdc-questionnaire-enableWhenExpression",
+                            "valueExpression": _fhirpath(
+                                "%context.item.where(linkId = 'admitted').answer.value"
+                            ),
+                        },
+                        _constraint(
+                            "short-stay",
+                            "warning",
+                            "answer.value <= %longest",
+                            location="answer[0].value",
+                        ),
+                    ],
+                },
+            ],
+        },
+    ],
+}
+
+
+def _visit(admitted: bool, ward: str | None = None, days: int | None = None) -> dict[str, Any]:
+    items: list[dict[str, Any]] = [{"linkId": "admitted", "answer": [{"valueBoolean": admitted}]}]
+    if ward is not None:
+        items.append({"linkId": "ward", "answer": [{"valueString": ward}]})
+    if days is not None:
+        items.append({"linkId": "days", "answer": [{"valueInteger": days}]})
+    return {"linkId": "visit", "item": items}
+
+
+RESPONSE: dict[str, Any] = {
+    "resourceType": "QuestionnaireResponse",
+    "questionnaire": "https://example.org/Questionnaire/rules",
+    "status": "completed",
+    "item": [
+        {"linkId": "age", "answer": [{"valueInteger": 40}]},
+        {"linkId": "code", "answer": [{"valueString": "AB123"}]},
+        {"linkId": "dose", "answer": [{"valueDecimal": 2.5}]},
+        {"linkId": "symptoms", "answer": [_option("cough"), _option("fever")]},
+        {"linkId": "contacts", "answer": [{"valueString": "a"}, {"valueString": "b"}]},
+        {"linkId": "pregnant", "answer": [{"valueBoolean": False}]},
+        _visit(True, "B2", 3),
+        _visit(False),
+    ],
+}
+
+
+@cache
+def _rules() -> CompiledQuestionnaire:
+    return compile_questionnaire(copy.deepcopy(QUESTIONNAIRE))
+
+
+def _found(response: dict[str, Any], cq: CompiledQuestionnaire | None = None) -> Expected:
+    issues = validate_response(cq or _rules(), response).issues
+    return [(i.severity.value, i.rule or "", i.expression) for i in issues]
+
+
+def _set(*path: str | int, value: Any) -> Mutation:
+    def mutate(response: dict[str, Any]) -> None:
+        node: Any = response
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = value
+
+    return mutate
+
+
+def _item(index: int, *answers: dict[str, Any]) -> Mutation:
+    return _set("item", index, "answer", value=list(answers))
+
+
+def _drop(index: int) -> Mutation:
+    return lambda response: response["item"].pop(index)
+
+
+def _visits(*visits: dict[str, Any]) -> Mutation:
+    def mutate(response: dict[str, Any]) -> None:
+        response["item"][6:] = list(visits)
+
+    return mutate
+
+
+def _both(*mutations: Mutation) -> Mutation:
+    def mutate(response: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(response)
+
+    return mutate
+
+
+CODE = f"{QR}.item[1].answer[0].value"
+DOSE = f"{QR}.item[2].answer[0].value"
+VISIT = f"{QR}.item[6]"
+
+CASES: list[tuple[str, Mutation, Expected]] = [
+    ("valid", lambda r: None, []),
+    # regex (full match)
+    ("regex mismatch", _item(1, {"valueString": "ab123"}), [(E, "qr-answer-regex", CODE)]),
+    ("regex partial match", _item(1, {"valueString": "AB1234"}), [(E, "qr-answer-regex", CODE)]),
+    # maxDecimalPlaces
+    (
+        "too many decimals",
+        _item(2, {"valueDecimal": 2.55}),
+        [(E, "qr-answer-decimal-places", DOSE)],
+    ),
+    ("integer-valued decimal", _item(2, {"valueDecimal": 3}), []),
+    # optionExclusive
+    (
+        "exclusive option with another",
+        _item(3, _option("cough"), _option("none")),
+        [(E, "qr-answer-exclusive", f"{QR}.item[3].answer[1].value")],
+    ),
+    ("exclusive option alone", _item(3, _option("none")), []),
+    # maxOccurs / minOccurs on a repeating question
+    (
+        "more answers than maxOccurs",
+        _item(4, *({"valueString": c} for c in "abcd")),
+        [(E, "qr-occurs-max", f"{QR}.item[4].answer[3]")],
+    ),
+    (
+        "fewer answers than minOccurs",
+        _item(4, {"valueString": "a"}),
+        [(E, "qr-occurs-min", f"{QR}.item[4]")],
+    ),
+    (
+        "fewer answers than minOccurs, in progress",
+        _both(_item(4, {"valueString": "a"}), _set("status", value="in-progress")),
+        [(W, "qr-occurs-min", f"{QR}.item[4]")],
+    ),
+    (
+        "fewer answers than minOccurs, stopped",
+        _both(_item(4, {"valueString": "a"}), _set("status", value="stopped")),
+        [],
+    ),
+    ("not answered at all: minOccurs does not make it required", _drop(4), []),
+    # maxOccurs / minOccurs on a repeating group
+    (
+        "more group repetitions than maxOccurs",
+        _visits(_visit(False), _visit(False), _visit(False)),
+        [(E, "qr-occurs-max", f"{QR}.item[8]")],
+    ),
+    ("fewer group repetitions than minOccurs", _visits(_visit(False)), [(E, "qr-occurs-min", QR)]),
+    # enableWhen per repetition of a repeating group
+    (
+        "ward answered in a repetition where it is disabled",
+        _visits(_visit(True, "B2"), _visit(False, "C3")),
+        [(E, "qr-answer-on-disabled", f"{QR}.item[7].item[1].answer")],
+    ),
+    (
+        "ward required in the admitted repetition only",
+        _visits(_visit(False), _visit(True)),
+        [(E, "qr-required-missing", f"{QR}.item[7]")],
+    ),
+    # enableWhenExpression with %context (per repetition)
+    (
+        "days answered in a repetition whose %context disables it",
+        _visits(_visit(True, "B2", 3), _visit(False, days=2)),
+        [(E, "qr-answer-on-disabled", f"{QR}.item[7].item[1].answer")],
+    ),
+    # enableWhenExpression with a variable
+    (
+        "pregnant answered though %age disables it",
+        _item(0, {"valueInteger": 8}),
+        [(E, "qr-answer-on-disabled", f"{QR}.item[5].answer"), (E, "qr-constraint", QR)],
+    ),
+    (
+        "pregnant answered with no age: empty disables",
+        _drop(0),
+        [(E, "qr-answer-on-disabled", f"{QR}.item[4].answer")],
+    ),
+    # targetConstraint: on the Questionnaire (error, variables) and on an item (warning, location)
+    (
+        "root constraint false",
+        _both(_item(0, {"valueInteger": 16}), _drop(5)),
+        [(E, "qr-constraint", QR)],
+    ),
+    (
+        "item constraint false, per repetition, at its location",
+        _visits(_visit(True, "B2", 3), _visit(True, "C3", 40)),
+        [(W, "qr-constraint", f"{QR}.item[7].item[2].answer[0].value")],
+    ),
+    (
+        "item constraint not evaluated on a disabled item",
+        _visits(_visit(False, days=40), _visit(False)),
+        [(E, "qr-answer-on-disabled", f"{QR}.item[6].item[1].answer")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [pytest.param(m, e, id=n) for n, m, e in CASES])
+def test_rule(mutate: Mutation, expected: Expected) -> None:
+    response = copy.deepcopy(RESPONSE)
+    mutate(response)
+    assert _found(response) == expected
+
+
+def _questionnaire(*items: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Questionnaire",
+        "url": "urn:q",
+        "status": "active",
+        "item": list(items),
+        **extra,
+    }
+
+
+def _response(*items: dict[str, Any], status: str = "completed") -> dict[str, Any]:
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "urn:q",
+        "status": status,
+        "item": list(items),
+    }
+
+
+def _when(expression: str) -> dict[str, Any]:
+    return {
+        "url": SDC + "sdc-questionnaire-enableWhenExpression",
+        "valueExpression": _fhirpath(expression),
+    }
+
+
+def test_min_occurs_is_not_demanded_of_a_disabled_item() -> None:
+    cq = compile_questionnaire(
+        _questionnaire(
+            {"linkId": "on", "type": "boolean"},
+            {
+                "linkId": "names",
+                "type": "string",
+                "repeats": True,
+                "enableWhen": [{"question": "on", "operator": "=", "answerBoolean": True}],
+                "extension": [_ext("questionnaire-minOccurs", valueInteger=2)],
+            },
+        )
+    )
+    names = {"linkId": "names", "answer": [{"valueString": "x"}]}
+    off = _response({"linkId": "on", "answer": [{"valueBoolean": False}]}, names)
+    assert [i.rule for i in validate_response(cq, off).issues] == ["qr-answer-on-disabled"]
+    on = _response({"linkId": "on", "answer": [{"valueBoolean": True}]}, names)
+    assert [i.rule for i in validate_response(cq, on).issues] == ["qr-occurs-min"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("true", []),
+        ("%resource.item.where(linkId = 'zz').answer.value = 1", ["qr-answer-on-disabled"]),
+        ("1 + 1", ["qr-expression-failed"]),  # not a boolean: counts as enabled
+        ("true | false", ["qr-expression-failed"]),
+        ("(1 | 2) + 1", ["qr-expression-failed"]),
+    ],
+)
+def test_enable_when_expression_results(expression: str, expected: list[str]) -> None:
+    cq = compile_questionnaire(
+        _questionnaire({"linkId": "a", "type": "string", "extension": [_when(expression)]})
+    )
+    response = _response({"linkId": "a", "answer": [{"valueString": "x"}]})
+    assert [i.rule for i in validate_response(cq, response).issues] == expected
+
+
+@pytest.mark.parametrize(
+    ("constraint", "expected"),
+    [
+        (_constraint("c", "error", "answer.value = 'x'"), []),
+        (_constraint("c", "error", "answer.value"), [("qr-expression-failed", f"{QR}.item[0]")]),
+        (
+            _constraint("c", "warning", "false", location="QuestionnaireResponse.item[0]"),
+            [("qr-constraint", f"{QR}.item[0]")],
+        ),
+        (
+            {
+                "url": CORE + "questionnaire-constraint",
+                "extension": [
+                    {"url": "key", "valueId": "old"},
+                    {"url": "severity", "valueCode": "error"},
+                    {"url": "human", "valueString": "must be y"},
+                    {"url": "expression", "valueString": "answer.value = 'y'"},
+                ],
+            },
+            [("qr-constraint", f"{QR}.item[0]")],
+        ),
+    ],
+)
+def test_constraint_forms(constraint: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+    cq = compile_questionnaire(
+        _questionnaire({"linkId": "a", "type": "string", "extension": [constraint]})
+    )
+    response = _response({"linkId": "a", "answer": [{"valueString": "x"}]})
+    issues = validate_response(cq, response).issues
+    assert [(i.rule, i.expression) for i in issues] == expected
+
+
+def test_a_constraint_says_what_it_requires() -> None:
+    cq = compile_questionnaire(
+        _questionnaire(
+            {"linkId": "a", "type": "string"},
+            extension=[_constraint("k1", "error", "item.exists().not()")],
+        )
+    )
+    (issue,) = validate_response(
+        cq, _response({"linkId": "a", "answer": [{"valueString": "x"}]})
+    ).issues
+    assert (issue.text, issue.code.value, issue.location) == (
+        "rule k1 (constraint k1)",
+        "invariant",
+        None,
+    )
+
+
+def test_an_expression_on_a_group_disables_its_items() -> None:
+    cq = compile_questionnaire(
+        _questionnaire(
+            {"linkId": "on", "type": "boolean"},
+            {
+                "linkId": "g",
+                "type": "group",
+                "extension": [_when("%resource.item.where(linkId = 'on').answer.value")],
+                "item": [{"linkId": "c", "type": "string", "required": True}],
+            },
+        )
+    )
+    group = {"linkId": "g", "item": [{"linkId": "c", "answer": [{"valueString": "x"}]}]}
+    on = _response({"linkId": "on", "answer": [{"valueBoolean": True}]}, group)
+    assert validate_response(cq, on).issues == []
+    off = _response({"linkId": "on", "answer": [{"valueBoolean": False}]}, group)
+    assert [i.expression for i in validate_response(cq, off).issues] == [
+        f"{QR}.item[1].item[0].answer"
+    ]
+
+
+def test_an_empty_constraint_result_passes() -> None:
+    constraint = _constraint("c", "error", "answer.where(value = 'zz').value = 'zz'")
+    cq = compile_questionnaire(
+        _questionnaire({"linkId": "a", "type": "string", "extension": [constraint]})
+    )
+    response = _response({"linkId": "a", "answer": [{"valueString": "x"}]})
+    assert validate_response(cq, response).issues == []
+
+
+def test_a_failing_variable_is_reported() -> None:
+    variable = {"url": CORE + "variable", "valueExpression": _fhirpath("1 + 'a'", name="v")}
+    cq = compile_questionnaire(
+        _questionnaire(
+            {"linkId": "a", "type": "string", "extension": [variable, _when("%v.exists()")]}
+        )
+    )
+    response = _response({"linkId": "a", "answer": [{"valueString": "x"}]})
+    assert [i.rule for i in validate_response(cq, response).issues] == ["qr-expression-failed"]
+
+
+LONG = "x" * 2_000
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("x+", LONG, []),
+        ("x*x*x*", LONG, ["qr-answer-regex-unchecked"]),
+        ("x*x*x*", "xxx", []),
+        ("(?:ab|cd)y", "cdy", []),
+        ("(?=x)x", "x", []),
+        ("(?>x+)", "xx", []),
+        ("ab?", "a", []),
+    ],
+)
+def test_regex_cost_bound(pattern: str, value: str, expected: list[str]) -> None:
+    cq = compile_questionnaire(
+        _questionnaire(
+            {"linkId": "t", "type": "text", "extension": [_ext("regex", valueString=pattern)]}
+        )
+    )
+    response = _response({"linkId": "t", "answer": [{"valueString": value}]})
+    assert [i.rule for i in validate_response(cq, response).issues] == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["(a+)+b", "(ab|cd)*", "(?=a+)b", r"(a)\1", "[", "a" * (MAX_PATTERN + 1), "(?:a{2}){2,}"],
+)
+def test_unsafe_patterns_are_refused(pattern: str) -> None:
+    with pytest.raises(UnsafePattern):
+        compile_pattern(pattern)
+
+
+def test_pattern_cost() -> None:
+    pattern = compile_pattern("[0-9]{3}-[a-z]+(?:x|yz)")
+    assert pattern.repeats == (3, 65535) or pattern.repeats[0] == 3
+    assert pattern.cost(10) == 2 * 3 * 11
+
+
+def _content_rules(item: dict[str, Any], **extra: Any) -> list[str | None]:
+    with pytest.raises(UnprocessableContent) as raised:
+        compile_questionnaire(_questionnaire({"linkId": "a", **item}, **extra))
+    return [issue.rule for issue in raised.value.issues]
+
+
+@pytest.mark.parametrize(
+    ("item", "rules"),
+    [
+        ({"type": "string", "extension": [_ext("regex", valueString="(a*)*")]}, ["q-regex"]),
+        ({"type": "string", "extension": [_ext("regex", valueInteger=1)]}, ["q-regex"]),
+        (
+            {"type": "decimal", "extension": [_ext("maxDecimalPlaces", valueInteger=-1)]},
+            ["q-invalid"],
+        ),
+        (
+            {
+                "type": "string",
+                "repeats": True,
+                "extension": [
+                    _ext("questionnaire-minOccurs", valueInteger=3),
+                    _ext("questionnaire-maxOccurs", valueInteger=2),
+                ],
+            },
+            ["q-invalid"],
+        ),
+        (
+            {"type": "string", "extension": [_ext("questionnaire-maxOccurs", valueInteger=0)]},
+            ["q-invalid"],
+        ),
+        (
+            {
+                "type": "string",
+                "enableWhen": [{"question": "a", "operator": "exists", "answerBoolean": True}],
+                "extension": [_when("true")],
+            },
+            ["q-enablewhen-invalid"],
+        ),
+        ({"type": "string", "extension": [_when("%nope")]}, ["q-variable-undefined"]),
+        ({"type": "string", "extension": [_when("(")]}, ["q-expression"]),
+        (
+            {"type": "string", "extension": [{"url": CORE + "targetConstraint"}]},
+            ["q-constraint"],
+        ),
+        (
+            {"type": "string", "extension": [_constraint("k", "fatal", "true")]},
+            ["q-constraint"],
+        ),
+        (
+            {"type": "string", "extension": [_constraint("k", "error", "%nope")]},
+            ["q-variable-undefined"],
+        ),
+        (
+            {"type": "string", "extension": [_constraint("k", "error", "(")]},
+            ["q-expression"],
+        ),
+        (
+            {
+                "type": "string",
+                "extension": [
+                    {
+                        "url": CORE + "targetConstraint",
+                        "extension": [
+                            {"url": "key", "valueId": "k"},
+                            {"url": "severity", "valueCode": "error"},
+                            {"url": "human", "valueString": "h"},
+                            {"url": "expression", "valueString": "("},
+                        ],
+                    }
+                ],
+            },
+            ["q-expression"],
+        ),
+        (
+            {
+                "type": "string",
+                "extension": [
+                    {
+                        "url": CORE + "targetConstraint",
+                        "extension": [
+                            {"url": "key", "valueId": "k"},
+                            {"url": "severity", "valueCode": "error"},
+                            {"url": "human", "valueString": "h"},
+                            {"url": "location", "valueString": "answer"},
+                            7,
+                        ],
+                    }
+                ],
+            },
+            ["q-constraint"],
+        ),
+    ],
+)
+def test_content_errors(item: dict[str, Any], rules: list[str]) -> None:
+    assert _content_rules(item) == rules
