@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -36,21 +37,21 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from service.api.http import State  # noqa: PLC0415
     from service.catalog import load_catalog  # noqa: PLC0415
     from service.catalog.layered import open_site  # noqa: PLC0415
-    from service.scoring import compile_questionnaire  # noqa: PLC0415
+    from service.scoring import Limits, compile_questionnaire  # noqa: PLC0415
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     logging.getLogger("service").setLevel(settings.log_level)
+    limits = Limits(max_response_nodes=settings.max_items)
+    compiler = functools.partial(compile_questionnaire, limits=limits)
     catalog = load_catalog(
-        settings.catalog_dirs,
-        disabled=settings.instruments_disabled,
-        compiler=compile_questionnaire,
+        settings.catalog_dirs, disabled=settings.instruments_disabled, compiler=compiler
     )
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.url_map.strict_slashes = False
     # Redis is not touched here: gunicorn preloads this in the master, and each worker
     # connects (and loads the site catalogue) on its first request.
-    site = open_site(settings.redis_url, catalog, compile_questionnaire)
+    site = open_site(settings.redis_url, catalog, compiler)
     app.extensions["rapport"] = State(settings, catalog, _conformance(settings), site)
     api.init_app(app)
     return app

@@ -92,10 +92,17 @@ def _validate_option(name: str, param: dict[str, Any]) -> bool:
     return False
 
 
+def _resolve(response: dict[str, Any], inline: dict[str, Any] | None) -> Any:
+    found = state()
+    return resolve_questionnaire(
+        found.catalog, response, inline, max_items=found.settings.max_items
+    )
+
+
 def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     ignored: list[str] = []
     response, inline, _ = _unpack(body, ignored)
-    compiled = resolve_questionnaire(state().catalog, response, inline)
+    compiled = _resolve(response, inline)
     validation = validate_response(compiled, response)
     notes = [
         Issue(
@@ -115,7 +122,7 @@ def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response, inline, _ = _unpack(body)
-    compiled = resolve_questionnaire(state().catalog, response, inline)
+    compiled = _resolve(response, inline)
     result = score_response(compiled, response)
     params: list[dict[str, Any]] = [{"name": "response", "resource": result.response}]
     for score in result.scores:
@@ -138,7 +145,7 @@ def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 def _extract(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response, inline, _ = _unpack(body)
-    compiled = resolve_questionnaire(state().catalog, response, inline)
+    compiled = _resolve(response, inline)
     result = score_response(compiled, response)
     return 200, extract_observations(compiled, result, response)
 

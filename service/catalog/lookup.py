@@ -8,6 +8,7 @@ the compiler's limits, and kept in a small cache keyed by their content.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import OrderedDict
 from threading import Lock
@@ -17,7 +18,7 @@ import orjson
 
 from service.errors import InvalidRequest, UnknownQuestionnaire
 from service.fhir.outcome import IssueType
-from service.scoring import CompiledQuestionnaire, compile_questionnaire
+from service.scoring import CompiledQuestionnaire, Limits, compile_questionnaire
 
 __all__ = ["resolve_questionnaire"]
 
@@ -26,14 +27,22 @@ _cache: OrderedDict[bytes, CompiledQuestionnaire] = OrderedDict()
 _lock = Lock()
 
 
-def _compile_inline(questionnaire: dict[str, Any]) -> CompiledQuestionnaire:
-    key = hashlib.sha256(orjson.dumps(questionnaire, option=orjson.OPT_SORT_KEYS)).digest()
+#: A Questionnaire sent with a request is compiled on the worker's clock: its expressions
+#: may total 8,000 characters (about a second of parsing at worst; the shipped instruments
+#: use at most 1,300), 2,048 each.
+_INLINE = Limits(max_expression_chars=8_000, max_expression_length=2_048)
+
+
+def _compile_inline(questionnaire: dict[str, Any], max_items: int) -> CompiledQuestionnaire:
+    content = orjson.dumps(questionnaire, option=orjson.OPT_SORT_KEYS)
+    key = hashlib.sha256(content + str(max_items).encode()).digest()
     with _lock:
         found = _cache.get(key)
         if found is not None:
             _cache.move_to_end(key)
             return found
-    compiled = compile_questionnaire(questionnaire)
+    limits = dataclasses.replace(_INLINE, max_response_nodes=max_items)
+    compiled = compile_questionnaire(questionnaire, limits=limits)
     with _lock:
         _cache[key] = compiled
         while len(_cache) > _CACHE_SIZE:
@@ -56,7 +65,11 @@ def _contained(response: dict[str, Any], local_id: str) -> dict[str, Any]:
 
 
 def resolve_questionnaire(
-    catalog: Any, response: dict[str, Any], inline: dict[str, Any] | None = None
+    catalog: Any,
+    response: dict[str, Any],
+    inline: dict[str, Any] | None = None,
+    *,
+    max_items: int = 10_000,
 ) -> CompiledQuestionnaire:
     """The compiled Questionnaire for a response; UnknownQuestionnaire when none resolves."""
     if inline is not None:
@@ -65,7 +78,7 @@ def resolve_questionnaire(
                 "The 'questionnaire' parameter must be a Questionnaire",
                 issue_type=IssueType.STRUCTURE,
             )
-        return _compile_inline(inline)
+        return _compile_inline(inline, max_items)
     reference = response.get("questionnaire")
     if reference is None:
         raise UnknownQuestionnaire(
@@ -86,7 +99,7 @@ def resolve_questionnaire(
                 issue_type=IssueType.STRUCTURE,
                 expression="QuestionnaireResponse.contained",
             )
-        return _compile_inline(_contained(response, reference[1:]))
+        return _compile_inline(_contained(response, reference[1:]), max_items)
     entry = catalog.resolve(reference)
     if entry is None and reference.startswith("Questionnaire/"):
         entry = catalog.get("Questionnaire", reference.removeprefix("Questionnaire/"))

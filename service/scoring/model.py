@@ -60,7 +60,11 @@ class Limits:
     max_depth: int = 32
     max_expressions: int = 500
     max_expression_length: int = 4_096
+    # Parsing is the costly part of compiling (~0.1 ms a character for long arithmetic), so
+    # the total source bounds the time a Questionnaire sent with a request can take.
+    max_expression_chars: int = 64_000
     budget: int = 100_000  # elements materialised per expression evaluation
+    max_response_nodes: int = 10_000  # items plus answers in one response
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,7 @@ class _Builder:
         self.scores: list[ScoreDef] = []
         self.issues: list[Issue] = []
         self.expressions = 0
+        self.characters = 0
         self.item_variables: dict[str, tuple[Variable, ...]] = {}
         self.enable_expressions: dict[str, Expression] = {}
         self.constraints: dict[str | None, tuple[Constraint, ...]] = {}
@@ -169,6 +174,12 @@ class _Builder:
     def compile(self, source: str) -> Expression:
         """Compile one expression, counting it against the limits."""
         self.expressions += 1
+        self.characters += len(source)
+        if self.characters > self.limits.max_expression_chars:
+            raise _too_large(
+                "Questionnaire",
+                f"more than {self.limits.max_expression_chars} characters of expressions",
+            )
         if self.expressions > self.limits.max_expressions:
             raise _too_large(
                 "Questionnaire", f"more than {self.limits.max_expressions} expressions"

@@ -253,6 +253,12 @@ def _value(definition: ScoreDef, result: list[Any]) -> float | bool | None:
     if len(result) == 1 and definition.type == "boolean" and type(value) is bool:
         return value
     if len(result) == 1 and definition.type != "boolean" and type(value) in (int, float):
+        if not _representable(value):
+            raise _failure(
+                f"score '{definition.link_id}' is not a finite decimal FHIR can carry",
+                "score-failed",
+                IssueType.PROCESSING,
+            )
         if definition.type == "integer" and type(value) is float:
             if not value.is_integer():
                 raise _failure(
@@ -264,6 +270,14 @@ def _value(definition: ScoreDef, result: list[Any]) -> float | bool | None:
         return value  # type: ignore[no-any-return]
     text = f"score '{definition.link_id}' ({definition.type}) gave {result!r}"
     raise _failure(text, "score-failed", IssueType.PROCESSING)
+
+
+def _representable(value: float) -> bool:
+    """Finite, and (for integers) within the 64 bits a FHIR JSON writer carries."""
+    return math.isfinite(value) and abs(value) <= _LARGEST
+
+
+_LARGEST = 2**63 - 1
 
 
 def _band(definition: ScoreDef, value: float | bool | None) -> dict[str, Any] | None:

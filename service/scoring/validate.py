@@ -54,7 +54,7 @@ enabled items only), nor of calculated items, which scoring fills in.
 enableWhen is decided per group instance (see `_enable`); enableWhenExpression
 and targetConstraint are evaluated as `_evaluate` describes, the latter only on
 enabled items.
-Responses nested deeper than `MAX_DEPTH` or with more than `MAX_NODES` items
+Responses nested deeper than `MAX_DEPTH` or with more than `Limits.max_response_nodes` items
 and answers raise `PayloadTooDeep`.
 """
 
@@ -72,10 +72,9 @@ from ._evaluate import Evaluator
 from ._structure import check_resource
 from .model import CompiledQuestionnaire, ItemDef
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "Validation", "validate_response"]
+__all__ = ["MAX_DEPTH", "Validation", "validate_response"]
 
 MAX_DEPTH = 32
-MAX_NODES = 10_000
 _ITEM_ELEMENTS = frozenset(
     {"id", "extension", "modifierExtension", "linkId", "definition", "text", "answer", "item"}
 )
@@ -172,8 +171,9 @@ class _Walk:
             self.error(IssueType.STRUCTURE, "must not be empty", where, "qr-empty-array", link)
             return False
         self.nodes += len(raw)
-        if self.nodes > MAX_NODES:
-            raise PayloadTooDeep(f"more than {MAX_NODES} items and answers", expression=where)
+        most = self.cq.limits.max_response_nodes
+        if self.nodes > most:
+            raise PayloadTooDeep(f"more than {most} items and answers", expression=where)
         return True
 
     def _item_definition(self, item: Any, where: str, parent: str | None) -> ItemDef | None:

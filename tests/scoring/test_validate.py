@@ -9,7 +9,7 @@ import pytest
 
 from service.errors import PayloadTooDeep
 from service.scoring import Limits, compile_questionnaire, validate_response
-from service.scoring.validate import MAX_DEPTH, MAX_NODES
+from service.scoring.validate import MAX_DEPTH
 
 from .instruments import build_response, compiled, full_answers
 from .toy import toy, toy_response
@@ -588,6 +588,6 @@ def test_nesting_is_bounded() -> None:
 
 def test_item_count_is_bounded() -> None:
     response = toy_response()
-    response["item"][6]["answer"] = [{"valueTime": "08:00:00"}] * (MAX_NODES + 1)
+    response["item"][6]["answer"] = [{"valueTime": "08:00:00"}] * (Limits().max_response_nodes + 1)
     with pytest.raises(PayloadTooDeep):
         validate_response(toy(), response)

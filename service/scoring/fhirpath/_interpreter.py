@@ -63,6 +63,11 @@ class _ChargedPaths:
         self.run.spend(1)
         return default
 
+    def __contains__(self, key: object) -> bool:
+        # descendants() asks `path in pathsDefinedElsewhere`; nothing is defined elsewhere.
+        self.run.spend(1)
+        return False
+
 
 class _EveryChoice:
     """The model's `choiceTypePaths`: every path may be a choice element, itself first."""

@@ -1,0 +1,134 @@
+"""SMART on FHIR scopes: what a token grants, and what each endpoint needs.
+
+Scopes follow SMART App Launch 2.x, and the 1.x forms it still accepts:
+
+    system/<ResourceType or *>.<read | write | * | c?r?u?d?s?>
+
+A 1.x `read` grants read and search (`rs`), `write` grants create, update and delete
+(`cud`), `*` everything (`cruds`). A 2.x scope with a query (`system/Questionnaire.rs?...`)
+is narrower than anything checked here, so it grants nothing. Only `system/` scopes count:
+this is a backend service, and `user/`/`patient/` scopes say whose data, which we do not hold.
+
+Every route declares what it needs, either in `ENDPOINT_SCOPES` (keyed by Flask endpoint) or
+with the `requires` decorator on its view; a route that declares nothing is refused (403)
+when authentication is on, and a test lists every route so none is forgotten.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+__all__ = [
+    "ENDPOINT_SCOPES",
+    "PUBLIC",
+    "Need",
+    "granted",
+    "need",
+    "requires",
+    "required_for",
+]
+
+#: (resource type or "*", one SMART 2.x interaction letter)
+Grant = tuple[str, str]
+
+_V1: Final = {"read": "rs", "write": "cud", "*": "cruds"}
+_SCOPE: Final = re.compile(r"system/(\*|[A-Z][A-Za-z]{0,63})\.(read|write|\*|c?r?u?d?s?)")
+_NEED: Final = re.compile(r"([A-Z][A-Za-z]{0,63})\.([cruds])")
+
+
+def granted(scopes: Iterable[str]) -> frozenset[Grant]:
+    """Every (resource type, interaction) the scopes grant; unknown scopes grant nothing."""
+    found: set[Grant] = set()
+    for scope in scopes:
+        match = _SCOPE.fullmatch(scope)
+        if match is None or not match.group(2):
+            continue
+        kind, permission = match.groups()
+        found.update((kind, letter) for letter in _V1.get(permission, permission))
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What an endpoint needs: any one of these grants lets the request through."""
+
+    any_of: tuple[Grant, ...]
+
+    def allowed_by(self, grants: frozenset[Grant]) -> bool:
+        """Whether the token's grants include one of ours, directly or by a `*` type."""
+        return any(grant in grants or ("*", grant[1]) in grants for grant in self.any_of)
+
+    def describe(self) -> str:
+        """The scopes that would do, as a client would write them (2.x syntax)."""
+        return " or ".join(f"system/{kind}.{letter}" for kind, letter in self.any_of)
+
+
+def need(*grants: str) -> Need:
+    """A Need from `Type.letter` strings: `need("Questionnaire.r", "CodeSystem.r")`."""
+    parsed: list[Grant] = []
+    for text in grants:
+        match = _NEED.fullmatch(text)
+        if match is None:
+            raise ValueError(f"not a Type.letter grant: {text!r}")
+        parsed.append((match.group(1), match.group(2)))
+    return Need(tuple(parsed))
+
+
+#: Needs no token: conformance, probes, the API description and the metrics scrape.
+PUBLIC: Final = frozenset(
+    {
+        "resources.metadata",
+        "ops.healthz",
+        "ops.readyz",
+        "ops.openapi",
+        "telemetry.metrics",
+    }
+)
+
+# $validate, $score and $extract store nothing and return what was sent, worked on: they
+# count as reading responses (`r`), or as creating them (`c`) for clients given only that.
+_OPERATIONS = need("QuestionnaireResponse.r", "QuestionnaireResponse.c")
+
+#: Endpoint → what it needs. CodeSystem and OperationDefinition reads are part of reading the
+#: catalogue, so Questionnaire read does; their own type's read does too.
+ENDPOINT_SCOPES: Final[dict[str, Need]] = {
+    "resources.read_questionnaire": need("Questionnaire.r"),
+    "resources.search_questionnaires": need("Questionnaire.s"),
+    "resources.read_code_system": need("Questionnaire.r", "CodeSystem.r"),
+    "resources.read_operation_definition": need("Questionnaire.r", "OperationDefinition.r"),
+    "operations.operation_validate": _OPERATIONS,
+    "operations.operation_score": _OPERATIONS,
+    "operations.operation_extract": _OPERATIONS,
+    "batch.batch": _OPERATIONS,
+    # FHIR update may create: either permission does.
+    "writes.update_questionnaire": need("Questionnaire.u", "Questionnaire.c"),
+    "writes.create_questionnaire": need("Questionnaire.c"),
+    "writes.delete_questionnaire": need("Questionnaire.d"),
+    "writes.questionnaire_history": need("Questionnaire.r"),
+    "writes.read_questionnaire_version": need("Questionnaire.r"),
+}
+
+_ATTRIBUTE = "rapport_scope"
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def requires(*grants: str) -> Callable[[View], View]:
+    """Declare on a view what it needs: `@requires("Questionnaire.u", "Questionnaire.c")`."""
+    declared = need(*grants)
+
+    def mark(view: View) -> View:
+        setattr(view, _ATTRIBUTE, declared)
+        return view
+
+    return mark
+
+
+def required_for(endpoint: str, view: Callable[..., Any] | None) -> Need | None:
+    """What the endpoint needs: its decorator's, else the table's; None if it declares nothing."""
+    declared = getattr(view, _ATTRIBUTE, None)
+    if isinstance(declared, Need):
+        return declared
+    return ENDPOINT_SCOPES.get(endpoint)

@@ -1,0 +1,77 @@
+"""JSON log lines: one object per line on stderr, with the request id inside a request.
+
+An exception is logged as its type and where it was raised, never its message or a
+traceback: either may quote request content (a `KeyError` names the key it missed).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import orjson
+from flask import g, has_app_context
+
+__all__ = ["FIELDS", "JsonFormatter", "configure_logging"]
+
+#: The `extra=` key whose dict is merged into the line: `log.info("request", extra={FIELDS: {}})`.
+FIELDS = "rapport_fields"
+_MARK = "rapport_json"
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object: time, level, logger, message and the extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One line of JSON."""
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = g.get("request_id") if has_app_context() else None
+        if request_id is not None:
+            line["request_id"] = request_id
+        fields = getattr(record, FIELDS, None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info and record.exc_info[1] is not None:
+            line["exception"] = _where(record.exc_info[1])
+        return orjson.dumps(line, default=str).decode("utf-8")
+
+
+def _where(exc: BaseException) -> str:
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    place = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+    return f"{type(exc).__name__} at {place}"
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns it
+        del value
+
+
+def configure_logging(level: str) -> None:
+    """Send the `service` loggers (the app's own, Flask's app.logger too) out as JSON lines."""
+    logger = logging.getLogger("service")
+    logger.setLevel(level)
+    if not any(getattr(handler, _MARK, False) for handler in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(JsonFormatter())
+        setattr(handler, _MARK, True)
+        logger.addHandler(handler)
