@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,8 @@ def _conformance(settings: Settings) -> Any:
         batch_max_entries=settings.batch_max_entries,
         implementation_url=settings.base_url or "http://localhost/fhir",
         site_writes=bool(settings.redis_url),
+        smart=bool(settings.auth_jwks),
+        cors=bool(settings.cors_origins),
     )
     return Conformance(
         Published.of(capability, started),
@@ -37,10 +38,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from service.api.http import State  # noqa: PLC0415
     from service.catalog import load_catalog  # noqa: PLC0415
     from service.catalog.layered import open_site  # noqa: PLC0415
+    from service.observability import configure_logging  # noqa: PLC0415
     from service.scoring import Limits, compile_questionnaire  # noqa: PLC0415
 
     settings = config if isinstance(config, Settings) else load_settings(config)
-    logging.getLogger("service").setLevel(settings.log_level)
+    configure_logging(settings.log_level)
     limits = Limits(max_response_nodes=settings.max_items)
     compiler = functools.partial(compile_questionnaire, limits=limits)
     catalog = load_catalog(

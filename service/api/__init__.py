@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from service.api import batch, errors, limits, operations, ops, resources, site, writes
+from service.api import (
+    auth,
+    batch,
+    errors,
+    limits,
+    operations,
+    ops,
+    resources,
+    security,
+    site,
+    telemetry,
+    writes,
+)
+from service.api.http import state
 from service.fhir.media import negotiate
 
 __all__ = ["init_app"]
@@ -21,6 +34,10 @@ def _negotiate() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, content negotiation and the error handlers."""
+    # Hooks run in this order: request id and timing, CORS preflight, authentication, ...
+    telemetry.init_app(app)
+    security.init_app(app)
+    auth.init_app(app, state(app).settings)
     app.register_blueprint(ops.blueprint)
     for module in (resources, writes, operations, batch):
         app.register_blueprint(module.blueprint, url_prefix="/fhir")

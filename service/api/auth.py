@@ -226,7 +226,7 @@ def challenge(exc: RapportError) -> str:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Check bearer tokens before every non-public request; without a JWKS, warn that we are open."""
+    """Check bearer tokens before each non-public request; without a JWKS, warn: it is open."""
     if not settings.auth_jwks:
         log.warning(
             "authentication disabled: development mode (set RAPPORT_AUTH_JWKS, "

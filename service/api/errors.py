@@ -8,8 +8,10 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from service.api.auth import challenge
 from service.api.http import fhir_response, state
-from service.errors import RapportError, ServiceUnavailable
+from service.api.telemetry import route
+from service.errors import Forbidden, RapportError, ServiceUnavailable, Unauthorized
 from service.fhir.errors import status_of
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, error, operation_outcome
 
@@ -37,6 +39,8 @@ def _rapport_error(exc: RapportError) -> Response:
     headers = {}
     if isinstance(exc, ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthorized | Forbidden):
+        headers["WWW-Authenticate"] = challenge(exc)
     return fhir_response(operation_outcome(exc.issues), status_of(exc), headers)
 
 
@@ -57,9 +61,8 @@ def _unexpected(exc: Exception) -> Response:
     while frame is not None and frame.tb_next is not None:
         frame = frame.tb_next
     where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
-    log.error(
-        "unexpected %s at %s on %s %s", type(exc).__name__, where, request.method, request.path
-    )
+    # The route template, not the path: a path may carry an identifier.
+    log.error("unexpected %s at %s on %s %s", type(exc).__name__, where, request.method, route())
     issue = Issue(
         IssueSeverity.FATAL,
         IssueType.EXCEPTION,

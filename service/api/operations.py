@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from service.api.http import fhir_response, read_resource, state
+from service.api.telemetry import count_score, count_validation
 from service.catalog.lookup import resolve_questionnaire
 from service.errors import InvalidRequest
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
@@ -104,6 +105,7 @@ def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response, inline, _ = _unpack(body, ignored)
     compiled = _resolve(response, inline)
     validation = validate_response(compiled, response)
+    count_validation(validation.issues)
     notes = [
         Issue(
             IssueSeverity.INFORMATION,
@@ -124,6 +126,7 @@ def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response, inline, _ = _unpack(body)
     compiled = _resolve(response, inline)
     result = score_response(compiled, response)
+    count_score(compiled)
     params: list[dict[str, Any]] = [{"name": "response", "resource": result.response}]
     for score in result.scores:
         if score.value is None:
@@ -147,6 +150,7 @@ def _extract(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response, inline, _ = _unpack(body)
     compiled = _resolve(response, inline)
     result = score_response(compiled, response)
+    count_score(compiled)
     return 200, extract_observations(compiled, result, response)
 
 

@@ -27,8 +27,8 @@ __all__ = [
     "Need",
     "granted",
     "need",
-    "requires",
     "required_for",
+    "requires",
 ]
 
 #: (resource type or "*", one SMART 2.x interaction letter)

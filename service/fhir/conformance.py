@@ -188,8 +188,41 @@ def _questionnaire_resource(site_writes: bool) -> dict[str, Any]:
     return resource
 
 
+SMART_ON_FHIR = {
+    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+    "code": "SMART-on-FHIR",
+    "display": "SMART-on-FHIR",
+}
+
+
+def _security(smart: bool, cors: bool) -> dict[str, Any]:
+    """rest.security: SMART Backend Services bearer tokens, or open (development mode)."""
+    if not smart:
+        return {
+            "cors": cors,
+            "description": "Open: no authentication (development mode). Do not serve PHI.",
+        }
+    return {
+        "cors": cors,
+        "service": [{"coding": [SMART_ON_FHIR], "text": "SMART Backend Services"}],
+        "description": (
+            "Every request except metadata needs `Authorization: Bearer <JWT>` from the "
+            "site's authorisation server (RS256, RS384, ES256 or ES384; `iss` and `aud` "
+            "checked). Scopes, SMART v1 or v2 syntax: `system/Questionnaire.r` to read "
+            "(CodeSystem and OperationDefinition too), `.s` to search, `.c`/`.u`/`.d` to "
+            "write the site catalogue; `system/QuestionnaireResponse.r` or `.c` for "
+            "$validate, $score, $extract and batch; `system/*.*` for everything."
+        ),
+    }
+
+
 def capability_statement(
-    *, batch_max_entries: int, implementation_url: str, site_writes: bool = False
+    *,
+    batch_max_entries: int,
+    implementation_url: str,
+    site_writes: bool = False,
+    smart: bool = False,
+    cors: bool = False,
 ) -> dict[str, Any]:
     """The CapabilityStatement: exactly what the routes implement (writes only with Redis)."""
     operations = [
@@ -217,6 +250,7 @@ def capability_statement(
         "rest": [
             {
                 "mode": "server",
+                "security": _security(smart, cors),
                 "documentation": (
                     f"Batch Bundles of up to {batch_max_entries} entries may invoke "
                     "QuestionnaireResponse $validate, $score and $extract."

@@ -114,6 +114,6 @@ class Metrics:
         if not self.multiprocess:
             return generate_latest(self.registry)
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         registry.register(self._live)
         return generate_latest(registry)

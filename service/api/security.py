@@ -1,0 +1,69 @@
+"""Response security headers, and CORS for the origins in `RAPPORT_CORS_ORIGINS` (none by default).
+
+CORS is a few lines of Fetch-standard logic, done here rather than with an extension: an
+exact-origin allow-list, preflights answered before authentication (browsers send them
+without the token), and `Vary: Origin` so caches keep answers per origin.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import Flask, Response, request
+
+from service.api.http import state
+
+__all__ = ["ALLOWED_HEADERS", "ALLOWED_METHODS", "init_app"]
+
+ALLOWED_METHODS: Final = "GET, HEAD, POST, PUT, DELETE"
+# Authorization for the token; Content-Type since FHIR JSON is not a CORS-safelisted type;
+# the conditional-request and Prefer headers the API honours.
+ALLOWED_HEADERS: Final = (
+    "Authorization, Content-Type, X-Request-ID, If-Match, If-None-Match, If-Modified-Since, Prefer"
+)
+EXPOSED_HEADERS: Final = (
+    "ETag, Last-Modified, Location, Content-Location, Retry-After, WWW-Authenticate, X-Request-ID"
+)
+_PREFLIGHT_MAX_AGE: Final = "600"
+
+
+def _allowed_origin() -> str | None:
+    origin = request.headers.get("Origin")
+    return origin if origin is not None and origin in state().settings.cors_origins else None
+
+
+def _preflight() -> Response | None:
+    # Fetch §3.2.2: a CORS preflight is OPTIONS with Origin and Access-Control-Request-Method.
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    origin = _allowed_origin()
+    if origin is None:
+        return None  # Flask's own OPTIONS answer, without CORS headers: the browser stops
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+    response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+    response.headers["Access-Control-Max-Age"] = _PREFLIGHT_MAX_AGE
+    return response
+
+
+def _headers(response: Response) -> Response:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Operation results are about one patient: no cache may keep them (nor error answers).
+    if request.method not in {"GET", "HEAD", "OPTIONS"} or (
+        response.status_code >= 400 and "Cache-Control" not in response.headers
+    ):
+        response.headers["Cache-Control"] = "no-store"
+    if state().settings.cors_origins:
+        response.vary.add("Origin")
+        origin = _allowed_origin()
+        if origin is not None and "Access-Control-Allow-Origin" not in response.headers:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Answer allowed preflights before anything else checks the request; add the headers."""
+    app.before_request(_preflight)
+    app.after_request(_headers)

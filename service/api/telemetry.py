@@ -1,0 +1,115 @@
+"""Per-request telemetry: the request id, one JSON log line and the metrics; `GET /metrics`.
+
+The log line holds the request id, method, route template (`/fhir/Questionnaire/<path:
+resource_id>`, never the path), status, duration and client (token subject, else remote
+address): nothing from the query string, the body or the path's own values.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any, Final
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+
+from service.api.http import state
+from service.api.limits import SUBJECT
+from service.fhir.outcome import Issue, IssueSeverity
+from service.observability import CatalogueView, Metrics
+from service.observability.logs import FIELDS
+from service.observability.metrics import CONTENT_TYPE
+
+__all__ = ["REQUEST_ID", "blueprint", "count_score", "count_validation", "init_app", "route"]
+
+log = logging.getLogger("service.request")
+
+blueprint = Blueprint("telemetry", __name__)
+
+REQUEST_ID: Final = "X-Request-ID"
+#: What a caller's X-Request-ID may look like to be kept; anything else is replaced.
+_SAFE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_RULE: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+#: The WSGI environ key gunicorn's access log reads the route template from.
+ENVIRON_ROUTE: Final = "rapport.route"
+
+
+def _metrics() -> Metrics:
+    found: Metrics = current_app.extensions["rapport.metrics"]
+    return found
+
+
+def route() -> str:
+    """This request's route template, or `unmatched` (a 404 or 405 names no route)."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "unmatched"
+
+
+def _start() -> None:
+    given = request.headers.get(REQUEST_ID, "")
+    g.request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+    request.environ[ENVIRON_ROUTE] = route()
+
+
+def _finish(response: Response) -> Response:
+    elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
+    response.headers[REQUEST_ID] = g.get("request_id", "")
+    method = request.method if request.method in _METHODS else "OTHER"
+    template = route()
+    metrics = _metrics()
+    metrics.requests.labels(method, template, str(response.status_code)).inc()
+    metrics.latency.labels(method, template).observe(elapsed)
+    subject = g.get(SUBJECT)
+    fields = {
+        "method": method,
+        "route": template,
+        "status": response.status_code,
+        "duration_ms": round(elapsed * 1000, 1),
+        "client": f"sub:{subject}" if subject else request.remote_addr or "unknown",
+    }
+    log.info("request", extra={FIELDS: fields})
+    return response
+
+
+def count_score(compiled: Any) -> None:
+    """Count one scored response against its catalogue Questionnaire (else `inline`)."""
+    entry = state().catalog.get("Questionnaire", compiled.id) if compiled.id else None
+    # Only catalogue ids become labels: inline and contained ids are the caller's own text.
+    label = compiled.id if entry is not None and entry.compiled is compiled else "inline"
+    _metrics().scores.labels(label).inc()
+
+
+def count_validation(issues: Iterable[Issue]) -> None:
+    """Count the errors $validate found, one per issue, by rule code."""
+    counter = _metrics().validation_failures
+    for issue in issues:
+        if issue.severity in {IssueSeverity.ERROR, IssueSeverity.FATAL}:
+            rule = issue.rule or str(issue.code)
+            counter.labels(rule if _RULE.fullmatch(rule) else "other").inc()
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics in the text exposition format."""
+    return Response(_metrics().exposition(), content_type=CONTENT_TYPE)
+
+
+def _view(app: Flask) -> CatalogueView:
+    current = state(app)
+    store = current.site.store
+    versions = tuple((entry.id, entry.version_id) for entry in current.catalog.questionnaires())
+    redis_up = store.problem() is None if store.writable else None
+    return CatalogueView(versions, store.mode, redis_up)
+
+
+def init_app(app: Flask) -> None:
+    """Register /metrics and the hooks; call first, so the timing spans every other hook."""
+    app.extensions["rapport.metrics"] = Metrics(lambda: _view(app))
+    app.register_blueprint(blueprint)
+    app.before_request(_start)
+    app.after_request(_finish)  # after_request runs in reverse: this one runs last
