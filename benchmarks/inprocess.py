@@ -3,7 +3,9 @@ sockets): what separates the service from the floor app once the transport is ta
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -50,7 +52,10 @@ def _caller(app: Flask, body: bytes) -> Callable[[], object]:
 
 def measure_wsgi(instrument: Instrument, plan: Plan) -> Comparison:
     """Service (a) against the floor app (b), per request, alternating."""
-    # Default settings whatever the shell says (a RAPPORT_RATE_LIMIT would throttle the loop).
-    service = _caller(create_app(load_settings(environ={})), instrument.body)
-    floor = _caller(floor_app.create_app(), instrument.body)
-    return compare(service, floor, plan)
+    # The service's request log still formats and writes each line, as in production, but
+    # to /dev/null rather than over the benchmark's own output.
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+        # Default settings whatever the shell says (a RAPPORT_RATE_LIMIT would throttle).
+        service = _caller(create_app(load_settings(environ={})), instrument.body)
+        floor = _caller(floor_app.create_app(), instrument.body)
+        return compare(service, floor, plan)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from tests.catalog.builders import mini
 from tests.scoring.instruments import build_response
@@ -45,7 +46,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
     logs = tmp_path_factory.mktemp("replicas")
     with ExitStack() as stack:
         server = stack.enter_context(run_redis(data, appendonly=True))
-        env = {"RAPPORT_REDIS_URL": server.url, "RAPPORT_LOG_LEVEL": "INFO"}
+        env = {"RAPPORT_REDIS_URL": server.url, "RAPPORT_RATE_LIMIT": "100000/minute"}
         a = stack.enter_context(run_gunicorn(env, workers=2, log_dir=logs))
         b = stack.enter_context(run_gunicorn(env, workers=2, log_dir=logs))
         yield Replicas(a, b, server, data)
@@ -156,3 +157,9 @@ def test_restarted_redis_keeps_every_write_and_writes_recover(replicas: Replicas
         for server in (replicas.a, replicas.b):
             assert call(server, "GET", f"{Q}/after-{replicas.a.port}")[0] == 200
             assert call(server, "GET", "/readyz")[0] == 200
+        # Rate limits counted per process meanwhile go back to Redis (flask-limiter's backoff).
+        store = redis.Redis.from_url(replicas.redis.url)
+        while not store.keys("rapport:limits:*"):
+            assert time.monotonic() < deadline + 10, "rate limits did not return to Redis"
+            call(replicas.a, "GET", "/fhir/metadata")
+            time.sleep(0.1)

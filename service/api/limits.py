@@ -85,6 +85,8 @@ def init_app(app: Flask) -> None:
         swallow_errors=True,  # fail open: a broken limiter never fails a request
         in_memory_fallback_enabled=True,  # count per process while Redis is away
     )
+    # Its warnings ("storage unreachable - falling back", "recovered") go where ours go.
+    limiter.logger = log
     limiter.init_app(app)
     app.extensions["rapport.limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _throttled)

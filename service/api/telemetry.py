@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
@@ -22,6 +22,7 @@ from service.fhir.outcome import Issue, IssueSeverity
 from service.observability import CatalogueView, Metrics
 from service.observability.logs import FIELDS
 from service.observability.metrics import CONTENT_TYPE
+from service.scoring import CompiledQuestionnaire
 
 __all__ = ["REQUEST_ID", "blueprint", "count_score", "count_validation", "init_app", "route"]
 
@@ -76,7 +77,7 @@ def _finish(response: Response) -> Response:
     return response
 
 
-def count_score(compiled: Any) -> None:
+def count_score(compiled: CompiledQuestionnaire) -> None:
     """Count one scored response against its catalogue Questionnaire (else `inline`)."""
     entry = state().catalog.get("Questionnaire", compiled.id) if compiled.id else None
     # Only catalogue ids become labels: inline and contained ids are the caller's own text.

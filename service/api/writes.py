@@ -56,7 +56,9 @@ def _written(outcome: Outcome, entry: Entry) -> Response:
     return fhir_response(entry.body, 201 if outcome is Outcome.CREATED else 200, headers)
 
 
-@blueprint.put("/Questionnaire/<resource_id>")
+# `path:` as the read has, so PUT, DELETE and GET match exactly the same URLs (never a 405
+# for a GET that the read's converter refuses).
+@blueprint.put("/Questionnaire/<path:resource_id>")
 def update_questionnaire(resource_id: str) -> Response:
     """Create or update a site Questionnaire (FHIR update); If-Match makes it conditional."""
     site = _site()
@@ -74,7 +76,7 @@ def create_questionnaire() -> Response:
     return _written(outcome, entry)
 
 
-@blueprint.delete("/Questionnaire/<resource_id>")
+@blueprint.delete("/Questionnaire/<path:resource_id>")
 def delete_questionnaire(resource_id: str) -> Response:
     """Delete a site Questionnaire; a shipped one with the same id is served again."""
     revealed = _site().delete(resource_id, if_match=_if_match())

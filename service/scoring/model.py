@@ -83,6 +83,7 @@ class CompiledQuestionnaire:
     limits: Limits = field(default_factory=Limits)
     conditional: frozenset[str] = frozenset()  # items with enableWhen(Expression), or under one
     calculated: frozenset[str] = frozenset()  # items the service fills in (scores)
+    score_paths: frozenset[str] = frozenset()  # the calculated items and their ancestors
     item_variables: dict[str, tuple[Variable, ...]] = field(default_factory=dict)
     enable_expressions: dict[str, Expression] = field(default_factory=dict)
     constraints: dict[str | None, tuple[Constraint, ...]] = field(default_factory=dict)
@@ -131,6 +132,7 @@ def compile_questionnaire(
         limits=limits,
         conditional=_conditional(builder.items, builder.enable_expressions),
         calculated=frozenset(score.link_id for score in builder.scores),
+        score_paths=_score_paths(builder.items, builder.scores),
         item_variables=builder.item_variables,
         enable_expressions=builder.enable_expressions,
         constraints=builder.constraints,
@@ -144,6 +146,17 @@ def _conditional(items: dict[str, ItemDef], expressions: dict[str, Expression]) 
         conditional = definition.enable_when or definition.link_id in expressions
         if conditional or definition.parent in found:
             found.add(definition.link_id)
+    return frozenset(found)
+
+
+def _score_paths(items: dict[str, ItemDef], scores: list[ScoreDef]) -> frozenset[str]:
+    """The calculated items and every item above one: what scoring may write into."""
+    found: set[str] = set()
+    for score in scores:
+        link: str | None = score.link_id
+        while link is not None and link not in found:
+            found.add(link)
+            link = items[link].parent
     return frozenset(found)
 
 

@@ -71,7 +71,9 @@ def score_response(cq: CompiledQuestionnaire, response: Any) -> ScoreResult:
     found: dict[str, list[tuple[dict[str, Any], str]]] = {}
     working = dict(response)
     if "item" in working:
-        working["item"] = _copy_items(response["item"], "QuestionnaireResponse", found)
+        working["item"] = _copy_items(
+            response["item"], "QuestionnaireResponse", found, cq.score_paths
+        )
     run = _Run(cq, validation, working, found)
     run.scope(cq.scope, {})
     issues = [*validation.issues, *run.issues]
@@ -79,31 +81,41 @@ def score_response(cq: CompiledQuestionnaire, response: Any) -> ScoreResult:
 
 
 def _copy_items(
-    items: list[dict[str, Any]], path: str, found: dict[str, list[tuple[dict[str, Any], str]]]
+    items: list[dict[str, Any]],
+    path: str,
+    found: dict[str, list[tuple[dict[str, Any], str]]],
+    paths: frozenset[str],
 ) -> list[dict[str, Any]]:
-    """Copies of items and answers down to the values, which stay shared (weights key on id)."""
-    copied = []
+    """A copy of the list, with copies of the items on `paths` (scoring writes there) down to
+    their answers, noted in `found`; other items, and values (weights key on id), stay shared.
+    """
+    copied = list(items)
     for index, item in enumerate(items):
+        link = item["linkId"]
+        if link not in paths:
+            continue
         here = f"{path}.item[{index}]"
-        new = dict(item)
-        found.setdefault(item["linkId"], []).append((new, here))
+        copied[index] = new = dict(item)
+        found.setdefault(link, []).append((new, here))
         if "item" in new:
-            new["item"] = _copy_items(item["item"], here, found)
+            new["item"] = _copy_items(item["item"], here, found, paths)
         if "answer" in new:
             new["answer"] = [
-                _copy_answer(answer, f"{here}.answer[{n}]", found)
+                _copy_answer(answer, f"{here}.answer[{n}]", found, paths)
                 for n, answer in enumerate(item["answer"])
             ]
-        copied.append(new)
     return copied
 
 
 def _copy_answer(
-    answer: dict[str, Any], path: str, found: dict[str, list[tuple[dict[str, Any], str]]]
+    answer: dict[str, Any],
+    path: str,
+    found: dict[str, list[tuple[dict[str, Any], str]]],
+    paths: frozenset[str],
 ) -> dict[str, Any]:
     new = dict(answer)
     if "item" in new:
-        new["item"] = _copy_items(answer["item"], path, found)
+        new["item"] = _copy_items(answer["item"], path, found, paths)
     return new
 
 
@@ -127,6 +139,7 @@ class _Run:
             cq.questionnaire,
             weight=lambda node: weights.get(id(node)),
             budget=cq.limits.budget,
+            memo={},  # cleared whenever a score is written into `working`
         )
         self.scores: list[Score] = []
         self.issues: list[Issue] = []
@@ -164,6 +177,7 @@ class _Run:
         if value is None:
             self._withheld(definition)
         for item, path in self.found.get(definition.link_id, []):
+            self.env.memo = {}
             self._compare(definition, item, path, value)
             if value is None:
                 item.pop("answer", None)
@@ -223,20 +237,19 @@ class _Run:
             containers = [item for item, _ in self.found.get(parent, [])]
         else:
             return
+        self.env.memo = {}
         item = {"linkId": definition.link_id, "answer": [{_VALUE_KEY[definition.type]: value}]}
         if definition.text is not None:
             item["text"] = definition.text
         position = self.cq.items[definition.link_id].position
+        items = self.cq.items
         for container in containers:
             siblings = container.setdefault("item", [])
-            at = next(
-                (
-                    n
-                    for n, s in enumerate(siblings)
-                    if self.cq.items[s["linkId"]].position > position
-                ),
-                len(siblings),
-            )
+            # Validation saw the siblings in Questionnaire order, so the place is found by
+            # stepping back past those after it (usually none: scores come last).
+            at = len(siblings)
+            while at and items[siblings[at - 1]["linkId"]].position > position:
+                at -= 1
             siblings.insert(at, dict(item))
 
 

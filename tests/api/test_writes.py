@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 from service import create_app
+from service.api.limits import SUBJECT, client_key, storage_uri
 from service.config import load_settings
 from tests.api.conftest import outcome_codes
 from tests.catalog.builders import mini
@@ -262,3 +263,24 @@ def test_scoring_ignores_redis_outage() -> None:
     body = build_response("gad-7", dict.fromkeys("1234567", 1))
     scored = client.post("/fhir/QuestionnaireResponse/$score", data=json.dumps(body), headers=CT)
     assert scored.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "storage"),
+    [
+        ("", "memory://"),
+        ("redis://h:6379/0", "redis://h:6379/0"),
+        ("rediss://:pw@h:6380/1", "rediss://:pw@h:6380/1"),
+        ("unix:///run/redis.sock", "redis+unix:///run/redis.sock"),
+    ],
+)
+def test_limits_storage_follows_the_redis_url(url: str, storage: str) -> None:
+    assert storage_uri(url) == storage
+
+
+def test_an_authenticated_client_is_counted_by_its_subject() -> None:
+    app = make_app()
+    with app.test_request_context("/fhir/metadata", environ_base={"REMOTE_ADDR": "10.1.2.3"}):
+        assert client_key() == "addr:10.1.2.3"
+        setattr(g, SUBJECT, "ehr-client-7")
+        assert client_key() == "sub:ehr-client-7"

@@ -15,10 +15,10 @@ from typing import Any
 from . import _functions as functions
 from ._ast import Binary, Member, Node
 from ._code import Compile, Step
-from ._env import Run
+from ._env import Run, as_collection
 from ._values import Seen, choice_names, distinct, navigate, to_boolean
 
-__all__ = ["FUNCTIONS"]
+__all__ = ["FUNCTIONS", "resource_repeat"]
 
 Builder = Callable[[tuple[Node, ...], Compile], Step]
 
@@ -189,6 +189,32 @@ def _repeat_member(name: str) -> Step:
             frontier = [new for new in navigate(frontier, name, choices) if add(new)]
             found.extend(frontier)
         return found
+
+    return step
+
+
+def resource_repeat(name: str) -> Step:
+    """`%resource.repeat(name)`, kept in `Env.memo` (when there is one) for the next evaluation.
+
+    A kept result is shared, as constants are (results are never mutated), and is charged
+    to the budget as computing it again would be: the budget is exceeded exactly as often.
+    """
+    repeat = _repeat_member(name)
+    key = ("repeat", name)
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        env = run.env
+        memo = env.memo
+        if memo is None:
+            return repeat(as_collection(env.resource), this, run)
+        kept = memo.get(key)
+        if kept is None:
+            left = run.left
+            found = repeat(as_collection(env.resource), this, run)
+            memo[key] = kept = (found, left - run.left)
+        else:
+            run.spend(kept[1])
+        return kept[0]  # type: ignore[no-any-return]
 
     return step
 

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from ._ast import Binary, Call, Chain, Index, Literal, Member, Node, This, Unary, Variable
-from ._calls import FUNCTIONS
+from ._calls import FUNCTIONS, resource_repeat
 from ._code import Code, Fn, NotCompilableError, Step, constant
 from ._env import Env, Run, as_collection
 from ._errors import FhirPathError
@@ -102,6 +102,10 @@ def _steps(node: Node) -> list[Step]:
     """The steps of a dotted chain, first to last; its start is a step applied to the focus."""
     steps: list[Step] = []
     while isinstance(node, Chain):
+        if _is_resource_repeat(node):
+            steps.append(resource_repeat(node.step.args[0].name))  # type: ignore[attr-defined]
+            steps.reverse()
+            return steps
         steps.append(_step(node.step, at_root=False))
         node = node.base
     if isinstance(node, Member | Call):
@@ -111,6 +115,17 @@ def _steps(node: Node) -> list[Step]:
         steps.append(lambda items, this, run: start(items, run))
     steps.reverse()
     return steps
+
+
+def _is_resource_repeat(node: Chain) -> bool:
+    """`%resource.repeat(name)`: what nearly every scoring rule starts with."""
+    match node:
+        case Chain(
+            base=Variable(name="resource"), step=Call(name="repeat", args=(Member(name=name),))
+        ):
+            return not name[:1].isupper()
+        case _:
+            return False
 
 
 def _chain(steps: list[Step]) -> Code:

@@ -22,6 +22,9 @@ class Env:
 
     `context` is what %context names (SDC: the response item an item-level
     expression is about); None means the resource, as for root-level expressions.
+    `memo`, when a dict, lets compiled code keep what depends on `resource` alone
+    (`%resource.repeat(item)`) from one evaluation to the next: whoever changes the
+    resource while the Env is in use must clear it.
     """
 
     resource: Any
@@ -30,6 +33,7 @@ class Env:
     weight: Callable[[Any], float | int | None] = no_weight
     budget: int = 100_000
     context: Any = None
+    memo: dict[Any, Any] | None = None
 
 
 class Expression(Protocol):
