@@ -123,6 +123,8 @@ def test_every_answer_is_fhir_json_and_every_error_an_operation_outcome() -> Non
             expected = set()
         elif (operation, status) == ("GET /openapi.yaml", "200"):
             expected = {"application/yaml"}
+        elif (operation, status) == ("GET /metrics", "200"):
+            expected = {"text/plain"}
         else:
             expected = {FHIR_JSON}
         schema = response.get("content", {}).get(FHIR_JSON, {}).get("schema")

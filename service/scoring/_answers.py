@@ -33,6 +33,7 @@ _PATTERNS = {
     "Uri": re.compile(r"\S+"),
 }
 _INT32 = (-(2**31), 2**31 - 1)
+_COMPLEX = frozenset({"Coding", "Quantity", "Attachment", "Reference"})
 
 #: QuestionnaireResponse.item.answer.value[x] in R4.
 ANSWER_TYPES = frozenset(
@@ -138,6 +139,8 @@ def check_answer(
 
 def _format(value_type: str, value: Any) -> str | None:
     """Why `value` is not a valid FHIR `value_type`, or None if it is."""
+    if value_type in _COMPLEX:
+        return _complex(value_type, value)
     kind = type(value)
     if value_type == "Boolean":
         return None if kind is bool else "must be true or false"
@@ -147,8 +150,6 @@ def _format(value_type: str, value: Any) -> str | None:
     if value_type == "Decimal":
         ok = kind is int or (kind is float and math.isfinite(value))
         return None if ok else "must be a finite number"
-    if value_type in ("Coding", "Quantity", "Attachment", "Reference"):
-        return _complex(value_type, value)
     if kind is not str or not value.strip():
         return "must be a non-empty string"
     pattern = _PATTERNS.get(value_type)
@@ -237,6 +238,8 @@ def _weigh(out: Answers, definition: ItemDef, weight: float | None, value: Any, 
     """Record the content's weight; an itemWeight the client put on its Coding is not trusted."""
     if weight is not None:
         out.weights[id(value)] = weight
+    if "extension" not in value:
+        return
     for _, ext in extensions(value, ITEM_WEIGHT) + extensions(value, ORDINAL_VALUE):
         if ext.get("valueDecimal", ext.get("valueInteger")) != weight:
             text = "the answer's own itemWeight differs from the Questionnaire's; ignored"

@@ -250,6 +250,9 @@ class _Walk:
     def _elements(
         self, element: dict[str, Any], known: frozenset[str], where: str, link: str
     ) -> None:
+        extra = element.keys() - known
+        if not extra or (known is _ANSWER_ELEMENTS and all(k[:5] == "value" for k in extra)):
+            return  # the common case, decided without looking at each key
         for key in element:
             name = key[1:] if key.startswith("_") else key
             if name not in known and not (known is _ANSWER_ELEMENTS and name.startswith("value")):
@@ -261,7 +264,8 @@ class _Walk:
         if raw is None or not self._array(raw, f"{where}.answer", link):
             return False
         self._occurs(raw, definition, where)
-        self.answered_at.append((link, f"{where}.answer", self.frame))
+        if link in self.cq.conditional:  # only these can be disabled
+            self.answered_at.append((link, where, self.frame))
         values: list[tuple[str, Any]] = []
         for index, answer in enumerate(raw):
             here = f"{where}.answer[{index}]"
@@ -314,7 +318,8 @@ class _Walk:
         for link, where, frame in self.answered_at:
             if not enabled(link, frame):
                 text = f"item '{link}' is disabled (enableWhen) but has answers"
-                self.error(IssueType.INVARIANT, text, where, "qr-answer-on-disabled", link)
+                here = f"{where}.answer"
+                self.error(IssueType.INVARIANT, text, here, "qr-answer-on-disabled", link)
         for constraint in self.cq.constraints.get(None, ()):
             evaluator.check(constraint, None, self.response, "QuestionnaireResponse")
         for link, item, where, frame in self.occurrences:
