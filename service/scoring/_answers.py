@@ -129,18 +129,20 @@ def check_answer(
         text = f"item '{link}' ({definition.type}) takes {wanted}, not {keys[0]}"
         out.error(IssueType.VALUE, text, where, "qr-answer-type", link)
         return None
-    problem = _format(value_type, value)
+    problem = _complex(value_type, value) if value_type in _COMPLEX else _format(value_type, value)
     if problem is not None:
         out.error(IssueType.VALUE, f"{keys[0]} {problem}", where, "qr-answer-invalid", link)
         return None
-    _check_value(out, definition, value_type, value, where)
+    kind = definition.type
+    if kind == "choice" or (kind == "open-choice" and value_type != "String"):
+        _check_option(out, definition, value_type, value, where)
+    else:
+        _check_limits(out, definition, value_type, value, where)
     return value_type, value  # well-formed: enableWhen may compare it even if not allowed
 
 
 def _format(value_type: str, value: Any) -> str | None:
-    """Why `value` is not a valid FHIR `value_type`, or None if it is."""
-    if value_type in _COMPLEX:
-        return _complex(value_type, value)
+    """Why `value` is not a valid FHIR `value_type` (a primitive), or None if it is."""
     kind = type(value)
     if value_type == "Boolean":
         return None if kind is bool else "must be true or false"
@@ -168,19 +170,13 @@ def _complex(value_type: str, value: Any) -> str | None:
     return None
 
 
-def _check_value(
-    out: Answers, definition: ItemDef, value_type: str, value: Any, where: str
-) -> bool:
-    """Options, value sets and limits; False if the value is wrong."""
-    if definition.type == "choice" or (definition.type == "open-choice" and value_type != "String"):
-        return _check_option(out, definition, value_type, value, where)
-    return _check_limits(out, definition, value_type, value, where)
-
-
 def _check_option(
     out: Answers, definition: ItemDef, value_type: str, value: Any, where: str
 ) -> bool:
-    key = answer_key(value_type, value)
+    if value_type == "Coding":
+        key: Any = ("Coding", value.get("system"), value.get("code"))  # answer_key, inline
+    else:
+        key = answer_key(value_type, value)
     link = definition.link_id
     if not definition.options:
         return _check_value_set(out, definition, key, value, where)

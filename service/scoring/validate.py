@@ -141,15 +141,17 @@ class _Walk:
         """Check the items at one level; True if any of them has an answer."""
         container = _Container(path, expected, set(), self.frame)
         self.containers.append(container)
-        if raw is None or not self._array(raw, f"{path}.item", parent):
+        if raw is None or not self._array(raw, path, "item", parent):
             return False
         if depth > MAX_DEPTH:
             raise PayloadTooDeep(f"items nest deeper than {MAX_DEPTH} levels", expression=path)
         last, seen = -1, dict[str, int]()
         for index, item in enumerate(raw):
             where = f"{path}.item[{index}]"
-            definition = self._item_definition(item, where, parent)
-            if definition is None:
+            key = item.get("linkId") if type(item) is dict else None
+            definition = self.cq.items.get(key) if type(key) is str else None
+            if definition is None or definition.parent != parent:
+                self._bad_item(item, where, parent)
                 continue
             last = self._place(definition, where, last, seen)
             if definition.link_id in self.cq.constraints:
@@ -163,43 +165,44 @@ class _Walk:
                 self.too_few.append((link, count, path, self.frame))
         return bool(container.answered)
 
-    def _array(self, raw: Any, where: str, link: str | None) -> bool:
+    def _array(self, raw: Any, path: str, element: str, link: str | None) -> bool:
+        """`raw`, the `element` (item or answer) of `path`, is a non-empty array within limits."""
+        if type(raw) is list and raw:
+            self.nodes += len(raw)
+            most = self.cq.limits.max_response_nodes
+            if self.nodes <= most:
+                return True
+            where = f"{path}.{element}"
+            raise PayloadTooDeep(f"more than {most} items and answers", expression=where)
+        where = f"{path}.{element}"
         if type(raw) is not list:
             self.error(IssueType.STRUCTURE, "must be a JSON array", where, "qr-not-array", link)
-            return False
-        if not raw:
+        else:
             self.error(IssueType.STRUCTURE, "must not be empty", where, "qr-empty-array", link)
-            return False
-        self.nodes += len(raw)
-        most = self.cq.limits.max_response_nodes
-        if self.nodes > most:
-            raise PayloadTooDeep(f"more than {most} items and answers", expression=where)
-        return True
+        return False
 
-    def _item_definition(self, item: Any, where: str, parent: str | None) -> ItemDef | None:
+    def _bad_item(self, item: Any, where: str, parent: str | None) -> None:
+        """Report why `item` is not an item of the Questionnaire at this level."""
         if type(item) is not dict:
             self.error(
                 IssueType.STRUCTURE, "an item must be a JSON object", where, "qr-not-object", parent
             )
-            return None
+            return
         link = item.get("linkId")
         if type(link) is not str or not link:
             self.error(
                 IssueType.REQUIRED, "an item needs a linkId", where, "qr-linkid-missing", None
             )
-            return None
+            return
         definition = self.cq.items.get(link)
         if definition is None:
             text = f"linkId '{link}' is not an item of the Questionnaire"
             self.error(IssueType.STRUCTURE, text, where, "qr-unknown-linkid", link)
-            return None
-        if definition.parent != parent:
-            text = f"item '{link}' belongs " + (
-                f"under item '{definition.parent}'" if definition.parent else "at the top level"
-            )
-            self.error(IssueType.STRUCTURE, text, where, "qr-item-misplaced", link)
-            return None
-        return definition
+            return
+        text = f"item '{link}' belongs " + (
+            f"under item '{definition.parent}'" if definition.parent else "at the top level"
+        )
+        self.error(IssueType.STRUCTURE, text, where, "qr-item-misplaced", link)
 
     def _place(self, definition: ItemDef, where: str, last: int, seen: dict[str, int]) -> int:
         """Order, repetition and maxOccurs checks; the new last position."""
@@ -250,9 +253,15 @@ class _Walk:
     def _elements(
         self, element: dict[str, Any], known: frozenset[str], where: str, link: str
     ) -> None:
-        extra = element.keys() - known
-        if not extra or (known is _ANSWER_ELEMENTS and all(k[:5] == "value" for k in extra)):
-            return  # the common case, decided without looking at each key
+        extra = element.keys() - known  # the common case is decided without a loop over keys
+        if known is _ANSWER_ELEMENTS:
+            for key in extra:
+                if not key.startswith("value"):
+                    break
+            else:
+                return
+        elif not extra:
+            return
         for key in element:
             name = key[1:] if key.startswith("_") else key
             if name not in known and not (known is _ANSWER_ELEMENTS and name.startswith("value")):
@@ -261,9 +270,10 @@ class _Walk:
 
     def _answers(self, raw: Any, definition: ItemDef, where: str, depth: int) -> bool:
         link = definition.link_id
-        if raw is None or not self._array(raw, f"{where}.answer", link):
+        if raw is None or not self._array(raw, where, "answer", link):
             return False
-        self._occurs(raw, definition, where)
+        if len(raw) > 1 or definition.min_occurs is not None or definition.max_occurs is not None:
+            self._occurs(raw, definition, where)
         if link in self.cq.conditional:  # only these can be disabled
             self.answered_at.append((link, where, self.frame))
         values: list[tuple[str, Any]] = []

@@ -254,3 +254,58 @@ def test_a_client_score_item_without_answer_gets_ours() -> None:
     result = score_response(toy(), response)
     assert result.issues == []
     assert result.response["item"][14] == {"linkId": "score", "answer": [{"valueDecimal": 3}]}
+
+
+def test_a_client_score_under_a_question_is_replaced_in_the_copy() -> None:
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [
+            {
+                "linkId": "q",
+                "answer": [
+                    {
+                        "valueString": "x",
+                        "item": [{"linkId": "s", "answer": [{"valueDecimal": 5}]}],
+                    }
+                ],
+            }
+        ],
+    }
+    original = copy.deepcopy(response)
+    result = score_response(compile_questionnaire(_grouped("question")), response)
+    assert response == original
+    issue = result.issues[-1]
+    assert issue.rule == "score-differs"
+    assert issue.expression == "QuestionnaireResponse.item[0].answer[0].item[0].answer[0].value"
+    assert result.response["item"][0]["answer"][0]["item"] == [
+        {"linkId": "s", "answer": [{"valueDecimal": 1}]}
+    ]
+
+
+@pytest.mark.parametrize("interpret", [False, True])
+def test_a_score_goes_before_later_siblings_and_later_rules_see_it(interpret: bool) -> None:
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "item": [
+            {
+                "linkId": "s",
+                "type": "decimal",
+                "extension": [_calc("%resource.repeat(item).count()")],
+            },
+            {
+                "linkId": "t",
+                "type": "decimal",
+                "extension": [_calc("%resource.repeat(item).where(linkId = 's').answer.value")],
+            },
+            {"linkId": "q", "type": "string"},
+        ],
+    }
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": "q", "answer": [{"valueString": "x"}]}],
+    }
+    result = score_response(compile_questionnaire(questionnaire, interpret=interpret), response)
+    assert _values(result) == {"s": 1, "t": 1}
+    assert [item["linkId"] for item in result.response["item"]] == ["s", "t", "q"]

@@ -207,14 +207,14 @@ def resource_repeat(name: str) -> Step:
         memo = env.memo
         if memo is None:
             return repeat(as_collection(env.resource), this, run)
-        kept = memo.get(key)
+        kept: tuple[list[Any], int] | None = memo.get(key)
         if kept is None:
             left = run.left
             found = repeat(as_collection(env.resource), this, run)
             memo[key] = kept = (found, left - run.left)
         else:
             run.spend(kept[1])
-        return kept[0]  # type: ignore[no-any-return]
+        return kept[0]
 
     return step
 

@@ -102,8 +102,9 @@ def _steps(node: Node) -> list[Step]:
     """The steps of a dotted chain, first to last; its start is a step applied to the focus."""
     steps: list[Step] = []
     while isinstance(node, Chain):
-        if _is_resource_repeat(node):
-            steps.append(resource_repeat(node.step.args[0].name))  # type: ignore[attr-defined]
+        repeated = _resource_repeat(node)
+        if repeated is not None:
+            steps.append(resource_repeat(repeated))
             steps.reverse()
             return steps
         steps.append(_step(node.step, at_root=False))
@@ -117,15 +118,15 @@ def _steps(node: Node) -> list[Step]:
     return steps
 
 
-def _is_resource_repeat(node: Chain) -> bool:
-    """`%resource.repeat(name)`: what nearly every scoring rule starts with."""
+def _resource_repeat(node: Chain) -> str | None:
+    """For `%resource.repeat(name)`, what nearly every scoring rule starts with: the name."""
     match node:
         case Chain(
             base=Variable(name="resource"), step=Call(name="repeat", args=(Member(name=name),))
-        ):
-            return not name[:1].isupper()
+        ) if not name[:1].isupper():
+            return name
         case _:
-            return False
+            return None
 
 
 def _chain(steps: list[Step]) -> Code:
