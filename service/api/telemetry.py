@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
@@ -37,6 +37,7 @@ _RULE: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 #: The WSGI environ key gunicorn's access log reads the route template from.
 ENVIRON_ROUTE: Final = "rapport.route"
+_CHILDREN: Final = "rapport.metric_children"
 
 
 def _metrics() -> Metrics:
@@ -48,6 +49,21 @@ def route() -> str:
     """This request's route template, or `unmatched` (a 404 or 405 names no route)."""
     rule = request.url_rule
     return rule.rule if rule is not None else "unmatched"
+
+
+def _children(method: str, template: str, status: int) -> tuple[Any, Any]:
+    # prometheus-client's labels() takes a lock and builds a key on every call; the set of
+    # (method, route template, status) is small and fixed, so look each child up once.
+    cache: dict[tuple[str, str, int], tuple[Any, Any]] = current_app.extensions[_CHILDREN]
+    key = (method, template, status)
+    found = cache.get(key)
+    if found is None:
+        metrics = _metrics()
+        found = cache[key] = (
+            metrics.requests.labels(method, template, str(status)),
+            metrics.latency.labels(method, template),
+        )
+    return found
 
 
 def _start() -> None:
@@ -62,9 +78,8 @@ def _finish(response: Response) -> Response:
     response.headers[REQUEST_ID] = g.get("request_id", "")
     method = request.method if request.method in _METHODS else "OTHER"
     template = route()
-    metrics = _metrics()
-    metrics.requests.labels(method, template, str(response.status_code)).inc()
-    metrics.latency.labels(method, template).observe(elapsed)
+    _children(method, template, response.status_code)[0].inc()
+    _children(method, template, 0)[1].observe(elapsed)
     subject = g.get(SUBJECT)
     fields = {
         "method": method,
@@ -111,6 +126,7 @@ def _view(app: Flask) -> CatalogueView:
 def init_app(app: Flask) -> None:
     """Register /metrics and the hooks; call first, so the timing spans every other hook."""
     app.extensions["rapport.metrics"] = Metrics(lambda: _view(app))
+    app.extensions[_CHILDREN] = {}
     app.register_blueprint(blueprint)
     app.before_request(_start)
     app.after_request(_finish)  # after_request runs in reverse: this one runs last
