@@ -106,9 +106,27 @@ def allowed_types(definition: ItemDef) -> frozenset[str]:
 
 
 def check_answer(
+    out: Answers, definition: ItemDef, answer: Any, item_where: str, index: int
+) -> tuple[str, Any] | None:
+    """Check answer `index` of the item at `item_where`; its (value type, value) when the
+    value is usable, else None. The common case, a Coding that is one of the options and
+    nothing else, is decided before the answer's path is even written out.
+    """
+    if type(answer) is dict and len(answer) == 1:
+        if "valueCoding" in answer:
+            value = answer["valueCoding"]
+            if "Coding" in allowed_types(definition) and _plain_option(out, definition, value):
+                return "Coding", value
+        elif "valueInteger" in answer:
+            value = answer["valueInteger"]
+            if _plain_integer(definition, value):
+                return "Integer", value
+    return _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
+
+
+def _check_answer(
     out: Answers, definition: ItemDef, answer: Any, where: str
 ) -> tuple[str, Any] | None:
-    """Check one answer; its (value type, value) when the value is usable, else None."""
     link = definition.link_id
     if type(answer) is not dict:
         out.error(
@@ -139,6 +157,42 @@ def check_answer(
     else:
         _check_limits(out, definition, value_type, value, where)
     return value_type, value  # well-formed: enableWhen may compare it even if not allowed
+
+
+def _plain_option(out: Answers, definition: ItemDef, value: Any) -> bool:
+    """The common case, checked in one go: a well-formed Coding that is one of the options,
+    with no display of its own that differs and no extensions. Its weight is recorded.
+    False (nothing recorded) for anything else, which the general checks then look at.
+    """
+    if type(value) is not dict or "extension" in value:
+        return False
+    code, system = value.get("code"), value.get("system")
+    if type(code) is not str or not code or not (type(system) is str or "system" not in value):
+        return False
+    option = definition.options.get(("Coding", system, code))
+    if option is None:
+        return False
+    display = value.get("display")
+    if option.display is not None and display is not None and display != option.display:
+        return False
+    weight = _option_weight(out, option, system, code)
+    if weight is not None:
+        out.weights[id(value)] = weight
+    return True
+
+
+def _plain_integer(definition: ItemDef, value: Any) -> bool:
+    """The common case of an integer question, checked in one go: a 32-bit integer within
+    numeric bounds. False for anything else, which the general checks then look at.
+    """
+    if type(value) is not int or not _INT32[0] <= value <= _INT32[1]:
+        return False
+    if definition.type != "integer":
+        return False
+    low, high = definition.min_value, definition.max_value
+    return (low is None or (type(low) in (int, float) and low <= value)) and (
+        high is None or (type(high) in (int, float) and value <= high)
+    )
 
 
 def _format(value_type: str, value: Any) -> str | None:
@@ -224,10 +278,15 @@ def _coding(out: Answers, definition: ItemDef, option: Option, value: Any, where
             rule="qr-answer-display-mismatch",
             link=definition.link_id,
         )
-    weight = option.weight
-    if weight is None:
-        weight = out.terminology.weights.get((value.get("system"), value.get("code")))
+    weight = _option_weight(out, option, value.get("system"), value.get("code"))
     _weigh(out, definition, weight, value, where)
+
+
+def _option_weight(out: Answers, option: Option, system: Any, code: Any) -> float | None:
+    """The option's own weight, else its CodeSystem's (SDC lookup order)."""
+    if option.weight is not None:
+        return option.weight
+    return out.terminology.weights.get((system, code))
 
 
 def _weigh(out: Answers, definition: ItemDef, weight: float | None, value: Any, where: str) -> None:

@@ -138,6 +138,7 @@ class _Run:
             working,
             cq.questionnaire,
             weight=lambda node: weights.get(id(node)),
+            weights=weights,
             budget=cq.limits.budget,
             memo={},  # cleared whenever a score is written into `working`
         )

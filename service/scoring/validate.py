@@ -278,15 +278,18 @@ class _Walk:
             self.answered_at.append((link, where, self.frame))
         values: list[tuple[str, Any]] = []
         for index, answer in enumerate(raw):
-            here = f"{where}.answer[{index}]"
-            value = check_answer(self.out, definition, answer, here)
+            value = check_answer(self.out, definition, answer, where, index)
             values.append(value or ("", None))
             if value is not None:
                 self.frame.record(link, value)
-            if type(answer) is dict:
-                self._elements(answer, _ANSWER_ELEMENTS, here, link)
-                if "item" in answer or definition.children:
-                    self._nested(answer, here, definition, definition.children, depth)
+            if type(answer) is not dict:
+                continue
+            if len(answer) == 1 and value is not None and not definition.children:
+                continue  # a value[x] and nothing else: no elements to check, no items
+            here = f"{where}.answer[{index}]"
+            self._elements(answer, _ANSWER_ELEMENTS, here, link)
+            if "item" in answer or definition.children:
+                self._nested(answer, here, definition, definition.children, depth)
         if len(values) > 1:
             check_exclusive(self.out, definition, values, where)
         return True

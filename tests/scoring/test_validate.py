@@ -332,6 +332,11 @@ CASES: list[tuple[str, Mutation, Expected]] = [
         [(E, "qr-answer-invalid", MOOD)],
     ),
     (
+        "coding system null",
+        _grp(0, {"valueCoding": {"system": None, "code": "high"}}),
+        [(E, "qr-answer-invalid", MOOD)],
+    ),
+    (
         "coding display differs",
         _grp(0, {"valueCoding": {"system": "urn:toy", "code": "high", "display": "Up"}}),
         [(W, "qr-answer-display-mismatch", MOOD)],

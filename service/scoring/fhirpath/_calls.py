@@ -40,7 +40,10 @@ def _not(items: list[Any]) -> list[Any]:
 
 def _weight(args: tuple[Node, ...], compile_: Compile) -> Step:
     def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
-        return functions.weight(items, run.env.weight)
+        by_id = run.env.weights
+        if by_id is None:
+            return functions.weight(items, run.env.weight)
+        return [found for item in items if (found := by_id.get(id(item))) is not None]
 
     return step
 

@@ -34,6 +34,8 @@ class Env:
     budget: int = 100_000
     context: Any = None
     memo: dict[Any, Any] | None = None
+    weights: dict[int, float | int] | None = None  # by id() of the node; compiled code uses
+    # it instead of calling `weight` for each node (the two must agree)
 
 
 class Expression(Protocol):
