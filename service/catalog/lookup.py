@@ -29,8 +29,8 @@ _lock = Lock()
 
 #: A Questionnaire sent with a request is compiled on the worker's clock: its expressions
 #: may total 8,000 characters (about a second of parsing at worst; the shipped instruments
-#: use at most 1,300), 2,048 each.
-_INLINE = Limits(max_expression_chars=8_000, max_expression_length=2_048)
+#: use at most 1,300), 2,048 each, and compiling stops after two seconds of wall clock.
+_INLINE = Limits(max_expression_chars=8_000, max_expression_length=2_048, max_compile_seconds=2.0)
 
 
 def _compile_inline(questionnaire: dict[str, Any], max_items: int) -> CompiledQuestionnaire:

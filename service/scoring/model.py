@@ -24,6 +24,7 @@ and a rule id:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -63,6 +64,9 @@ class Limits:
     # Parsing is the costly part of compiling (~0.1 ms a character for long arithmetic), so
     # the total source bounds the time a Questionnaire sent with a request can take.
     max_expression_chars: int = 64_000
+    # Wall-clock bound on compiling, checked after each expression; each expression is
+    # itself bounded by `max_expression_length`, so the overrun is a fraction of a second.
+    max_compile_seconds: float = 30.0
     budget: int = 100_000  # elements materialised per expression evaluation
     max_response_nodes: int = 10_000  # items plus answers in one response
 
@@ -180,6 +184,7 @@ class _Builder:
         self.issues: list[Issue] = []
         self.expressions = 0
         self.characters = 0
+        self.deadline = time.monotonic() + limits.max_compile_seconds
         self.item_variables: dict[str, tuple[Variable, ...]] = {}
         self.enable_expressions: dict[str, Expression] = {}
         self.constraints: dict[str | None, tuple[Constraint, ...]] = {}
@@ -199,8 +204,15 @@ class _Builder:
             )
         length = self.limits.max_expression_length
         if self.interpret:
-            return interpret_expression(source, max_length=length)
-        return compile_expression(source, max_length=length)
+            compiled = interpret_expression(source, max_length=length)
+        else:
+            compiled = compile_expression(source, max_length=length)
+        if time.monotonic() > self.deadline:
+            raise _too_large(
+                "Questionnaire",
+                f"compiling took longer than {self.limits.max_compile_seconds} s",
+            )
+        return compiled
 
     def walk(
         self, raw: Any, path: str, parent: str | None, depth: int, visible: dict[str, Any]

@@ -166,3 +166,9 @@ def test_static_analysis_corners() -> None:
     assert referenced_variables(source) == {"x", "n", "q"}
     assert referenced_variables("%'my var'.exists()") == {"my var"}
     assert _run("'\\u0041'") == ["A"]
+
+
+def test_descendants_runs_under_the_interpreters_budget() -> None:
+    resource = {"resourceType": "QuestionnaireResponse", "item": [{"linkId": "1"}]}
+    expression = interpret_expression("%resource.descendants().count()")
+    assert expression.evaluate([resource], Env(resource)) == [3]

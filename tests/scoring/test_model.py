@@ -242,6 +242,18 @@ def test_content_rule(questionnaire: Any, expected: list[tuple[str, str]]) -> No
             Q,
             id="expressions",
         ),
+        pytest.param(
+            _q(_score(_calc("1 + 2")), extension=[_var("a", "1")]),
+            Limits(max_expression_chars=4),
+            Q,
+            id="expression characters",
+        ),
+        pytest.param(
+            _q(_score(_calc("1")), extension=[_var("a", "1")]),
+            Limits(max_compile_seconds=-1.0),
+            Q,
+            id="compile time",
+        ),
     ],
 )
 def test_limits(questionnaire: Any, limits: Limits, where: str) -> None:

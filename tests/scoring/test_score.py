@@ -159,6 +159,9 @@ def _one(expression: str, kind: str = "decimal", *, variable: bool = False) -> A
         ("1", "boolean", False),
         ("true", "integer", False),
         ("2.5", "integer", False),
+        # Not representable in FHIR JSON: infinite, or wider than 64 bits.
+        ("(2).power(100000)", "decimal", False),
+        ("999999999999999999 * 999999999999999999", "decimal", False),
     ],
 )
 def test_failures_and_wrong_types(expression: str, kind: str, variable: bool) -> None:
