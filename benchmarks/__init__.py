@@ -2,5 +2,6 @@
 
 Sections: the engine per shipped instrument against a plain-Python floor (`engine`,
 `floor`), `$score` in-process and under gunicorn against a floor app (`inprocess`,
-`throughput`, `floor_app`, `load`), start-up and worker memory (`startup`, `procs`).
+`throughput`, `floor_app`, `load`), start-up and worker memory (`startup`, `procs`), and a
+soak at 70% of the maximum `$score` rate for minutes (`soak`, issue 8).
 """

@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--output FILE]`: measure, then write BENCHMARKS.md."""
+"""`python -m benchmarks [--quick] [--soak-minutes N] [--output FILE]`: measure, then report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from .instruments import instruments
 from .machine import busy_cores, describe
 from .notes import notes
 from .report import Run, render
+from .soak import SoakPlan, soak
 from .startup import measure_startup
 from .throughput import HttpPlan, measure_http
 from .timing import Plan
@@ -36,6 +37,7 @@ class Mode:
     startup_runs: int
     profiled: tuple[str, ...]
     profile_requests: int
+    soak: SoakPlan | None  # None: no soak
 
 
 FULL = Mode(
@@ -47,6 +49,7 @@ FULL = Mode(
     startup_runs=5,
     profiled=("phq-9", "meq-30"),
     profile_requests=2000,
+    soak=SoakPlan(seconds=600.0, window=30.0),
 )
 QUICK = Mode(
     engine=Plan(repeats=5, block_ns=1_000_000),
@@ -57,6 +60,7 @@ QUICK = Mode(
     startup_runs=1,
     profiled=("phq-9",),
     profile_requests=50,
+    soak=SoakPlan(seconds=15.0, window=5.0, probe_seconds=1.0, probe_rounds=1, warmup_seconds=0.5),
 )
 
 
@@ -82,6 +86,14 @@ def measure(mode: Mode, command: str, quick: bool) -> Run:
         http = measure_http(bodies, mode.http, Path(work), _progress)
     _progress("start-up")
     startup = measure_startup(mode.startup_runs)
+    soaked = None
+    if mode.soak is not None:
+        with tempfile.TemporaryDirectory(prefix="bench-soak-") as work:
+            files = []
+            for instrument in shipped.values():  # the mix: every shipped instrument in turn
+                files.append(Path(work) / f"{instrument.id}.json")
+                files[-1].write_bytes(instrument.body)
+            soaked = soak(files, mode.soak, Path(work), _progress)
     return Run(
         command=command,
         started=started,
@@ -94,7 +106,18 @@ def measure(mode: Mode, command: str, quick: bool) -> Run:
         startup=startup,
         profiles=profiles,
         wsgi=wsgi,
+        soak=soaked,
     )
+
+
+def _soak_plan(plan: SoakPlan | None, minutes: float | None, recycling: bool) -> SoakPlan | None:
+    """The mode's soak with the command line's length (30 s windows from 5 minutes, else 5 s)."""
+    if plan is None or (minutes is not None and minutes <= 0):
+        return None
+    if minutes is not None:
+        seconds = 60 * minutes
+        plan = replace(plan, seconds=seconds, window=min(30.0 if seconds >= 300 else 5.0, seconds))
+    return replace(plan, recycling=recycling)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,9 +129,21 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="where to write the report (default: BENCHMARKS.md; with --quick, stdout)",
     )
+    parser.add_argument(
+        "--soak-minutes",
+        type=float,
+        help="length of the soak (section 4); 0 skips it (default: 10, with --quick 0.25)",
+    )
+    parser.add_argument(
+        "--soak-with-recycling",
+        action="store_true",
+        help="keep gunicorn.conf.py's max_requests recycling during the soak",
+    )
     args = parser.parse_args(argv)
     command = " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])])
-    run = measure(QUICK if args.quick else FULL, command, args.quick)
+    mode = QUICK if args.quick else FULL
+    mode = replace(mode, soak=_soak_plan(mode.soak, args.soak_minutes, args.soak_with_recycling))
+    run = measure(mode, command, args.quick)
     text = render(run, notes(run))
     output = args.output or (None if args.quick else REPO_ROOT / "BENCHMARKS.md")
     if output is None:

@@ -1,6 +1,9 @@
 """A small load generator, run in its own process: closed-loop rate or paced latency.
 
-`python -m benchmarks.load CONFIG_JSON` prints one JSON object. Threads share the GIL, so
+`python -m benchmarks.load CONFIG_JSON` prints one JSON object. With several body files the
+connections take them in turn (a mix of instruments); with `window` seconds the result also
+holds one summary per window of scheduled send time (the soak's latency over time). Threads
+share the GIL, so
 the client's own CPU use is reported: near one full core means the client, not the server,
 set the pace. Connections use http.client; gunicorn's sync workers close each connection
 after one response, so every request also pays a TCP connect (as real clients of a sync
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import resource
 import statistics
 import sys
@@ -19,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["LoadConfig", "LoadResult", "run"]
+__all__ = ["LoadConfig", "LoadResult", "Window", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +32,30 @@ class LoadConfig:
 
     port: int
     path: str
-    body_file: str
+    body_files: tuple[str, ...]
     seconds: float
     connections: int
     rate: float = 0.0
+    window: float = 0.0  # > 0: also summarise each window of this many seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One window of a run, by scheduled send time: successes, failures, latency percentiles."""
+
+    start_s: float
+    seconds: float
+    ok: int
+    failed: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def rps(self) -> float:
+        """Successful requests per second in this window."""
+        return self.ok / self.seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +68,13 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     client_cpu_s: float
+    windows: tuple[Window, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoadResult:
+        """Rebuild the result `main` printed."""
+        windows = tuple(Window(**w) for w in data.pop("windows", ()))
+        return cls(**data, windows=windows)
 
     @property
     def rps(self) -> float:
@@ -54,11 +85,14 @@ class LoadResult:
 class _Worker(threading.Thread):
     """One connection: sends back to back (closed loop) or on its share of a schedule."""
 
-    def __init__(self, config: LoadConfig, body: bytes, slot: int, start: float) -> None:
+    def __init__(self, config: LoadConfig, bodies: list[bytes], slot: int, start: float) -> None:
         super().__init__(daemon=True)
-        self.config, self.body, self.slot, self.start_at = config, body, slot, start
+        self.config, self.bodies, self.slot, self.start_at = config, bodies, slot, start
         self.latencies: list[float] = []
         self.failed = 0
+        # Per window index (by scheduled send time): latencies and failures.
+        self.by_window: dict[int, list[float]] = {}
+        self.failed_by_window: dict[int, int] = {}
 
     def run(self) -> None:
         config = self.config
@@ -67,6 +101,7 @@ class _Worker(threading.Thread):
         end = self.start_at + config.seconds
         step = config.connections / config.rate if config.rate else 0.0
         due = self.start_at + self.slot / config.rate if config.rate else self.start_at
+        turn = self.slot
         while True:
             now = time.perf_counter()
             if config.rate:
@@ -77,29 +112,39 @@ class _Worker(threading.Thread):
             elif now >= end:
                 break
             sent = due if config.rate else time.perf_counter()
+            body = self.bodies[turn % len(self.bodies)]
+            turn += 1
             try:
-                connection.request("POST", config.path, self.body, headers)
+                connection.request("POST", config.path, body, headers)
                 response = connection.getresponse()
                 response.read()
                 ok = response.status == 200
             except (OSError, http.client.HTTPException):
                 connection.close()
                 ok = False
+            latency = time.perf_counter() - sent
+            window = int((sent - self.start_at) / config.window) if config.window else 0
             if ok:
-                self.latencies.append(time.perf_counter() - sent)
+                self.latencies.append(latency)
+                if config.window:
+                    self.by_window.setdefault(window, []).append(latency)
             else:
                 self.failed += 1
+                if config.window:
+                    self.failed_by_window[window] = self.failed_by_window.get(window, 0) + 1
             due += step
         connection.close()
 
 
 def run(config: LoadConfig) -> LoadResult:
     """Drive the server for `config.seconds` and summarise."""
-    with open(config.body_file, "rb") as file:
-        body = file.read()
+    bodies = []
+    for name in config.body_files:
+        with open(name, "rb") as file:
+            bodies.append(file.read())
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter() + 0.05
-    workers = [_Worker(config, body, slot, start) for slot in range(config.connections)]
+    workers = [_Worker(config, bodies, slot, start) for slot in range(config.connections)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -114,12 +159,43 @@ def run(config: LoadConfig) -> LoadResult:
         p50_ms=1000 * statistics.median(latencies) if latencies else float("nan"),
         p99_ms=1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
         client_cpu_s=(after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime),
+        windows=_windows(config, workers),
     )
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    """Nearest-rank percentile of sorted seconds, in ms (NaN when empty)."""
+    return 1000 * ordered[int(share * (len(ordered) - 1))] if ordered else float("nan")
+
+
+def _windows(config: LoadConfig, workers: list[_Worker]) -> tuple[Window, ...]:
+    """One summary per window of scheduled send time (none without `config.window`)."""
+    if not config.window:
+        return ()
+    count = max(1, math.ceil(config.seconds / config.window - 1e-9))
+    found = []
+    for index in range(count):
+        ordered = sorted(x for w in workers for x in w.by_window.get(index, ()))
+        length = min(config.window, config.seconds - index * config.window)
+        found.append(
+            Window(
+                start_s=index * config.window,
+                seconds=length,
+                ok=len(ordered),
+                failed=sum(w.failed_by_window.get(index, 0) for w in workers),
+                p50_ms=_percentile(ordered, 0.50),
+                p95_ms=_percentile(ordered, 0.95),
+                p99_ms=_percentile(ordered, 0.99),
+                max_ms=_percentile(ordered, 1.0),
+            )
+        )
+    return tuple(found)
 
 
 def main(argv: list[str]) -> int:
     """Entry point: one JSON config argument, one JSON result on stdout."""
     config: dict[str, Any] = json.loads(argv[1])
+    config["body_files"] = tuple(config["body_files"])
     result = run(LoadConfig(**config))
     sys.stdout.write(json.dumps(asdict(result)) + "\n")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .engine import SCORE_GOAL
 from .report import Run
+from .soak import RSS_GROWTH_GOAL
 from .startup import LOAD_GOAL_S
 from .throughput import RPS_GOAL, RSS_GOAL_MB
 
@@ -60,6 +61,15 @@ def notes(run: Run) -> str:
             f"- Catalogue load + compile takes {run.startup.catalog:.2f} s "
             f"(goal {LOAD_GOAL_S:g} s)."
         )
+    if run.soak is not None:
+        if run.soak.errors:
+            misses.append(f"- Soak: {run.soak.errors} failed requests (goal 0).")
+        if not run.soak.rss_ok:
+            misses.append(
+                f"- Soak: worker RSS grew {run.soak.growth('sum'):+.1%} (all workers) and "
+                f"{run.soak.growth('max'):+.1%} (largest) first window to last "
+                f"(goal < {RSS_GROWTH_GOAL:.0%})."
+            )
     head = "Goals missed in this run:\n\n" + "\n".join(misses) if misses else "Every goal was met."
     outside = _outside_engine(run)
     if outside:

@@ -26,7 +26,17 @@ def _stat(pid: int) -> list[str]:
 
 
 def children(pid: int) -> list[int]:
-    """The live child processes of `pid` (gunicorn's workers)."""
+    """The live child processes of `pid` (gunicorn's workers).
+
+    /proc/PID/task/*/children where the kernel has it (CONFIG_PROC_CHILDREN), else a scan
+    of every process's parent id.
+    """
+    tasks = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    if tasks:
+        try:
+            return sorted({int(c) for task in tasks for c in task.read_text().split()})
+        except OSError:
+            pass  # a thread ended while we looked: scan instead
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

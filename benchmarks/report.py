@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 
 from .engine import SCORE_GOAL, EngineResult
 from .hotspots import Profile
 from .machine import Machine
+from .serving import NO_RECYCLING
+from .soak import RSS_GROWTH_GOAL, SoakResult, config_recycling
 from .startup import LOAD_GOAL_S, Startup
 from .throughput import RPS_GOAL, RSS_GOAL_MB, HttpResult
 from .timing import Comparison
@@ -30,6 +33,7 @@ class Run:
     startup: Startup
     profiles: list[Profile]
     wsgi: list[tuple[str, Comparison]]
+    soak: SoakResult | None = None
 
 
 def _us(ns: float) -> str:
@@ -59,6 +63,7 @@ def render(run: Run, notes: str) -> str:
         *_wsgi(run.wsgi),
         *_http(run.http),
         *_startup(run.startup, run.http),
+        *_soak(run.soak),
         "## Notes",
         "",
         notes.strip(),
@@ -229,4 +234,71 @@ def _startup(startup: Startup, http: list[HttpResult]) -> list[str]:
             rss = max(m.rss_mb for m in workers)
             pss = max(m.pss_mb for m in workers)
             lines.append(f"| {label} | {rss:.0f} {_verdict(rss <= RSS_GOAL_MB)} | {pss:.0f} |")
+    return [*lines, ""]
+
+
+def _soak(soak: SoakResult | None) -> list[str]:
+    if soak is None:
+        return ["## 4. Soak", "", "Not run (`--soak-minutes 0`).", ""]
+    plan, load = soak.plan, soak.load
+    every, jitter = config_recycling()
+    per_worker = soak.rate / soak.workers
+    if soak.recycling:
+        recycling = (
+            f"gunicorn.conf.py's recycling kept (max_requests {every:,} ± {jitter:,}): "
+            f"{soak.replaced} worker(s) replaced during the soak, so the RSS figures mix "
+            "worker lifetimes and bound memory rather than detect a leak."
+        )
+    else:
+        recycling = (
+            f"Worker recycling off for the soak (`GUNICORN_CMD_ARGS={NO_RECYCLING}`, which "
+            f"overrides gunicorn.conf.py's max_requests {every:,} ± {jitter:,}): at "
+            f"{per_worker:,.0f} req/s per worker the config would replace each worker about "
+            f"every {every / per_worker:,.0f} s, resetting its RSS and hiding a leak. "
+            f"Worker processes replaced during the soak: {soak.replaced} "
+            f"(pids {', '.join(map(str, soak.first_workers))} throughout"
+            f"{'' if soak.replaced == 0 else ': NOT the same'})."
+        )
+    growth_sum, growth_max = soak.growth("sum"), soak.growth("max")
+    lines = [
+        "## 4. Soak",
+        "",
+        f"One gunicorn (gunicorn.conf.py, its default {soak.workers} sync workers), every "
+        f"shipped instrument's `$score` body in turn. Maximum first: closed loop, "
+        f"{plan.probe_rounds} x {plan.probe_seconds:g} s, median {soak.max_rps:,.0f} req/s. "
+        f"Then open loop at {plan.share:.0%} of it, {soak.rate:,.0f} req/s offered, for "
+        f"{plan.seconds / 60:g} min ({len(soak.windows)} windows of {plan.window:g} s, by "
+        "scheduled send time; latency from the scheduled send, so queueing counts). Worker RSS "
+        "(/proc/PID/status VmRSS) is read at the end of each window; *others* is the cores "
+        "processes other than this gunicorn and its client kept busy over the window.",
+        "",
+        recycling,
+        "",
+        "Command: `make bench` (= `python -m benchmarks`; the soak is 10 min unless "
+        "`--soak-minutes N` says otherwise, 0 skips it). The shorter run in CI: "
+        "`pytest -m slow tests/test_benchmarks_smoke.py -k soak` (10 s, asserts zero errors).",
+        "",
+        f"- requests: {load.ok + load.failed:,} sent, {load.ok:,} answered 200, "
+        f"{load.rps:,.0f} req/s achieved; client {load.client_cpu_s / load.seconds:.2f} cores",
+        f"- errors (non-200 or connection error): {soak.errors} "
+        f"{_verdict(soak.errors == 0)} (goal 0)",
+        f"- worker RSS, first window → last: sum {soak.samples[0].rss_sum_mb:.1f} → "
+        f"{soak.samples[-1].rss_sum_mb:.1f} MB ({growth_sum:+.1%}), largest worker "
+        f"{soak.samples[0].rss_max_mb:.1f} → {soak.samples[-1].rss_max_mb:.1f} MB "
+        f"({growth_max:+.1%}) {_verdict(soak.rss_ok)} (goal < {RSS_GROWTH_GOAL:.0%})",
+        f"- other load during the soak: median {soak.others_cores:.2f} cores busy "
+        f"(of {os.cpu_count()}), range {min(s.others_cores for s in soak.samples):.2f}"
+        f" to {max(s.others_cores for s in soak.samples):.2f}",
+        "",
+        "| window s | req/s | errors | p50 ms | p95 ms | p99 ms | max ms "
+        "| RSS sum MB | largest worker MB | workers | others cores |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for window, sample in zip(soak.windows, soak.samples, strict=False):
+        lines.append(
+            f"| {window.start_s:g} to {window.start_s + window.seconds:g} | {window.rps:,.0f} "
+            f"| {window.failed} | {window.p50_ms:.2f} | {window.p95_ms:.2f} "
+            f"| {window.p99_ms:.2f} | {window.max_ms:.1f} | {sample.rss_sum_mb:.1f} "
+            f"| {sample.rss_max_mb:.1f} | {len(sample.workers)} | {sample.others_cores:.2f} |"
+        )
     return [*lines, ""]

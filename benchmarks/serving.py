@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +22,16 @@ from .floor_app import SCORE_PATH
 from .load import LoadConfig, LoadResult
 from .procs import children, cpu_seconds
 
-__all__ = ["FLOOR_APP", "SERVICE_APP", "Round", "drive", "serve"]
+__all__ = [
+    "FLOOR_APP",
+    "NO_RECYCLING",
+    "SERVICE_APP",
+    "Round",
+    "drive",
+    "finish_load",
+    "serve",
+    "start_load",
+]
 
 SERVICE_APP = "service.wsgi:app"
 FLOOR_APP = "benchmarks.floor_app:create_app()"
@@ -41,30 +50,52 @@ class Round:
         return 1e6 * self.server_cpu_s / max(self.load.ok, 1)
 
 
+#: Command-line overrides for every benchmark gunicorn: no worker recycling (see above).
+NO_RECYCLING = "--max-requests 0"
+
+
 @contextmanager
 def serve(app: str, workers: int, log_dir: Path) -> Iterator[LiveServer]:
     """A gunicorn serving `app` with the service's config file."""
-    env = {"GUNICORN_CMD_ARGS": "--max-requests 0"}
+    env = {"GUNICORN_CMD_ARGS": NO_RECYCLING}
     with run_gunicorn(env, workers=workers, app=app, log_dir=log_dir, timeout=60) as server:
         yield server
 
 
+def start_load(
+    server: LiveServer,
+    bodies: Path | Sequence[Path],
+    seconds: float,
+    connections: int,
+    *,
+    rate: float = 0.0,
+    window: float = 0.0,
+) -> subprocess.Popen[bytes]:
+    """Start the load client in its own process; `finish_load` collects its result."""
+    files = (str(bodies),) if isinstance(bodies, Path) else tuple(str(b) for b in bodies)
+    config = LoadConfig(server.port, SCORE_PATH, files, seconds, connections, rate, window)
+    argv = [sys.executable, "-m", "benchmarks.load", json.dumps(asdict(config))]
+    return subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE)
+
+
+def finish_load(process: subprocess.Popen[bytes], timeout: float) -> LoadResult:
+    """Wait for the load client and parse what it printed."""
+    out, _ = process.communicate(timeout=timeout)
+    if process.returncode != 0:
+        raise RuntimeError(f"load client failed with {process.returncode}")
+    return LoadResult.from_json(json.loads(out))
+
+
 def drive(
     server: LiveServer,
-    body_file: Path,
+    bodies: Path | Sequence[Path],
     seconds: float,
     connections: int,
     *,
     rate: float = 0.0,
 ) -> Round:
     """Run the load client in its own process against `server`; with `rate`, open loop."""
-    config = LoadConfig(server.port, SCORE_PATH, str(body_file), seconds, connections, rate)
     workers = children(server.process.pid)
     before = cpu_seconds(workers)
-    argv = [sys.executable, "-m", "benchmarks.load", json.dumps(asdict(config))]
-    process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE)
-    out, _ = process.communicate(timeout=seconds + 60)
-    if process.returncode != 0:
-        raise RuntimeError(f"load client failed with {process.returncode}")
-    result = LoadResult(**json.loads(out))
+    result = finish_load(start_load(server, bodies, seconds, connections, rate=rate), seconds + 60)
     return Round(result, cpu_seconds(workers) - before)
