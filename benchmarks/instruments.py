@@ -7,16 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from service.catalog.vectors import response_for, weight_of
 from service.config import SHIPPED
 
-__all__ = ["WEIGHT_URLS", "Instrument", "instruments", "weight_of"]
-
-WEIGHT_URLS = frozenset(
-    {
-        "http://hl7.org/fhir/StructureDefinition/itemWeight",
-        "http://hl7.org/fhir/StructureDefinition/ordinalValue",
-    }
-)
+__all__ = ["Instrument", "build_response", "instruments", "weight_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,46 +45,15 @@ def build_response(
     questionnaire: dict[str, Any], answers: dict[str, Any], status: str
 ) -> dict[str, Any]:
     """A response as an EHR would send it: identity, subject, author, nested items."""
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:bench-0001"},
-        "questionnaire": f"{questionnaire['url']}|{questionnaire['version']}",
-        "status": status,
-        "subject": {"reference": "Patient/bench"},
-        "authored": "2026-01-02T10:00:00Z",
-        "author": {"reference": "Practitioner/bench"},
-        "item": _items(questionnaire.get("item", []), answers),
-    }
-
-
-def weight_of(option: dict[str, Any]) -> float | None:
-    """The itemWeight (or legacy ordinalValue) of an answerOption."""
-    for ext in option.get("extension", []):
-        if ext.get("url") in WEIGHT_URLS:
-            return ext.get("valueDecimal", ext.get("valueInteger"))  # type: ignore[no-any-return]
-    return None
-
-
-def _answer(item: dict[str, Any], value: Any) -> dict[str, Any]:
-    # A choice item's published value is the itemWeight of the option to pick.
-    if item["type"] == "choice":
-        option = next(o for o in item["answerOption"] if weight_of(o) == value)
-        return {"valueCoding": dict(option["valueCoding"])}
-    key = {"integer": "valueInteger", "decimal": "valueDecimal"}.get(item["type"], "valueBoolean")
-    return {key: value}
-
-
-def _items(definitions: list[dict[str, Any]], answers: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for definition in definitions:
-        if definition["type"] == "group":
-            children = _items(definition.get("item", []), answers)
-            if children:
-                found.append({"linkId": definition["linkId"], "item": children})
-        elif definition["linkId"] in answers:
-            answer = _answer(definition, answers[definition["linkId"]])
-            found.append({"linkId": definition["linkId"], "answer": [answer]})
-    return found
+    return response_for(
+        questionnaire,
+        answers,
+        status,
+        identifier={"system": "urn:ietf:rfc:3986", "value": "urn:uuid:bench-0001"},
+        subject={"reference": "Patient/bench"},
+        authored="2026-01-02T10:00:00Z",
+        author={"reference": "Practitioner/bench"},
+    )
 
 
 def _count_answers(items: list[dict[str, Any]]) -> int:

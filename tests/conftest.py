@@ -10,7 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from flask import Flask
+from flask.testing import FlaskClient
 
+from service import create_app
+from service.config import load_settings
 from tests.support.gunicorn import LiveServer, run_gunicorn
 from tests.support.redis import RedisServer, RedisUnavailable, run_redis
 
@@ -47,3 +51,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """The service under gunicorn.conf.py with its default settings and one worker."""
     with run_gunicorn({}, log_dir=tmp_path_factory.mktemp("gunicorn")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def app() -> Flask:
+    """The real app from the real factory and the shipped catalogue, embedded mode."""
+    return create_app(load_settings(environ={}))
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    """Flask's test client on `app`."""
+    with app.test_client() as client:
+        yield client

@@ -12,34 +12,19 @@ import logging
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from flask import Flask
 from flask.testing import FlaskClient
 
-from service import create_app
-from service.config import load_settings
 from service.observability import JsonFormatter
 from tests.scoring.instruments import build_response, full_answers
 from tests.support.gunicorn import run_gunicorn
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer
 
 CT = "application/fhir+json"
-
-
-@pytest.fixture(scope="module")
-def app() -> Flask:
-    return create_app(load_settings(environ={}))
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from ._entry import Entry
 from ._errors import Problem
 from ._items import dicts
 
-__all__ = ["check_vectors"]
+__all__ = ["check_vectors", "response_for", "weight_of"]
 
 #: Scores are IEEE doubles, as fhirpath.js computes them; vectors write ~16 digits.
 TOLERANCE = 1e-9
@@ -57,7 +57,7 @@ def _failures(
     vector: dict[str, Any], questionnaire: dict[str, Any], compiled: CompiledQuestionnaire
 ) -> Iterator[str]:
     try:
-        response = _response(questionnaire, vector["answers"], vector["status"])
+        response = response_for(questionnaire, vector["answers"], vector["status"])
     except (KeyError, StopIteration) as exc:
         yield f"cannot build the response: no option or item for {exc}"
         return
@@ -80,12 +80,19 @@ def _matches(got: Any, expected: Any) -> bool:
     return numeric and math.isclose(got, expected, rel_tol=0, abs_tol=TOLERANCE)
 
 
-def _response(questionnaire: dict[str, Any], answers: dict[str, Any], status: str) -> Any:
-    """A QuestionnaireResponse giving each linkId its published value, nested as the items."""
+def response_for(
+    questionnaire: dict[str, Any], answers: dict[str, Any], status: str, **extra: Any
+) -> dict[str, Any]:
+    """A QuestionnaireResponse giving each linkId its published value, nested as the items.
+
+    The vector format's rule (questionnaires/README.md): a choice item gets the option whose
+    itemWeight is the value; other items the value as typed. `extra` adds top-level elements.
+    """
     response: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "questionnaire": f"{questionnaire['url']}|{questionnaire['version']}",
         "status": status,
+        **extra,
     }
     items = _answered(questionnaire, answers)
     if items:
@@ -110,14 +117,15 @@ def _answer(item: dict[str, Any], value: Any) -> dict[str, Any]:
     """For a choice item the option whose itemWeight is `value`; else the value as typed."""
     kind = item.get("type")
     if kind in ("choice", "open-choice"):
-        option = next(o for _, o in dicts(item, "answerOption") if _weight(o) == value)
+        option = next(o for _, o in dicts(item, "answerOption") if weight_of(o) == value)
         return {"valueCoding": dict(option["valueCoding"])}
     if kind == "boolean":
         return {"valueBoolean": value}
     return {"valueInteger" if kind == "integer" else "valueDecimal": value}
 
 
-def _weight(option: dict[str, Any]) -> Any:
+def weight_of(option: dict[str, Any]) -> Any:
+    """The itemWeight (or legacy ordinalValue) of an answerOption, or None."""
     for _, extension in dicts(option, "extension"):
         if extension.get("url") in _WEIGHTS:
             return extension.get("valueDecimal", extension.get("valueInteger"))

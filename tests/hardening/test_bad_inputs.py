@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
@@ -22,17 +20,6 @@ from tests.hardening.bad_inputs import CASES, MAKERS, TOLERATED, _batch, _contai
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 #: A hang guard, not a benchmark: every refusal is a few milliseconds on a laptop.
 BOUND_SECONDS = 2.0
-
-
-@pytest.fixture(scope="module")
-def app() -> Flask:
-    return create_app(load_settings(environ={}))
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 def _body(case: dict[str, Any]) -> bytes | None:

@@ -10,17 +10,14 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import create_app
-from service.config import load_settings
 from tests.scoring.instruments import build_response, questionnaires, weight_of
 
 Answers = dict[str, int]
@@ -196,17 +193,6 @@ def responses(draw: st.DrawFn, name: str) -> tuple[Answers, str]:
         return answers, "completed"
     kept = draw(st.sets(st.sampled_from(sorted(answers)), max_size=len(answers)))
     return {link: value for link, value in answers.items() if link in kept}, "in-progress"
-
-
-@pytest.fixture(scope="module")
-def app() -> Flask:
-    return create_app(load_settings(environ={}))
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 def _post(client: FlaskClient, path: str, resource: Any) -> Any:

@@ -7,13 +7,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from service.catalog.vectors import response_for, weight_of
 from service.scoring import CompiledQuestionnaire, compile_questionnaire
 
 FOLDER = Path(__file__).resolve().parents[2] / "questionnaires"
-WEIGHT_URLS = (
-    "http://hl7.org/fhir/StructureDefinition/itemWeight",
-    "http://hl7.org/fhir/StructureDefinition/ordinalValue",
-)
 
 
 def _load(path: Path) -> Any:
@@ -48,55 +45,12 @@ def vectors() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def weight_of(option: dict[str, Any]) -> float | None:
-    """The itemWeight (or legacy ordinalValue) of an answerOption."""
-    for ext in option.get("extension", []):
-        if ext.get("url") in WEIGHT_URLS:
-            return ext.get("valueDecimal", ext.get("valueInteger"))  # type: ignore[no-any-return]
-    return None
-
-
-def answer_for(item: dict[str, Any], value: Any) -> dict[str, Any]:
-    """The answer to `item` whose published value is `value` (choice: by itemWeight)."""
-    if item["type"] == "choice":
-        option = next(o for o in item["answerOption"] if weight_of(o) == value)
-        return {"valueCoding": dict(option["valueCoding"])}
-    if item["type"] == "integer":
-        return {"valueInteger": value}
-    if item["type"] == "decimal":
-        return {"valueDecimal": value}
-    return {"valueBoolean": value}
-
-
 def build_response(
     name: str, answers: dict[str, Any], status: str = "completed", **extra: Any
 ) -> dict[str, Any]:
     """A QuestionnaireResponse answering `answers` (linkId -> published value), nested as the
-    items are nested in the Questionnaire."""
-    q = questionnaires()[name]
-    response: dict[str, Any] = {
-        "resourceType": "QuestionnaireResponse",
-        "questionnaire": f"{q['url']}|{q['version']}",
-        "status": status,
-        **extra,
-    }
-    items = _items(q.get("item", []), answers)
-    if items:
-        response["item"] = items
-    return response
-
-
-def _items(definitions: list[dict[str, Any]], answers: dict[str, Any]) -> list[dict[str, Any]]:
-    found = []
-    for definition in definitions:
-        if definition["type"] == "group":
-            children = _items(definition.get("item", []), answers)
-            if children:
-                found.append({"linkId": definition["linkId"], "item": children})
-        elif definition["linkId"] in answers:
-            answer = answer_for(definition, answers[definition["linkId"]])
-            found.append({"linkId": definition["linkId"], "answer": [answer]})
-    return found
+    items are nested in the Questionnaire (the builder `python -m service lint` uses)."""
+    return response_for(questionnaires()[name], answers, status, **extra)
 
 
 def full_answers(name: str, value_index: int = 0) -> dict[str, Any]:
