@@ -114,10 +114,15 @@ def _answered(node: dict[str, Any], answers: dict[str, Any]) -> list[dict[str, A
 
 
 def _answer(item: dict[str, Any], value: Any) -> dict[str, Any]:
-    """For a choice item the option whose itemWeight is `value`; else the value as typed."""
+    """For a choice item the option whose itemWeight is `value` (or whose code is `value`, a
+    string, for options without a weight); else the value as typed."""
     kind = item.get("type")
     if kind in ("choice", "open-choice"):
-        option = next(o for _, o in dicts(item, "answerOption") if weight_of(o) == value)
+        options = (o for _, o in dicts(item, "answerOption"))
+        if isinstance(value, str):
+            option = next(o for o in options if o.get("valueCoding", {}).get("code") == value)
+        else:
+            option = next(o for o in options if weight_of(o) == value)
         return {"valueCoding": dict(option["valueCoding"])}
     if kind == "boolean":
         return {"valueBoolean": value}

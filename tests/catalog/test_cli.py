@@ -34,13 +34,15 @@ def test_lint_a_broken_copy_fails_loudly(tmp_path: Path) -> None:
     copy = tmp_path / "questionnaires"
     shutil.copytree(ROOT / "questionnaires", copy)
     phq = json.loads((copy / "phq-9.json").read_text(encoding="utf-8"))
-    phq["item"][0]["answerValueSet"] = "http://loinc.org/vs/LL358-3"
-    phq["item"][1]["linkId"] = "1"
+    first = next(i for i, item in enumerate(phq["item"]) if item["linkId"] == "1")
+    phq["item"][first]["answerValueSet"] = "http://loinc.org/vs/LL358-3"
+    phq["item"][first + 1]["linkId"] = "1"
     (copy / "phq-9.json").write_text(json.dumps(phq), encoding="utf-8")
     result = _run("lint", copy)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert f"{copy / 'phq-9.json'}: linkId '1' (Questionnaire.item[0]): que-4: " in result.stdout
+    where = f"linkId '1' (Questionnaire.item[{first}])"
+    assert f"{copy / 'phq-9.json'}: {where}: que-4: " in result.stdout
     assert any(": que-2: " in line for line in lines)
     assert all(line.startswith(str(copy / "phq-9.json")) for line in lines)
 
