@@ -112,6 +112,23 @@ def test_sixteen_concurrent_conditional_writes_give_one_success(replicas: Replic
     assert statuses == [200] + [412] * 15
 
 
+def test_eight_concurrent_creates_of_one_url_version_give_one_success(
+    replicas: Replicas,
+) -> None:
+    body = questionnaire("ignored", url="https://example.org/site/contested")
+
+    def attempt(index: int) -> tuple[int, str]:
+        server = replicas.a if index % 2 else replicas.b
+        status, _, answer = call(server, "POST", Q, body)
+        return status, answer["issue"][0]["details"]["text"] if status == 422 else answer["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = sorted(pool.map(attempt, range(8)))
+    assert [status for status, _ in answers] == [201] + [422] * 7
+    winner = answers[0][1]
+    assert all(f"is already Questionnaire/{winner}" in text for _, text in answers[1:])
+
+
 def test_killing_redis_leaves_reads_and_scoring_whole_and_writes_503(replicas: Replicas) -> None:
     replicas.redis.process.kill()
     replicas.redis.process.wait()

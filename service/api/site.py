@@ -1,4 +1,4 @@
-"""Keeps each worker's catalogue in step with the site store: one cheap check per request."""
+"""Keeps each worker's catalogue in step with the site store, without asking it per request."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ __all__ = ["init_app"]
 
 
 def _refresh() -> None:
-    # At most every POLL_SECONDS, and never waiting on a dead Redis for longer than its
-    # timeout: an unreachable store leaves the last catalogue in place.
+    # Only a reference read: the worker's poller thread (started by the first call in each
+    # process) keeps `site.current` fresh, so a slow or dead Redis never delays a request.
     current = state()
-    current.catalog = current.site.refreshed()
+    current.catalog = current.site.serving()
 
 
 def init_app(app: Flask) -> None:
-    """Refresh the served catalogue before each request."""
+    """Serve the worker's current catalogue to each request."""
     app.before_request(_refresh)

@@ -15,7 +15,7 @@ from service.api.http import base_url, conditional_read, fhir_response, read_res
 from service.catalog import Entry
 from service.catalog.layered import SiteCatalog, Version
 from service.catalog.site import Outcome
-from service.errors import InvalidRequest, MethodNotAllowed, ResourceNotFound
+from service.errors import InvalidRequest, MethodNotAllowed, ResourceGone, ResourceNotFound
 from service.fhir.bundle import history, instant
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
@@ -105,8 +105,8 @@ def read_questionnaire_version(resource_id: str, version_id: str) -> Response:
     for version in _site().history(resource_id):
         if version.version_id == version_id and version.entry is not None:
             return conditional_read(version.entry)
-        if version.version_id == version_id:
-            raise ResourceNotFound(f"Questionnaire/{resource_id} version {version_id} is a delete")
+        if version.version_id == version_id:  # FHIR http.html#vread: a deletion is 410
+            raise ResourceGone(f"Questionnaire/{resource_id} version {version_id} is a delete")
     raise ResourceNotFound(f"Questionnaire/{resource_id} has no version {version_id[:64]!r}")
 
 

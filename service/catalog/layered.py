@@ -1,17 +1,22 @@
 """The served catalogue: shipped files overlaid by the site store, refreshed when it changes.
 
-Each worker keeps its own compiled copy; `refreshed()` asks the store at most every
-`POLL_SECONDS` whether anything changed (one cheap read) and, if so, reloads what did.
-When the store is unreachable the worker keeps serving its last copy: reads and scoring
-never wait for Redis.
+Each worker keeps its own compiled copy and serves from it: a request only reads the current
+reference, never Redis. A daemon thread per process (started as gunicorn forks the worker, or
+by the first request) asks the store every `POLL_SECONDS` whether anything changed (one cheap
+read) and, if so, reloads what did and swaps the reference. When the store is unreachable or
+hangs, only that thread waits: the worker keeps serving its last copy.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 import time
 import uuid
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,29 +26,36 @@ from service.errors import (
     Conflict,
     InvalidRequest,
     MethodNotAllowed,
-    PreconditionFailed,
+    ResourceGone,
     ResourceNotFound,
     ServiceUnavailable,
 )
-from service.fhir.outcome import IssueType
 
 from ._catalog import Catalog
 from ._checks import Compiler, check_resource
 from ._codes import check_codings, code_index
 from ._entry import Entry, build_entry
 from ._errors import CatalogError, Problem
-from .site import ENABLE_WRITES, ID_PATTERN, NullSiteStore, Outcome, SiteRecord, SiteStore
+from ._site_rules import (
+    canonical,
+    check_id,
+    check_size,
+    duplicate,
+    questionnaire_body,
+    stale,
+    without_server_meta,
+)
+from .site import ENABLE_WRITES, NullSiteStore, Outcome, SiteRecord, SiteStore
 
 __all__ = ["POLL_SECONDS", "SiteCatalog", "Version", "open_site"]
 
 log = logging.getLogger(__name__)
 
-#: Every worker sees a write within this (plus one request): the spec asks for one second.
+#: Every worker sees a write within this plus one reload: the spec asks for one second.
 POLL_SECONDS = 0.5
-#: How long a worker waits before asking an unreachable store again: doubling up to the
-#: cap, so a Redis that times out (rather than refusing) costs a request now and then only.
-BACKOFF_SECONDS = (1.0, 5.0)
-_SERVER_META = ("versionId", "lastUpdated")
+#: The first request of a worker waits this long at most for the first load, so a fresh
+#: worker serves the site's Questionnaires too; a hung Redis delays it this once only.
+FIRST_LOAD_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,44 +85,77 @@ class SiteCatalog:
     def __init__(self, base: Catalog, store: SiteStore, compiler: Compiler) -> None:
         self.base = base
         self.store = store
+        #: What this worker serves now: replaced whole, never changed in place.
         self.current = base
         self._compiler = compiler
-        self._site: dict[str, Entry] = {}
+        self._site: Mapping[str, Entry] = {}
+        self._deleted: Mapping[str, str] = {}  # id → the version that deleted it
         self._token: str | None = None
-        self._due = 0.0
         self._down = False
-        self._backoff = 0.0
-        self._lock = threading.RLock()
+        self._writes = 0  # this worker's own writes: a reload begun before one is stale
+        self._lock = threading.Lock()  # guards the swap of current, _site, _deleted
+        self._reloading = threading.Lock()
+        self._poller = 0  # the pid whose poller runs
+        self._loaded = threading.Event()
+        if store.writable:
+            # gunicorn preloads the app in the master and forks the workers; threads do not
+            # survive a fork, so each worker starts its own poller at once, loaded before
+            # (or by) its first request.
+            os.register_at_fork(after_in_child=functools.partial(_forked, weakref.ref(self)))
 
-    def refreshed(self) -> Catalog:
-        """The catalogue to serve now, reloaded first if the store changed (checked ≤ 2/s)."""
-        now = time.monotonic()
-        if now < self._due or not self.store.writable:
-            return self.current
-        if not self._lock.acquire(blocking=False):
-            return self.current  # another thread of this worker is reloading
-        try:
-            self._due = now + POLL_SECONDS
-            self._reload()
-        except ServiceUnavailable:
-            first, cap = BACKOFF_SECONDS
-            self._backoff = min(cap, self._backoff * 2) if self._backoff else first
-            self._due = now + self._backoff
-            if not self._down:
-                log.warning("site catalogue unreachable: serving the last copy")
-            self._down = True
-        finally:
-            self._lock.release()
+    def _forked(self) -> None:
+        # A thread of the parent may have held a lock as it forked: the child's are new.
+        self._lock, self._reloading = threading.Lock(), threading.Lock()
+        self._start_poller()
+
+    def serving(self) -> Catalog:
+        """The catalogue to serve now; the first call in a process without a poller starts
+        one, and calls wait (boundedly) for its first load."""
+        if self.store.writable:
+            if self._poller != os.getpid():
+                self._start_poller()
+            self._loaded.wait(FIRST_LOAD_SECONDS)  # returns at once after the first load
         return self.current
 
-    def _reload(self) -> None:
-        if self.store.token() == self._token:
-            self._recovered()
-            return
+    def _start_poller(self) -> None:
+        with self._lock:
+            if self._poller == os.getpid():
+                return
+            self._poller = os.getpid()
+            self._loaded = threading.Event()
+            thread = threading.Thread(
+                target=_poll, args=(weakref.ref(self),), name="rapport-site-poller", daemon=True
+            )
+            thread.start()
+
+    def refresh(self) -> bool:
+        """Ask the store now and reload what changed; False when the result was stale (a
+        write of this worker came in meanwhile) and should be asked for again at once."""
+        with self._reloading:
+            try:
+                fresh = self._reload()
+            except ServiceUnavailable:
+                if not self._down:
+                    log.warning("site catalogue unreachable: serving the last copy")
+                self._down = True
+                return True
+            finally:
+                self._loaded.set()
+            if self._down:
+                log.info("site catalogue reachable again")
+            self._down = False
+            return fresh
+
+    def _reload(self) -> bool:
+        token = self.store.token()
+        if token == self._token:
+            return True
+        writes = self._writes
         snapshot = self.store.snapshot()
+        site = self._site
         kept = {
             rid: entry
-            for rid, entry in self._site.items()
+            for rid, entry in site.items()
             if snapshot.versions.get(rid) == entry.version_id
         }
         changed = [rid for rid in snapshot.versions if rid not in kept]
@@ -118,16 +163,14 @@ class SiteCatalog:
             entry = self._compiled_entry(record)
             if entry is not None:
                 kept[record.id] = entry
-        self._site = kept
-        self._token = snapshot.token
-        self.current = self._merge()
-        self._recovered()
-
-    def _recovered(self) -> None:
-        if self._down:
-            log.info("site catalogue reachable again")
-        self._down = False
-        self._backoff = 0.0
+        with self._lock:
+            if writes != self._writes:
+                return False  # it may not show this worker's latest write: read again
+            self._site = kept
+            self._deleted = snapshot.deleted
+            self._token = snapshot.token
+            self.current = self._merge(kept)
+        return True
 
     def _compiled_entry(self, record: SiteRecord) -> Entry | None:
         assert record.resource is not None
@@ -138,20 +181,41 @@ class SiteCatalog:
             return None
         return _entry(record, compiled)
 
-    def _merge(self) -> Catalog:
+    def _merge(self, site_entries: Mapping[str, Entry]) -> Catalog:
         disabled = self.base.disabled
-        site = [entry for rid, entry in self._site.items() if rid not in disabled]
+        site = [entry for rid, entry in site_entries.items() if rid not in disabled]
         ids = {entry.id for entry in site}
         kept = [
             e for e in self.base.entries() if e.resource_type != "Questionnaire" or e.id not in ids
         ]
         return Catalog([*kept, *site], disabled=disabled)
 
+    def _wrote(self, id: str, entry: Entry | None, deleted_by: str = "") -> None:
+        """Serve this worker's own write at once, without waiting for the poller."""
+        with self._lock:
+            self._writes += 1
+            site = {rid: e for rid, e in self._site.items() if rid != id}
+            deleted = {rid: v for rid, v in self._deleted.items() if rid != id}
+            if entry is not None:
+                site[id] = entry
+            if deleted_by:
+                deleted[id] = deleted_by
+            self._site, self._deleted = site, deleted
+            self.current = self._merge(site)
+
+    def gone(self, id: str) -> ResourceGone | None:
+        """The 410 for Questionnaire `id` when the site deleted it and nothing is served under
+        it now, else None."""
+        deleted_by = self._deleted.get(id)
+        if deleted_by is None or self.current.get("Questionnaire", id) is not None:
+            return None
+        return ResourceGone(f"Questionnaire/{id} was deleted (version {deleted_by})")
+
     def put(self, id: str, resource: Any, *, if_match: str = "") -> tuple[Outcome, Entry]:
         """Create or update Questionnaire `id` after every shipped-content check; 412 if stale."""
         self.check_writable()
-        _check_id(id)
-        if _questionnaire(resource).get("id") != id:
+        check_id(id)
+        if questionnaire_body(resource).get("id") != id:
             raise InvalidRequest(
                 f"Questionnaire.id must be '{id}', the id in the URL",
                 expression="Questionnaire.id",
@@ -162,27 +226,31 @@ class SiteCatalog:
         """Store a new Questionnaire under an id the server assigns (any id sent is ignored)."""
         self.check_writable()
         id = str(uuid.uuid4())
-        return self._store(id, {**_questionnaire(resource), "id": id}, "")
+        return self._store(id, {**questionnaire_body(resource), "id": id}, "")
 
     def _store(self, id: str, resource: dict[str, Any], if_match: str) -> tuple[Outcome, Entry]:
         clean, compiled = self._checked(id, resource)
-        result = self.store.write(id, clean, if_match=if_match, base_version=self._base(id))
+        result = self.store.write(
+            id, clean, if_match=if_match, base_version=self._base(id), canonical=canonical(clean)
+        )
         if result.outcome is Outcome.STALE:
-            raise _stale(if_match, result.version_id)
+            raise stale(if_match, result.version_id)
+        if result.outcome is Outcome.DUPLICATE:
+            raise CatalogError([duplicate(clean, f"Questionnaire/{id}", result.holder)])
         record = SiteRecord(id, result.version_id, result.last_updated, "PUT", clean)
         entry = _entry(record, compiled)
-        with self._lock:
-            self._site[id] = entry
-            self.current = self._merge()
+        self._wrote(id, entry)
         return result.outcome, entry
 
     def delete(self, id: str, *, if_match: str = "") -> bool:
         """Delete the site's Questionnaire `id`; True when a shipped file is served again."""
         self.check_writable()
-        _check_id(id)
-        result = self.store.write(id, None, if_match=if_match, base_version=self._base(id))
+        check_id(id)
+        result = self.store.write(
+            id, None, if_match=if_match, base_version=self._base(id), canonical=""
+        )
         if result.outcome is Outcome.STALE:
-            raise _stale(if_match, result.version_id)
+            raise stale(if_match, result.version_id)
         if result.outcome is Outcome.SHIPPED:
             raise MethodNotAllowed(
                 f"Questionnaire/{id} is shipped content and cannot be deleted; "
@@ -190,15 +258,13 @@ class SiteCatalog:
             )
         if result.outcome is Outcome.MISSING:
             raise ResourceNotFound(f"Questionnaire/{id} is not in the site catalogue")
-        with self._lock:
-            self._site.pop(id, None)
-            self.current = self._merge()
+        self._wrote(id, None, deleted_by=result.version_id)
         return self.base.get("Questionnaire", id) is not None
 
     def history(self, id: str) -> list[Version]:
         """Every version of Questionnaire `id`, newest first; the shipped file's is the oldest."""
         self.check_writable()
-        _check_id(id)
+        check_id(id)
         versions = [
             Version(
                 record.version_id,
@@ -228,7 +294,8 @@ class SiteCatalog:
         """The resource as stored (server meta dropped) and its compiled form; 400/422 if bad."""
         if id in self.base.disabled:
             raise Conflict(f"Questionnaire/{id} is switched off by RAPPORT_INSTRUMENTS_DISABLED")
-        clean = _without_server_meta(resource)
+        check_size(resource)
+        clean = without_server_meta(resource)
         source = f"Questionnaire/{id}"
         problems, compiled = check_resource(clean, source, self._compiler)
         problems.extend(self._clashes(clean, source))
@@ -237,48 +304,40 @@ class SiteCatalog:
         return clean, compiled
 
     def _clashes(self, resource: dict[str, Any], source: str) -> list[Problem]:
-        """What the loader checks across files: unique url|version, codes that exist."""
-        catalog = self.current
+        """What the loader checks across files: codes that exist, and a url|version no shipped
+        file has (Redis claims it among site entries, atomically with the write)."""
         problems = []
         url, version = resource.get("url"), resource.get("version")
-        for other in catalog.questionnaires():
-            if url is not None and (other.url, other.version) == (url, version):
-                if other.id == resource["id"]:
-                    continue  # its own previous version
-                text = f"{url}|{version} is already Questionnaire/{other.id}"
-                problems.append(Problem(source, "duplicate-canonical", text, "Questionnaire.url"))
-        index = code_index([entry.resource for entry in catalog.code_systems()])
+        for other in self.base.questionnaires():
+            # The same id is a site version of that very file: it keeps the file's canonical.
+            same = url is not None and (other.url, other.version) == (url, version)
+            if same and other.id != resource["id"]:
+                problems.append(duplicate(resource, source, other.id))
+        index = code_index([entry.resource for entry in self.current.code_systems()])
         problems.extend(check_codings(resource, index, source))
         return problems
 
 
-def _questionnaire(resource: Any) -> dict[str, Any]:
-    if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
-        raise InvalidRequest("The body must be a Questionnaire", issue_type=IssueType.STRUCTURE)
-    return resource
+def _forked(ref: weakref.ref[SiteCatalog]) -> None:
+    """In a new child process: its own poller, if the catalogue is still in use."""
+    site = ref()
+    if site is not None:
+        site._forked()
 
 
-def _check_id(id: str) -> None:
-    if not ID_PATTERN.fullmatch(id):
-        raise InvalidRequest(
-            "A Questionnaire id is 1 to 64 letters, digits, '-' and '.'",
-            expression="Questionnaire.id",
-        )
-
-
-def _stale(if_match: str, current: str) -> PreconditionFailed:
-    now = f'W/"{current}"' if current else "none"
-    return PreconditionFailed(f'If-Match "{if_match[:64]}" is not the current version ({now})')
-
-
-def _without_server_meta(resource: dict[str, Any]) -> dict[str, Any]:
-    """The resource without meta.versionId / lastUpdated, which the server sets."""
-    meta = resource.get("meta")
-    if not isinstance(meta, dict):
-        return resource
-    rest = {k: v for k, v in meta.items() if k not in _SERVER_META}
-    clean = {k: v for k, v in resource.items() if k != "meta"}
-    return {**clean, "meta": rest} if rest else clean
+def _poll(ref: weakref.ref[SiteCatalog]) -> None:
+    """The poller's loop: refresh every POLL_SECONDS until the catalogue is gone."""
+    # Only a weak reference between rounds: an app that is dropped (tests build many)
+    # takes its poller with it.
+    while (site := ref()) is not None:
+        try:
+            fresh = site.refresh()
+        except Exception:  # a thread's last resort: a bug must not end freshness for good
+            log.exception("site catalogue: reload failed; serving the last copy")
+            fresh = True
+        del site
+        if fresh:
+            time.sleep(POLL_SECONDS)
 
 
 def _instant(text: str) -> datetime:

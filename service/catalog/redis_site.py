@@ -2,12 +2,15 @@
 
 Keys (all under `rapport:`; the URL's database number separates deployments):
 
-    rapport:catalog:counter          INCR on every write: workers poll it to know to reload
-    rapport:catalog:epoch            random, set once: a Redis that lost its data is noticed
-    rapport:questionnaire:versions   hash id → current versionId
-    rapport:questionnaire:current    hash id → current record (JSON)
-    rapport:questionnaire:history:ID list of records, versionId n at index n-1
-    rapport:catalog:changed          channel: "id versionId" after each write
+    rapport:catalog:counter             INCR on every write: workers poll it to know to reload
+    rapport:catalog:epoch               random, set once: a Redis that lost its data is noticed
+    rapport:questionnaire:versions      hash id → current versionId
+    rapport:questionnaire:current       hash id → current record (JSON)
+    rapport:questionnaire:history:ID    list of records, versionId n at index n-1
+    rapport:questionnaire:deleted       hash id → versionId of its deletion, while that is latest
+    rapport:questionnaire:canonicals    hash url|version → the id that holds it
+    rapport:questionnaire:canonical     hash id → the url|version it holds
+    rapport:write:TOKEN                 a write's answer for a while, so a retry gets it again
 
 Each record is `{"versionId", "lastUpdated", "method", "resource"?}`; the resource is kept
 without its server meta, which readers put back. Durability is Redis's own (AOF).
@@ -19,10 +22,12 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
+from redis.commands.core import Script
 from redis.retry import Retry
 
 from service.errors import ServiceUnavailable
@@ -31,27 +36,45 @@ from service.fhir.bundle import instant
 
 from .site import Outcome, SiteRecord, SiteSnapshot, WriteResult
 
-__all__ = ["RETRY", "TIMEOUT", "RedisSiteStore", "redacted"]
+__all__ = ["RETRY", "TIMEOUT", "WRITE_TIMEOUT", "RedisSiteStore", "redacted"]
 
 log = logging.getLogger(__name__)
 
-#: Seconds to connect and to wait for one reply: a dead Redis must never stall a request.
+#: Seconds to connect and to wait for a read's reply: a dead Redis must never stall a request.
 TIMEOUT = 0.25
+#: Seconds to wait for a write's reply. A reply that comes later does not undo the write, so
+#: a timeout leaves its outcome unknown: long enough that a busy Redis still answers.
+WRITE_TIMEOUT = 2.0
 RETRY_AFTER = 5
 #: One immediate retry, for a pooled connection a restarted Redis closed; no backoff sleeps.
 RETRY = Retry(NoBackoff(), 1)
+#: Writes retry a closed connection only, never a timeout (the script may be running). Even
+#: a write Redis ran before the connection dropped is safe to send again: see `TOKEN_SECONDS`.
+WRITE_RETRY = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+#: How long Redis keeps a write's answer under its token: a second run of the same write
+#: (a retry whose first attempt's reply was lost) answers that instead of writing again.
+TOKEN_SECONDS = 300
 PREFIX = "rapport:"
 COUNTER = PREFIX + "catalog:counter"
 EPOCH = PREFIX + "catalog:epoch"
-CHANNEL = PREFIX + "catalog:changed"
 VERSIONS = PREFIX + "questionnaire:versions"
 CURRENT = PREFIX + "questionnaire:current"
 HISTORY = PREFIX + "questionnaire:history:"
+DELETED = PREFIX + "questionnaire:deleted"
+CANONICALS = PREFIX + "questionnaire:canonicals"
+CANONICAL = PREFIX + "questionnaire:canonical"
+WRITES = PREFIX + "write:"
+
+UNREACHABLE = "The site catalogue (Redis) is unreachable; retry later"
 
 # Check-and-set in one step: no other write can come between reading the current version
-# and storing the next, so concurrent writers with the same If-Match get one success.
+# and storing the next, so concurrent writers with the same If-Match get one success, and
+# of concurrent writers of one url|version (canonical) one gets it.
 _WRITE = """
 local id, if_match, base, updated, method = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local canonical = ARGV[8]
+local answered = redis.call('GET', KEYS[9])
+if answered then return cjson.decode(answered) end
 local site = redis.call('HGET', KEYS[1], id)
 local current = site or (base ~= '' and base) or nil
 if if_match ~= '' and not ((if_match == '*' and current) or if_match == current) then
@@ -61,6 +84,12 @@ if method == 'DELETE' and not site then
   if current then return {'shipped', current} end
   return {'missing', ''}
 end
+local holder = canonical ~= '' and redis.call('HGET', KEYS[7], canonical)
+if holder and holder ~= id then return {'duplicate', holder} end
+local held = redis.call('HGET', KEYS[8], id)
+if held and held ~= canonical and redis.call('HGET', KEYS[7], held) == id then
+  redis.call('HDEL', KEYS[7], held)
+end
 local vid = tostring(redis.call('LLEN', KEYS[3]) + 1)
 local record = '{"versionId":"' .. vid .. '","lastUpdated":"' .. updated
   .. '","method":"' .. method .. '"'
@@ -69,17 +98,27 @@ if method == 'DELETE' then
   record = record .. '}'
   redis.call('HDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[2], id)
+  redis.call('HDEL', KEYS[8], id)
+  redis.call('HSET', KEYS[6], id, vid)
 else
   record = record .. ',"resource":' .. ARGV[6] .. '}'
   redis.call('HSET', KEYS[1], id, vid)
   redis.call('HSET', KEYS[2], id, record)
+  redis.call('HDEL', KEYS[6], id)
+  if canonical ~= '' then
+    redis.call('HSET', KEYS[7], canonical, id)
+    redis.call('HSET', KEYS[8], id, canonical)
+  else
+    redis.call('HDEL', KEYS[8], id)
+  end
   outcome = current and 'updated' or 'created'
 end
 redis.call('RPUSH', KEYS[3], record)
 redis.call('SETNX', KEYS[5], ARGV[7])
 redis.call('INCR', KEYS[4])
-redis.call('PUBLISH', ARGV[8], id .. ' ' .. vid)
-return {outcome, vid}
+local result = {outcome, vid}
+redis.call('SET', KEYS[9], cjson.encode(result), 'EX', ARGV[9])
+return result
 """
 
 
@@ -94,54 +133,58 @@ def redacted(url: str) -> str:
 
 
 class RedisSiteStore:
-    """The shared site catalogue; one client per process, made on first use after a fork."""
+    """The shared site catalogue; its clients are made in each process on first use."""
 
     mode = "redis"
     writable = True
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client: redis.Redis | None = None
-        self._script: Any = None
+        self._clients: tuple[redis.Redis, redis.Redis, Script] | None = None
         self._pid = 0
         self._lock = threading.Lock()
 
-    def _redis(self) -> redis.Redis:
+    def _connected(self) -> tuple[redis.Redis, redis.Redis, Script]:
+        """The reader, the writer (longer timeout, no retry of a timeout) and the script."""
         # gunicorn preloads the app in the master: never reuse its connections in a worker.
-        if self._client is None or self._pid != os.getpid():
+        if self._clients is None or self._pid != os.getpid():
             with self._lock:
-                self._client = redis.Redis.from_url(
-                    self.url,
-                    socket_connect_timeout=TIMEOUT,
-                    socket_timeout=TIMEOUT,
-                    retry=RETRY,
-                    decode_responses=True,
-                )
-                self._script = self._client.register_script(_WRITE)
-                self._pid = os.getpid()
-        return self._client
+                if self._clients is None or self._pid != os.getpid():
+                    reader = self._client(TIMEOUT, RETRY)
+                    writer = self._client(WRITE_TIMEOUT, WRITE_RETRY)
+                    self._clients = reader, writer, writer.register_script(_WRITE)
+                    self._pid = os.getpid()
+        return self._clients
 
-    def _call(self, what: str, action: Any) -> Any:
+    def _client(self, timeout: float, retry: Retry) -> redis.Redis:
+        return redis.Redis.from_url(
+            self.url,
+            socket_connect_timeout=TIMEOUT,
+            socket_timeout=timeout,
+            retry=retry,
+            decode_responses=True,
+        )
+
+    def _call(self, what: str, action: Callable[[redis.Redis], Any]) -> Any:
         try:
-            return action(self._redis())
+            return action(self._connected()[0])
         except redis.RedisError as exc:
             log.debug("site catalogue: Redis %s failed: %s", what, type(exc).__name__)
-            raise ServiceUnavailable(
-                "The site catalogue (Redis) is unreachable; retry later",
-                retry_after=RETRY_AFTER,
-            ) from None
+            raise ServiceUnavailable(UNREACHABLE, retry_after=RETRY_AFTER) from None
 
     def snapshot(self) -> SiteSnapshot:
-        """The change token (epoch and counter) and each current id's version, read together."""
+        """The change token (epoch and counter), each current id's version and the deleted
+        ids, read together."""
 
         def read(client: redis.Redis) -> Any:
             with client.pipeline(transaction=True) as pipe:
                 pipe.mget(EPOCH, COUNTER)
                 pipe.hgetall(VERSIONS)
+                pipe.hgetall(DELETED)
                 return pipe.execute()
 
-        (epoch, counter), versions = self._call("read", read)
-        return SiteSnapshot(f"{epoch}:{counter}", versions)
+        (epoch, counter), versions, deleted = self._call("read", read)
+        return SiteSnapshot(f"{epoch}:{counter}", versions, deleted)
 
     def token(self) -> str:
         """Only the change token: the cheap per-poll read."""
@@ -156,19 +199,41 @@ class RedisSiteStore:
         return [_record(rid, raw) for rid, raw in zip(ids, found, strict=True) if raw]
 
     def write(
-        self, id: str, resource: dict[str, Any] | None, *, if_match: str, base_version: str
+        self,
+        id: str,
+        resource: dict[str, Any] | None,
+        *,
+        if_match: str,
+        base_version: str,
+        canonical: str,
+        token: str = "",
     ) -> WriteResult:
-        """Run the check-and-set script."""
+        """Run the check-and-set script once; `token` (random unless given) names this write,
+        so a second run with it answers what the first did and writes nothing."""
         body = jsonio.dumps(resource).decode("utf-8") if resource is not None else ""
         updated = instant()
         method = "DELETE" if resource is None else "PUT"
-        args = [id, if_match, base_version, updated, method, body]
-        args += [uuid.uuid4().hex, CHANNEL]
-        keys = [VERSIONS, CURRENT, HISTORY + id, COUNTER, EPOCH]
-        outcome, version_id = self._call(
-            "write", lambda client: self._script(keys=keys, args=args, client=client)
-        )
-        return WriteResult(Outcome(outcome), version_id, updated)
+        keys = [VERSIONS, CURRENT, HISTORY + id, COUNTER, EPOCH, DELETED, CANONICALS, CANONICAL]
+        keys.append(WRITES + (token or uuid.uuid4().hex))
+        args = [id, if_match, base_version, updated, method, body, uuid.uuid4().hex, canonical]
+        args.append(str(TOKEN_SECONDS))
+        _, writer, script = self._connected()
+        try:
+            outcome, value = script(keys=keys, args=args, client=writer)
+        except redis.ResponseError as exc:  # Redis refused to run it (read-only replica, OOM)
+            log.warning("site catalogue: Redis refused a write: %s", exc)
+            raise ServiceUnavailable(UNREACHABLE, retry_after=RETRY_AFTER) from None
+        except redis.RedisError as exc:
+            # Sent, perhaps run, but not answered: retrying blindly could store it twice.
+            log.warning("site catalogue: Redis did not confirm a write: %s", type(exc).__name__)
+            raise ServiceUnavailable(
+                "The site catalogue (Redis) did not confirm this write, which may or may not "
+                f"be stored: read Questionnaire/{id} (or its _history) before writing again",
+                retry_after=RETRY_AFTER,
+            ) from None
+        if outcome == Outcome.DUPLICATE.value:
+            return WriteResult(Outcome.DUPLICATE, "", updated, holder=value)
+        return WriteResult(Outcome(outcome), value, updated)
 
     def history(self, id: str) -> list[SiteRecord]:
         """Every version, oldest first."""
@@ -178,7 +243,7 @@ class RedisSiteStore:
     def problem(self) -> str | None:
         """None when Redis answers PING, else why not."""
         try:
-            self._redis().ping()
+            self._connected()[0].ping()
         except redis.RedisError as exc:
             return f"the site catalogue's Redis is unreachable ({type(exc).__name__})"
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
@@ -51,10 +51,12 @@ class SiteRecord:
 
 @dataclass(frozen=True, slots=True)
 class SiteSnapshot:
-    """What a worker compares to know the site catalogue changed, and each id's version."""
+    """What a worker compares to know the site catalogue changed, each id's version, and the
+    ids whose latest version is a deletion (with that version)."""
 
     token: str
     versions: Mapping[str, str]
+    deleted: Mapping[str, str] = field(default_factory=dict)
 
 
 class Outcome(Enum):
@@ -66,15 +68,18 @@ class Outcome(Enum):
     STALE = "stale"  # If-Match named another version
     SHIPPED = "shipped"  # DELETE of an id only the shipped files have
     MISSING = "missing"  # DELETE of an id nobody has
+    DUPLICATE = "duplicate"  # another id holds the same url|version
 
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """The outcome, the version now current (the new one after a write), and when written."""
+    """The outcome, the version now current (the new one after a write), and when written;
+    for DUPLICATE, `holder` is the id that has the url|version."""
 
     outcome: Outcome
     version_id: str
     last_updated: str = ""
+    holder: str = ""
 
 
 class SiteStore(Protocol):
@@ -92,18 +97,27 @@ class SiteStore(Protocol):
         """What changes with every write: the cheap read a worker polls."""
 
     def snapshot(self) -> SiteSnapshot:
-        """The change token and each current id's version; ServiceUnavailable if unreachable."""
+        """The change token, each current id's version and the deleted ids; ServiceUnavailable
+        if unreachable."""
 
     def records(self, ids: list[str]) -> list[SiteRecord]:
         """The current records of these ids (fewer if some were deleted meanwhile)."""
 
     def write(
-        self, id: str, resource: dict[str, Any] | None, *, if_match: str, base_version: str
+        self,
+        id: str,
+        resource: dict[str, Any] | None,
+        *,
+        if_match: str,
+        base_version: str,
+        canonical: str,
     ) -> WriteResult:
-        """Store a new version (None deletes) if `if_match` ('' for any) names the current one.
+        """Store a new version (None deletes) if `if_match` ('' for any) names the current one
+        and no other id holds `canonical` (`url|version`, '' for none); else store nothing.
 
         `base_version` is the shipped file's version id, '' when no file has this id: it is
-        current while the site has no entry of its own.
+        current while the site has no entry of its own. Raises ServiceUnavailable when the
+        store cannot be reached or does not confirm the write.
         """
 
     def history(self, id: str) -> list[SiteRecord]:
@@ -132,7 +146,13 @@ class NullSiteStore:
         return []
 
     def write(
-        self, id: str, resource: dict[str, Any] | None, *, if_match: str, base_version: str
+        self,
+        id: str,
+        resource: dict[str, Any] | None,
+        *,
+        if_match: str,
+        base_version: str,
+        canonical: str,
     ) -> WriteResult:
         """Refused: say how to enable writes."""
         raise MethodNotAllowed(ENABLE_WRITES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,9 +76,14 @@ def test_create_read_update_delete_and_history(client: FlaskClient) -> None:
     deleted = client.delete(f"{Q}/local", headers={"If-Match": 'W/"2"'})
     assert deleted.status_code == 200
     assert outcome_codes(deleted.get_json()) == ["informational"]
-    assert client.get(f"{Q}/local").status_code == 404
-    assert client.get(f"{Q}/local/_history/3").status_code == 404  # the delete itself
+    for gone in (f"{Q}/local", f"{Q}/local/_history/3"):  # read, and vread of the delete
+        answer = client.get(gone)
+        assert (answer.status_code, outcome_codes(answer.get_json())) == (410, ["not-found"])
+    assert client.get(f"{Q}/local/_history/2").status_code == 200
     assert client.get(f"{Q}/local/_history").get_json()["entry"][0]["request"]["method"] == "DELETE"
+    assert client.get(f"{Q}/never-written").status_code == 404
+    assert put(client, "local", questionnaire()).status_code == 201  # back again
+    assert client.get(f"{Q}/local").status_code == 200
 
 
 def test_a_site_questionnaire_is_searchable_and_scored(client: FlaskClient) -> None:
@@ -129,7 +135,7 @@ def test_a_shipped_questionnaire_is_overridden_then_revealed(client: FlaskClient
     assert client.get(f"{Q}/gad-7/_history").get_json()["total"] == 2
     revealed = client.delete(f"{Q}/gad-7")
     assert "served again" in revealed.get_json()["issue"][0]["details"]["text"]
-    assert client.get(f"{Q}/gad-7").headers["ETag"] == shipped.headers["ETag"]
+    assert client.get(f"{Q}/gad-7").headers["ETag"] == shipped.headers["ETag"]  # not 410
     refused = client.delete(f"{Q}/gad-7")
     assert refused.status_code == 405
     assert refused.headers["Allow"] == "GET, HEAD, PUT"
@@ -163,6 +169,33 @@ def test_invalid_writes_answer_with_issues_and_store_nothing(
     assert answer.status_code == expected[0], answer.get_json()
     assert expected[1] in outcome_codes(answer.get_json())
     assert redis_client.keys("rapport:*") == []
+
+
+def test_a_questionnaire_with_too_many_items_is_refused_at_once(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    items = [{"linkId": str(i), "type": "string", "text": "x" * 30} for i in range(60_000)]
+    body = json.dumps(questionnaire(item=items))
+    assert len(body) > 3_000_000
+    started = time.monotonic()
+    answer = client.put(f"{Q}/local", data=body, headers=CT)
+    # Parsing 3 MB of JSON is most of it; the model checks (seconds) never start.
+    assert time.monotonic() - started < 3.0
+    assert (answer.status_code, outcome_codes(answer.get_json())) == (422, ["too-costly"])
+    assert "more than 2000 items" in answer.get_data(as_text=True)
+    assert redis_client.keys("rapport:*") == []
+
+
+def test_a_write_from_another_worker_is_served_within_a_second(
+    client: FlaskClient, redis_url: str
+) -> None:
+    assert client.get(f"{Q}/gad-7").status_code == 200  # this worker's poller runs
+    other = make_app(redis_url=redis_url).test_client()
+    assert put(other, "elsewhere", questionnaire("elsewhere")).status_code == 201
+    deadline = time.monotonic() + 1.0
+    while client.get(f"{Q}/elsewhere").status_code != 200:
+        assert time.monotonic() < deadline, "not served within a second"
+        time.sleep(0.02)
 
 
 def test_capability_lists_the_writes_only_with_redis(client: FlaskClient) -> None:

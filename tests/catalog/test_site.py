@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import redis
 
 from service.catalog import Catalog, CatalogError, load_catalog
-from service.catalog.layered import POLL_SECONDS, SiteCatalog, open_site
+from service.catalog.layered import SiteCatalog, open_site
 from service.catalog.redis_site import RedisSiteStore, redacted
 from service.catalog.site import NullSiteStore, Outcome
 from service.config import SHIPPED
@@ -19,12 +22,16 @@ from service.errors import (
     InvalidRequest,
     MethodNotAllowed,
     PreconditionFailed,
+    ResourceGone,
     ResourceNotFound,
     ServiceUnavailable,
+    UnprocessableContent,
 )
 from service.scoring import compile_questionnaire
 from tests.catalog.builders import mini
 from tests.support.processes import free_port
+
+VERSIONS = "rapport:questionnaire:versions"
 
 
 @pytest.fixture(scope="module")
@@ -158,20 +165,42 @@ def test_expression_that_does_not_parse_is_refused(site: SiteCatalog) -> None:
     assert any(p.path and "item[4]" in p.path for p in info.value.problems)
 
 
-def test_another_worker_sees_a_write_after_one_poll(
+def test_another_worker_sees_writes_within_a_second_without_asking(
     site: SiteCatalog, base: Catalog, redis_url: str
 ) -> None:
     other = worker(base, redis_url)
-    assert other.refreshed().get("Questionnaire", "local") is None
+    assert other.serving().get("Questionnaire", "local") is None  # starts its poller
     site.put("local", questionnaire(title="Fresh"))
-    time.sleep(POLL_SECONDS)
-    seen = other.refreshed().get("Questionnaire", "local")
-    assert seen is not None
+    seen = eventually(lambda: other.current.get("Questionnaire", "local"))
     assert seen.resource["title"] == "Fresh"
     assert seen.compiled is not None
     site.delete("local")
-    time.sleep(POLL_SECONDS)
-    assert other.refreshed().get("Questionnaire", "local") is None
+    eventually(lambda: other.current.get("Questionnaire", "local") is None or None)
+    assert other.gone("local") is not None
+
+
+def eventually(found: Any, within: float = 1.0) -> Any:
+    """What `found()` returns once it is not None; fails after `within` seconds."""
+    deadline = time.monotonic() + within
+    while (value := found()) is None:
+        assert time.monotonic() < deadline, f"not seen within {within} s"
+        time.sleep(0.02)
+    return value
+
+
+def test_a_write_of_this_worker_is_served_at_once_and_never_undone_by_a_poll(
+    site: SiteCatalog,
+) -> None:
+    site.serving()
+    for round in range(20):
+        site.put("local", questionnaire(title=f"Round {round}"))
+        served = site.current.get("Questionnaire", "local")
+        assert served is not None
+        assert served.resource["title"] == f"Round {round}"
+        time.sleep(0.03)  # let the poller interleave with the writes
+        served = site.current.get("Questionnaire", "local")
+        assert served is not None
+        assert served.resource["title"] == f"Round {round}"
 
 
 def test_sixteen_concurrent_conditional_writes_one_wins(
@@ -203,8 +232,8 @@ def test_unreachable_store_keeps_the_last_catalogue_and_fails_fast(
 ) -> None:
     site = worker(base, dead_url)
     started = time.monotonic()
-    assert site.refreshed() is base
-    assert site.refreshed() is base  # backed off: not asked again at once
+    assert site.serving() is base
+    assert site.serving() is base
     assert time.monotonic() - started < 0.5
     assert "unreachable" in caplog.text
     with pytest.raises(ServiceUnavailable) as info:
@@ -215,7 +244,7 @@ def test_unreachable_store_keeps_the_last_catalogue_and_fails_fast(
 
 def test_embedded_mode_refuses_writes_saying_how(base: Catalog) -> None:
     site = SiteCatalog(base, NullSiteStore(), compile_questionnaire)
-    assert site.refreshed() is base
+    assert site.serving() is base
     for call in (
         lambda: site.put("local", questionnaire()),
         lambda: site.create(questionnaire()),
@@ -254,3 +283,148 @@ def test_no_patient_data_keys(site: SiteCatalog, redis_client: redis.Redis) -> N
     keys = set(redis_client.keys("*"))
     assert all(key.startswith("rapport:") for key in keys)
     assert not any("Response" in key for key in keys)
+
+
+# A Lua loop keeps Redis busy (DEBUG SLEEP is off by default): every other client waits.
+_BUSY = """
+local function now() local t = redis.call('TIME') return t[1] + t[2] / 1e6 end
+local stop = now() + tonumber(ARGV[1])
+while now() < stop do end
+return 1
+"""
+
+
+@contextmanager
+def busy_redis(url: str, seconds: float) -> Iterator[None]:
+    """Redis answers nobody for `seconds` from now; the block runs meanwhile."""
+    client = redis.Redis.from_url(url, socket_timeout=seconds + 5)
+    thread = threading.Thread(target=client.eval, args=(_BUSY, 0, seconds))
+    thread.start()
+    time.sleep(0.05)  # the loop has begun
+    try:
+        yield
+    finally:
+        thread.join()
+        client.close()
+
+
+@pytest.mark.parametrize("busy", [0.35, 0.6])
+def test_a_write_redis_answers_slowly_is_stored_once_and_answered_truly(
+    site: SiteCatalog, redis_url: str, busy: float
+) -> None:
+    site.put("local", questionnaire())
+    site.put("local", questionnaire(title="Two"), if_match="1")
+    with busy_redis(redis_url, busy):
+        outcome, entry = site.put("local", questionnaire(title="Three"), if_match="2")
+    assert (outcome, entry.version_id) == (Outcome.UPDATED, "3")
+    assert [v.version_id for v in site.history("local")] == ["3", "2", "1"]
+
+
+def test_a_write_redis_does_not_confirm_is_503_saying_to_read_first(
+    site: SiteCatalog, redis_url: str
+) -> None:
+    site.put("local", questionnaire())
+    with busy_redis(redis_url, 2.5), pytest.raises(ServiceUnavailable) as info:
+        site.create(questionnaire("ignored"))
+    assert "may or may not" in str(info.value)
+    assert info.value.retry_after > 0
+    # Redis ran the write once it was free again: once, not once per attempt.
+    (created,) = set(redis.Redis.from_url(redis_url).hkeys(VERSIONS)) - {b"local"}
+    assert [v.version_id for v in site.history(created.decode())] == ["1"]
+
+
+def test_a_retried_write_is_applied_once(site: SiteCatalog, base: Catalog) -> None:
+    store = site.store
+    assert isinstance(store, RedisSiteStore)
+    body = questionnaire()
+    first = store.write("local", body, if_match="", base_version="", canonical="", token="t1")
+    again = store.write("local", body, if_match="", base_version="", canonical="", token="t1")
+    assert (again.outcome, again.version_id) == (first.outcome, first.version_id)
+    assert [r.version_id for r in store.history("local")] == ["1"]
+
+
+def test_a_pooled_connection_redis_closed_is_reopened_for_a_write(
+    site: SiteCatalog, redis_client: redis.Redis
+) -> None:
+    site.put("local", questionnaire())
+    redis_client.client_kill_filter(_type="normal", skipme=True)
+    assert site.put("local", questionnaire(title="Two"), if_match="1")[1].version_id == "2"
+    assert [v.version_id for v in site.history("local")] == ["2", "1"]
+
+
+def test_eight_concurrent_creates_of_one_url_version_give_one_success(
+    site: SiteCatalog, base: Catalog, redis_url: str
+) -> None:
+    writers = [worker(base, redis_url) for _ in range(8)]
+
+    def attempt(index: int) -> str:
+        try:
+            writers[index].create(questionnaire("same", title=f"w{index}"))
+        except CatalogError as exc:
+            return exc.problems[0].rule
+        return "created"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = sorted(pool.map(attempt, range(8)))
+    assert results == ["created"] + ["duplicate-canonical"] * 7
+
+
+def test_url_version_is_claimed_moved_and_freed_atomically(
+    site: SiteCatalog, base: Catalog, redis_url: str
+) -> None:
+    other = worker(base, redis_url)  # its copy never sees the writes below: Redis decides
+    url = "https://example.org/site/shared"
+    site.put("a", questionnaire("a", url=url))
+    with pytest.raises(CatalogError, match="Questionnaire/a"):
+        other.put("b", questionnaire("b", url=url))
+    site.put("a", questionnaire("a", url=url, version="2.0.0"))  # a moves to another version
+    other.put("b", questionnaire("b", url=url))  # so url|1.0.0 is free again
+    with pytest.raises(CatalogError, match="Questionnaire/b"):
+        site.put("a", questionnaire("a", url=url))
+    site.delete("a")
+    other.put("c", questionnaire("c", url=url, version="2.0.0"))  # freed by the delete
+    site.put("b", questionnaire("b", url=url), if_match="1")  # its own url|version
+
+
+def test_a_shipped_url_version_is_refused(site: SiteCatalog, base: Catalog) -> None:
+    shipped = base.get("Questionnaire", "phq-9")
+    assert shipped is not None
+    taken = questionnaire("mine", url=shipped.url, version=shipped.version)
+    with pytest.raises(CatalogError, match="Questionnaire/phq-9"):
+        site.put("mine", taken)
+
+
+def test_a_deleted_site_only_entry_is_gone_and_a_revealed_file_is_not(
+    site: SiteCatalog, base: Catalog
+) -> None:
+    site.put("local", questionnaire())
+    assert site.gone("local") is None
+    site.delete("local")
+    gone = site.gone("local")
+    assert isinstance(gone, ResourceGone)
+    assert "deleted" in str(gone)
+    site.put("local", questionnaire())
+    assert site.gone("local") is None
+    shipped = base.get("Questionnaire", "gad-7")
+    assert shipped is not None
+    site.put("gad-7", {**shipped.resource, "title": "Ours"})
+    site.delete("gad-7")
+    assert site.current.get("Questionnaire", "gad-7") is shipped
+    assert site.gone("never-written") is None
+
+
+def test_a_questionnaire_with_too_many_items_is_refused_before_any_costly_check(
+    site: SiteCatalog, redis_client: redis.Redis
+) -> None:
+    items = [{"linkId": str(i), "type": "string", "text": "x" * 30} for i in range(60_000)]
+    started = time.monotonic()
+    with pytest.raises(UnprocessableContent) as info:
+        site.put("local", questionnaire(item=items))
+    assert time.monotonic() - started < 0.5
+    (issue,) = info.value.issues
+    assert (issue.code, issue.rule) == ("too-costly", "q-too-large")
+    assert "2000 items" in issue.text
+    nested = [{"linkId": "g", "type": "group", "item": items[:2001]}]
+    with pytest.raises(UnprocessableContent, match="2000 items"):
+        site.put("local", questionnaire(item=nested))
+    assert redis_client.keys("rapport:*") == []
