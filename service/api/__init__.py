@@ -34,14 +34,17 @@ def _negotiate() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, content negotiation and the error handlers."""
-    # Hooks run in this order: request id and timing, CORS preflight, authentication, ...
+    # Hooks run in this order: request id and timing, CORS preflight, token verification,
+    # the rate limit (keyed on the verified subject, else the address: refused requests
+    # count too), the refusals (401, 403), catalogue refresh, content negotiation.
     telemetry.init_app(app)
     security.init_app(app)
     auth.init_app(app, state(app).settings)
+    limits.init_app(app)
+    app.before_request(auth.authorize)
     app.register_blueprint(ops.blueprint)
     for module in (resources, writes, operations, batch):
         app.register_blueprint(module.blueprint, url_prefix="/fhir")
     site.init_app(app)
     app.before_request(_negotiate)
     errors.init_app(app)
-    limits.init_app(app)  # last: its key may use what authentication put on flask.g

@@ -2,134 +2,86 @@
 
 With `RAPPORT_AUTH_JWKS` every request except the `PUBLIC` endpoints (see `scopes`) needs
 `Authorization: Bearer <JWT>`: signed with RS256, RS384, ES256 or ES384 (never `none`, never
-HMAC) by a key of the JWKS named by the token's `kid`; `exp` required and, with `nbf` and
-`iat`, checked with 30 s of leeway; `iss` and `aud` equal to the settings; `sub` present.
-A missing token is 401 `login`, a bad one 401 `security`, a missing scope 403 `forbidden`.
+HMAC) by a key of the JWKS (see `jwks`) named by the token's `kid`, or by its only key when
+the token names none; `exp` required and, with `nbf` and `iat`, checked with 30 s of leeway;
+`iss` and `aud` equal to the settings; `sub` present. A missing token is 401 `login`, a bad
+one 401 `security`, a missing scope 403 `forbidden`.
 
-Without `RAPPORT_AUTH_JWKS` the API is open, and start-up logs a warning saying so.
+Two hooks, with the rate limiter between them: `_identify` verifies the token and leaves its
+`sub` on `flask.g` (refusing nothing yet), the limiter counts the request against that
+subject or, for a request with no valid token, against the remote address, and `authorize`
+then refuses what needs refusing. So a flood of bad tokens is throttled like any other.
+
+`GET /fhir/.well-known/smart-configuration` tells clients where to get a token (SMART App
+Launch 2.x discovery) when `RAPPORT_AUTH_TOKEN_URL` is set. Without `RAPPORT_AUTH_JWKS` the
+API is open, and start-up logs a warning saying so.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from flask import Flask, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
+from service.api.http import state
+from service.api.jwks import Key, KeySet
 from service.api.limits import SUBJECT
-from service.api.scopes import PUBLIC, granted, required_for
-from service.config import ConfigError, Settings
-from service.errors import Forbidden, RapportError, Unauthorized
+from service.api.scopes import PUBLIC, granted, required_for, scopes_supported
+from service.config import Settings
+from service.errors import Forbidden, RapportError, ResourceNotFound, Unauthorized
+from service.fhir import jsonio
 from service.fhir.outcome import IssueType
 
-__all__ = ["ALGORITHMS", "LEEWAY_SECONDS", "Authenticator", "KeySet", "challenge", "init_app"]
+__all__ = [
+    "ALGORITHMS",
+    "LEEWAY_SECONDS",
+    "Authenticator",
+    "authorize",
+    "blueprint",
+    "challenge",
+    "init_app",
+]
 
 log = logging.getLogger(__name__)
 
+blueprint = Blueprint("auth", __name__)
+
 ALGORITHMS: Final = ("RS256", "RS384", "ES256", "ES384")
 LEEWAY_SECONDS: Final = 30
-#: An unknown `kid` re-reads the JWKS (key rotation), but at most this often.
-REFRESH_SECONDS: Final = 60.0
-_MAX_JWKS_BYTES: Final = 1024 * 1024
-_FETCH_TIMEOUT: Final = 5.0
 _CURVES: Final = {"ES256": "secp256r1", "ES384": "secp384r1"}
 REALM: Final = "rapport"
-
-
-class JWKSUnavailable(OSError):
-    """The JWKS could not be read or holds no usable signing key."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Key:
-    key: Any  # a cryptography public key
-    alg: str | None  # the JWK's own `alg`, when it declares one
-
-
-def _read(source: str) -> bytes:
-    if source.startswith("https://"):
-        # https only: the settings refuse any other scheme.
-        with urllib.request.urlopen(source, timeout=_FETCH_TIMEOUT) as answer:
-            data: bytes = answer.read(_MAX_JWKS_BYTES + 1)
-    else:
-        data = Path(source).read_bytes()
-    if len(data) > _MAX_JWKS_BYTES:
-        raise JWKSUnavailable("the JWKS is larger than 1 MiB")
-    return data
-
-
-def _parse(data: bytes) -> dict[str, _Key]:
-    try:
-        listed = json.loads(data)["keys"]
-    except (ValueError, KeyError, TypeError):
-        raise JWKSUnavailable("not a JWKS (a JSON object with 'keys')") from None
-    keys: dict[str, _Key] = {}
-    for jwk in listed if isinstance(listed, list) else ():
-        usable = isinstance(jwk, dict) and isinstance(jwk.get("kid"), str)
-        if not usable or jwk.get("use", "sig") != "sig" or jwk.get("kty") not in {"RSA", "EC"}:
-            continue  # RFC 7517: skip what we cannot use; an encryption key never verifies
-        try:
-            parsed = jwt.PyJWK(jwk)
-        except jwt.PyJWTError:
-            continue
-        alg = jwk.get("alg")
-        keys[jwk["kid"]] = _Key(parsed.key, alg if isinstance(alg, str) else None)
-    if not keys:
-        raise JWKSUnavailable("the JWKS holds no RSA or EC signing key with a 'kid'")
-    return keys
-
-
-class KeySet:
-    """The JWKS's signing keys by `kid`: read at start, re-read on an unknown `kid` (≤ 1/min)."""
-
-    def __init__(self, source: str, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.source = source
-        self._clock = clock
-        self._lock = threading.Lock()
-        try:
-            self._keys = _parse(_read(source))
-        except OSError as exc:
-            raise ConfigError(f"RAPPORT_AUTH_JWKS={source[:80]!r}: cannot read: {exc}") from None
-        self._loaded = clock()
-
-    def get(self, kid: str) -> _Key | None:
-        """The key with this id; an unknown id re-reads the JWKS if the last read is old enough."""
-        found = self._keys.get(kid)
-        if found is not None or self._clock() - self._loaded < REFRESH_SECONDS:
-            return found
-        if not self._lock.acquire(blocking=False):
-            return None  # another thread is re-reading right now
-        try:
-            self._loaded = self._clock()
-            self._keys = _parse(_read(self.source))
-        except OSError as exc:
-            log.warning("JWKS re-read failed, keeping the keys we had: %s", type(exc).__name__)
-        finally:
-            self._lock.release()
-        return self._keys.get(kid)
+_EXTENSION: Final = "rapport.auth"
+# Where `_identify` leaves its findings for `authorize` (the subject goes to limits.SUBJECT).
+_CLAIMS: Final = "auth_claims"
+_REFUSAL: Final = "auth_refusal"
 
 
 def _bad(text: str) -> Unauthorized:
     return Unauthorized(f"The bearer token was refused: {text}", issue_type=IssueType.SECURITY)
 
 
-def _fits(key: _Key, alg: str) -> bool:
+def _fits(key: Key, alg: str) -> bool:
     """Whether the key may verify this algorithm (RFC 7518 §3.1): its declared alg, or its type."""
     if key.alg is not None:
         return key.alg == alg
     if alg.startswith("RS"):
         return isinstance(key.key, RSAPublicKey)
     return isinstance(key.key, EllipticCurvePublicKey) and key.key.curve.name == _CURVES[alg]
+
+
+def _header_fault(token: str) -> str:
+    # PyJWT read the header but refused it: a `kid` that is not a string, or a `crit` naming
+    # an extension it does not implement (RFC 7515 §4.1.11: the token MUST then be rejected).
+    header = json.loads(jwt.utils.base64url_decode(token.partition(".")[0]))
+    if isinstance(header, dict) and "crit" in header:
+        return "its 'crit' header names an extension this server does not implement"
+    return "its 'kid' header must be a string"
 
 
 _REFUSALS: Final[tuple[tuple[type[jwt.PyJWTError], str], ...]] = (
@@ -154,12 +106,16 @@ class Authenticator:
         """The token's claims; Unauthorized (`security`) when anything about it is wrong."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except jwt.DecodeError:
             raise _bad("it is not a JWT") from None
-        alg, kid = header.get("alg"), header.get("kid")
+        except jwt.InvalidTokenError:
+            raise _bad(_header_fault(token)) from None
+        alg, kid = header.get("alg"), header.get("kid")  # PyJWT saw to it: kid is str or None
         if alg not in ALGORITHMS:
             raise _bad(f"its algorithm is not one of {', '.join(ALGORITHMS)}")
-        key = self.keys.get(kid) if isinstance(kid, str) else None
+        key = self.keys.get(kid)
+        if key is None and kid is None:
+            raise _bad("it names no 'kid', and the authorisation server has several keys")
         if key is None:
             raise _bad("its 'kid' names no key of the authorisation server")
         if not _fits(key, alg):
@@ -200,15 +156,29 @@ def _bearer() -> str:
     return token.strip()
 
 
-def _authenticate() -> None:
-    authenticator: Authenticator | None = current_app.extensions.get("rapport.auth")
-    endpoint = request.endpoint
-    if authenticator is None or request.method == "OPTIONS" or endpoint in PUBLIC:
+def _identify() -> None:
+    # Refuses nothing: the rate limiter runs next, and must count refused requests too.
+    authenticator: Authenticator = current_app.extensions[_EXTENSION]
+    if request.method == "OPTIONS" or request.endpoint in PUBLIC:
         return
-    claims = authenticator.verify(_bearer())
+    try:
+        claims = authenticator.verify(_bearer())
+    except Unauthorized as refusal:
+        setattr(g, _REFUSAL, refusal)
+        return
     setattr(g, SUBJECT, claims["sub"])
-    if endpoint is None:  # no such route: authenticated, so the 404 or 405 may be told
-        return
+    setattr(g, _CLAIMS, claims)
+
+
+def authorize() -> None:
+    """Refuse a request without a valid token (401) or without the scope it needs (403)."""
+    refusal: Unauthorized | None = g.pop(_REFUSAL, None)
+    if refusal is not None:
+        raise refusal
+    claims: dict[str, Any] | None = g.get(_CLAIMS)
+    endpoint = request.endpoint
+    if claims is None or endpoint is None:  # open, public or a preflight; or no such route,
+        return  # which an authenticated client may be told (404 or 405)
     needed = required_for(endpoint, current_app.view_functions.get(endpoint))
     if needed is None:
         raise Forbidden("This endpoint declares no scope, so no token may use it")
@@ -225,8 +195,35 @@ def challenge(exc: RapportError) -> str:
     return f'Bearer realm="{REALM}", error="invalid_token"'
 
 
+@blueprint.get("/.well-known/smart-configuration")
+def smart_configuration() -> Response:
+    """SMART discovery (App Launch 2.x): the token endpoint and what this server accepts."""
+    settings = state().settings
+    if not settings.auth_jwks or not settings.auth_token_url:
+        raise ResourceNotFound(
+            "No SMART configuration: authentication is off or RAPPORT_AUTH_TOKEN_URL is unset"
+        )
+    needs = (
+        required_for(rule.endpoint, current_app.view_functions.get(rule.endpoint))
+        for rule in current_app.url_map.iter_rules()
+    )
+    body = {
+        "token_endpoint": settings.auth_token_url,
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "grant_types_supported": ["client_credentials"],
+        "scopes_supported": scopes_supported(need for need in needs if need is not None),
+        "capabilities": ["client-confidential-asymmetric"],
+    }
+    # SMART: `application/json`, whatever the request's Accept header says.
+    return Response(jsonio.dumps(body), content_type="application/json")
+
+
 def init_app(app: Flask, settings: Settings) -> None:
-    """Check bearer tokens before each non-public request; without a JWKS, warn: it is open."""
+    """Verify bearer tokens before each non-public request; without a JWKS, warn: it is open.
+
+    Register `authorize` as a hook of its own, after the rate limiter's.
+    """
+    app.register_blueprint(blueprint, url_prefix="/fhir")
     if not settings.auth_jwks:
         log.warning(
             "authentication disabled: development mode (set RAPPORT_AUTH_JWKS, "
@@ -234,10 +231,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         )
         return
     keys = KeySet(settings.auth_jwks)
-    app.extensions["rapport.auth"] = Authenticator(
-        keys, settings.auth_issuer, settings.auth_audience
-    )
-    app.before_request(_authenticate)
+    app.extensions[_EXTENSION] = Authenticator(keys, settings.auth_issuer, settings.auth_audience)
+    app.before_request(_identify)
     log.info(
         "authentication: bearer JWTs of %s for %s", settings.auth_issuer, settings.auth_audience
     )

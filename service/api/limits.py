@@ -1,8 +1,13 @@
 """Rate limits per client (`RAPPORT_RATE_LIMIT`): flask-limiter, shared through Redis if set.
 
-The client is the token's subject when the request is authenticated, else the remote
-address. With Redis the counters are shared by every worker and replica; without, each
-process counts alone. When Redis fails the limiter fails open to per-process counting
+The client is the token's subject when the request carries a valid token, else the remote
+address: a request that authentication refuses counts against its address, since its
+`sub` is anyone's to forge. Every /fhir request counts, unknown routes included. Behind
+`RAPPORT_TRUSTED_PROXIES` proxies the remote address is the one they forwarded
+(X-Forwarded-For; X-Forwarded-Proto for links), else those headers are ignored.
+
+With Redis the counters are shared by every worker and replica; without, each process
+counts alone. When Redis fails the limiter fails open to per-process counting
 (flask-limiter's in-memory fallback), logs it, and goes back to Redis once it answers.
 """
 
@@ -15,6 +20,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.api.http import fhir_response, state
 from service.catalog.redis_site import RETRY, TIMEOUT
@@ -54,6 +60,11 @@ def _redis_options() -> dict[str, Any]:
     }
 
 
+def _endpoint() -> str:
+    # flask-limiter skips a request with no endpoint: a 404 would cost nothing to send.
+    return request.endpoint or "unmatched"
+
+
 def _exempt() -> bool:
     # Probes and scrapes (/healthz, /readyz, /metrics) must never be throttled.
     return not request.path.startswith("/fhir")
@@ -69,12 +80,18 @@ def _throttled(exc: RateLimitExceeded) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Apply RAPPORT_RATE_LIMIT to every /fhir request; nothing when it is empty."""
+    """Trust RAPPORT_TRUSTED_PROXIES; apply RAPPORT_RATE_LIMIT to every /fhir request, if set."""
     settings = state(app).settings
+    if settings.trusted_proxies:
+        # Each trusted hop appends the address it saw: the client's is that many from the end.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        log.info("client addresses: from X-Forwarded-For, behind %d trusted proxy hops", hops)
     if not settings.rate_limit:
         return
     limiter = Limiter(
         client_key,
+        request_identifier=_endpoint,
         # One budget per client across every route (flask-limiter's "application" limits),
         # not one per route.
         application_limits=[settings.rate_limit],

@@ -29,6 +29,7 @@ __all__ = [
     "need",
     "required_for",
     "requires",
+    "scopes_supported",
 ]
 
 #: (resource type or "*", one SMART 2.x interaction letter)
@@ -77,10 +78,11 @@ def need(*grants: str) -> Need:
     return Need(tuple(parsed))
 
 
-#: Needs no token: conformance, probes, the API description and the metrics scrape.
+#: Needs no token: conformance and SMART discovery, probes, the API description, the metrics.
 PUBLIC: Final = frozenset(
     {
         "resources.metadata",
+        "auth.smart_configuration",
         "ops.healthz",
         "ops.readyz",
         "ops.openapi",
@@ -124,6 +126,20 @@ def requires(*grants: str) -> Callable[[View], View]:
         return view
 
     return mark
+
+
+def scopes_supported(needs: Iterable[Need]) -> list[str]:
+    """The 2.x scopes that grant every need: `system/*` first, then one per resource type."""
+    letters: dict[str, set[str]] = {}
+    for needed in needs:
+        for kind, letter in needed.any_of:
+            letters.setdefault(kind, set()).add(letter)
+            letters.setdefault("*", set()).add(letter)
+    # SMART 2.x writes the letters in the order c, r, u, d, s.
+    return [
+        f"system/{kind}.{''.join(letter for letter in 'cruds' if letter in found)}"
+        for kind, found in sorted(letters.items())
+    ]
 
 
 def required_for(endpoint: str, view: Callable[..., Any] | None) -> Need | None:

@@ -16,10 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
-from service.api.auth import KeySet
 from service.api.scopes import ENDPOINT_SCOPES, PUBLIC, granted, need, required_for
 from service.config import ConfigError, load_settings
-from service.fhir.conformance import SMART_ON_FHIR
+from service.fhir.conformance import OAUTH_URIS, SMART_ON_FHIR
 from tests.api.conftest import outcome_codes
 from tests.scoring.instruments import build_response, full_answers
 from tests.support.fhir_schema import validate_r4
@@ -152,6 +151,50 @@ def test_bad_token_is_401_security_invalid_token(
         challenge = answer.headers["WWW-Authenticate"]
         assert challenge == 'Bearer realm="rapport", error="invalid_token"'
         assert outcome_codes(answer.get_json()) == ["security"]
+
+
+def _signed(issuer: Issuer, headers: dict[str, Any]) -> str:
+    """A token valid in every way, signed by rsa-1, with exactly these extra JOSE headers."""
+    now = _now()
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "ehr-client-1", "exp": now + 300}
+    body = {**claims, "scope": "system/*.*"}
+    return jwt.encode(body, issuer.keys["rsa-1"], algorithm="RS256", headers=headers)
+
+
+def refusal_text(answer: Any) -> str:
+    assert answer.status_code == 401
+    text: str = answer.get_json()["issue"][0]["details"]["text"]
+    return text
+
+
+def test_unknown_critical_header_is_refused_for_what_it_is(
+    client: FlaskClient, issuer: Issuer
+) -> None:
+    headers = {"kid": "rsa-1", "crit": ["urn:example:binding"], "urn:example:binding": 1}
+    text = refusal_text(score(client, _signed(issuer, headers)))
+    assert text.endswith("its 'crit' header names an extension this server does not implement")
+
+
+def test_a_kid_that_is_no_string_is_refused_for_what_it_is(
+    client: FlaskClient, issuer: Issuer
+) -> None:
+    token = _signed(issuer, {"kid": "rsa-1"})
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "RS256", "kid": 7}).encode())
+    forged = ".".join([header.decode(), *token.split(".")[1:]])
+    assert refusal_text(score(client, forged)).endswith("its 'kid' header must be a string")
+
+
+def test_a_token_without_kid_uses_the_only_key(issuer: Issuer, tmp_path: Path) -> None:
+    single = issuer.write_jwks(tmp_path / "jwks.json", ["rsa-1"])
+    with create_app(load_settings(auth_settings(single), environ={})).test_client() as client:
+        assert score(client, _signed(issuer, {})).status_code == 200
+
+
+def test_a_token_without_kid_is_refused_when_the_jwks_has_several_keys(
+    client: FlaskClient, issuer: Issuer
+) -> None:
+    text = refusal_text(score(client, _signed(issuer, {})))
+    assert text.endswith("it names no 'kid', and the authorisation server has several keys")
 
 
 def test_leeway_lets_a_just_expired_token_through(client: FlaskClient, issuer: Issuer) -> None:
@@ -334,7 +377,62 @@ def test_capability_statement_declares_smart(client: FlaskClient) -> None:
     security = body["rest"][0]["security"]
     assert security["service"][0]["coding"] == [SMART_ON_FHIR]
     assert "system/QuestionnaireResponse.r" in security["description"]
+    assert "extension" not in security  # no token endpoint configured
     assert validate_r4(body) == []
+
+
+TOKEN_URL = "https://auth.example.org/realms/rapport/protocol/openid-connect/token"
+WELL_KNOWN = "/fhir/.well-known/smart-configuration"
+
+
+@pytest.fixture(scope="module")
+def discoverable(jwks: Path) -> Flask:
+    """Authentication on, with the authorisation server's token endpoint configured."""
+    return create_app(load_settings(auth_settings(jwks, auth_token_url=TOKEN_URL), environ={}))
+
+
+def test_capability_statement_names_the_token_endpoint(discoverable: Flask) -> None:
+    body = discoverable.test_client().get("/fhir/metadata").get_json()
+    security = body["rest"][0]["security"]
+    token = {"url": "token", "valueUri": TOKEN_URL}
+    assert security["extension"] == [{"url": OAUTH_URIS, "extension": [token]}]
+    assert security["service"][0]["coding"] == [SMART_ON_FHIR]
+    assert validate_r4(body) == []
+
+
+def test_smart_configuration_is_public_json(discoverable: Flask) -> None:
+    answer = discoverable.test_client().get(WELL_KNOWN, headers={"Accept": "application/fhir+json"})
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/json"  # SMART: whatever the Accept header says
+    body = answer.get_json()
+    assert body["token_endpoint"] == TOKEN_URL
+    assert body["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    assert body["grant_types_supported"] == ["client_credentials"]
+    assert body["capabilities"] == ["client-confidential-asymmetric"]
+    assert body["scopes_supported"] == [
+        "system/*.cruds",
+        "system/CodeSystem.r",
+        "system/OperationDefinition.r",
+        "system/Questionnaire.cruds",
+        "system/QuestionnaireResponse.cr",
+    ]
+    assert all(granted([scope]) for scope in body["scopes_supported"])
+
+
+@pytest.mark.parametrize("settings", [{}, {"auth": True}, {"auth_token_url": TOKEN_URL}])
+def test_smart_configuration_is_404_without_authentication_or_token_url(
+    jwks: Path, settings: dict[str, Any]
+) -> None:
+    if settings.pop("auth", False):
+        settings = auth_settings(jwks)
+    answer = create_app(load_settings(settings, environ={})).test_client().get(WELL_KNOWN)
+    assert answer.status_code == 404
+    assert outcome_codes(answer.get_json()) == ["not-found"]
+
+
+def test_token_url_must_be_https() -> None:
+    with pytest.raises(ConfigError, match=r"RAPPORT_AUTH_TOKEN_URL='http://auth\.example\.org"):
+        load_settings({"auth_token_url": "http://auth.example.org/token"}, environ={})
 
 
 def test_open_server_says_so(caplog: pytest.LogCaptureFixture) -> None:
@@ -361,22 +459,6 @@ def test_unusable_jwks_stops_start_up(tmp_path: Path) -> None:
     bad.write_text('{"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}]}', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"RAPPORT_AUTH_JWKS=.*no RSA or EC signing key"):
         create_app(load_settings(auth_settings(bad), environ={}))
-
-
-def test_unknown_kid_rereads_the_jwks_at_most_once_a_minute(issuer: Issuer, tmp_path: Path) -> None:
-    path = issuer.write_jwks(tmp_path / "jwks.json", ["rsa-1"])
-    now = [1000.0]
-    keys = KeySet(str(path), clock=lambda: now[0])
-    issuer.write_jwks(path, ["rsa-1", "ec-256"])  # the authorisation server rotates
-    assert keys.get("ec-256") is None  # read a moment ago: not again yet
-    now[0] += 61
-    assert keys.get("ec-256") is not None  # re-read
-    issuer.write_jwks(path, ["rsa-1", "ec-256", "ec-384"])
-    assert keys.get("ec-384") is None  # the next unknown kid waits a minute
-    path.write_text("not json", encoding="utf-8")
-    now[0] += 61
-    assert keys.get("ec-384") is None
-    assert keys.get("rsa-1") is not None  # a failed re-read keeps the keys it had
 
 
 # -- over HTTP ------------------------------------------------------------------------------
