@@ -3,6 +3,8 @@
 Run: `gunicorn -c gunicorn.conf.py service.wsgi:app` (what `make run` and the container do).
 """
 
+import atexit
+import logging
 import os
 import shutil
 import sys
@@ -10,19 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-# prometheus-client's multiprocess mode: every worker writes its metrics to files in this
-# folder and a scrape sums them. It must be set before the app (and prometheus_client) loads,
-# and hold no stale files. An operator may give one (a Kubernetes emptyDir); else we make one.
-_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
-_METRICS_PREFIX = "rapport-metrics-"
-if os.environ.get(_METRICS_ENV):
-    Path(os.environ[_METRICS_ENV]).mkdir(parents=True, exist_ok=True)
-    for _stale in Path(os.environ[_METRICS_ENV]).glob("*.db"):
-        _stale.unlink()
-else:
-    os.environ[_METRICS_ENV] = tempfile.mkdtemp(prefix=_METRICS_PREFIX)
-
-from service.config import ConfigError, load_settings  # noqa: E402 - after the metrics folder
+from service.config import ConfigError, load_settings, unknown_variables
 
 try:
     _settings = load_settings()
@@ -30,10 +20,43 @@ except ConfigError as exc:
     sys.stderr.write(f"rapport: cannot start: {exc}\n")
     raise SystemExit(2) from None
 
+
+def _remove_folder(folder: str, owner: int) -> None:
+    # Workers are forks of the master and leave through sys.exit too: only the master removes.
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# prometheus-client's multiprocess mode: every worker writes its metrics to files in this
+# folder and a scrape sums them. It must be set before the app (and prometheus_client) loads,
+# and hold no stale files. An operator may give one (a Kubernetes emptyDir); else we make one
+# (once the settings are good) and remove it when the master exits, whether it served or its
+# app failed to load.
+_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(_METRICS_ENV):
+    Path(os.environ[_METRICS_ENV]).mkdir(parents=True, exist_ok=True)
+    for _stale in Path(os.environ[_METRICS_ENV]).glob("*.db"):
+        _stale.unlink()
+else:
+    os.environ[_METRICS_ENV] = tempfile.mkdtemp(prefix="rapport-metrics-")
+    atexit.register(_remove_folder, os.environ[_METRICS_ENV], os.getpid())
+
+from service.observability import configure_logging  # noqa: E402 - after the metrics folder
+
+configure_logging(_settings.log_level)
+if _unknown := unknown_variables():
+    # Not fatal (a variable for another version of Rapport is harmless), but a typo is not.
+    logging.getLogger("service.config").warning(
+        "ignoring unknown settings (typos?): %s", ", ".join(_unknown)
+    )
+
 bind = [_settings.bind]
 # Scoring is CPU-bound: one synchronous worker per core is the throughput optimum.
 workers = _settings.workers
-worker_class = "sync"
+# gunicorn's sync worker, answering what gunicorn itself refuses (request line or headers
+# too large, malformed HTTP) with an OperationOutcome instead of HTML, and logging those
+# without the request text.
+worker_class = "service.api.worker.RapportWorker"
 # Load the app (settings, catalogue, compiled expressions) once in the master; workers
 # share those pages copy-on-write, and a bad content file stops start-up before any fork.
 preload_app = True
@@ -57,6 +80,9 @@ access_log_format = '%(h)s "%(m)s %({rapport.route}e)s" %(s)s %(B)s %(M)sms %({x
 errorlog = "-"
 loglevel = _settings.log_level.lower()
 proc_name = "rapport"
+# gunicorn 25.1+ opens a control socket in $XDG_RUNTIME_DIR or ~/.gunicorn that any process
+# of the same user may use to resize or stop this server, shared by every instance on a host.
+control_socket_disable = True
 
 
 def pre_request(worker: Any, req: Any) -> None:
@@ -68,13 +94,6 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess  # noqa: PLC0415 - after the folder is set
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def on_exit(server: Any) -> None:
-    """Remove the metrics folder if it is the temporary one made above."""
-    folder = Path(os.environ.get(_METRICS_ENV, ""))
-    if folder.name.startswith(_METRICS_PREFIX) and folder.parent == Path(tempfile.gettempdir()):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _hide_server_banner() -> None:

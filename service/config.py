@@ -7,6 +7,7 @@ table's source, and a test keeps the two in step.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -23,6 +24,8 @@ __all__ = [
     "Settings",
     "SettingsSchema",
     "load_settings",
+    "redact_url",
+    "unknown_variables",
 ]
 
 PREFIX = "RAPPORT_"
@@ -58,13 +61,23 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "AUTH_JWKS": ("", "JWKS file path or https URL: when set, FHIR requests need a bearer JWT"),
     "AUTH_ISSUER": ("", "the `iss` tokens must carry (required with AUTH_JWKS)"),
     "AUTH_AUDIENCE": ("", "the `aud` tokens must carry (required with AUTH_JWKS)"),
+    "AUTH_TOKEN_URL": ("", "the authorisation server's https token endpoint, for SMART discovery"),
+    "TRUSTED_PROXIES": ("0", "proxy hops whose X-Forwarded-For/-Proto to trust (0: ignore them)"),
     "CORS_ORIGINS": ("", "browser origins allowed to call the API, separated by ',' (empty: none)"),
 }
 
 
 #: Settings whose empty value means "off" (the rest fall back to their default when empty).
 _MAY_BE_EMPTY = frozenset(
-    {"base_url", "redis_url", "rate_limit", "auth_jwks", "auth_issuer", "auth_audience"}
+    {
+        "base_url",
+        "redis_url",
+        "rate_limit",
+        "auth_jwks",
+        "auth_issuer",
+        "auth_audience",
+        "auth_token_url",
+    }
 )
 
 
@@ -102,6 +115,8 @@ class Settings:
     auth_jwks: str = ""
     auth_issuer: str = ""
     auth_audience: str = ""
+    auth_token_url: str = ""
+    trusted_proxies: int = 0
     cors_origins: tuple[str, ...] = ()
 
     @property
@@ -203,6 +218,8 @@ class SettingsSchema(Schema):
     auth_jwks = mf.String(validate=_jwks)
     auth_issuer = mf.String()
     auth_audience = mf.String()
+    auth_token_url = mf.String(validate=_url({"https"}))
+    trusted_proxies = mf.Integer(validate=validate.Range(0, 10))
     cors_origins = _Words(validate=_origins)
 
     @validates_schema
@@ -246,6 +263,33 @@ def load_settings(
         name = sorted(messages)[0]
         detail = messages[name]
         text = detail[0] if isinstance(detail, list) else str(detail)
-        shown = raw.get(name, "")
-        raise ConfigError(f"{PREFIX}{name.upper()}={str(shown)[:80]!r}: {text}") from None
+        shown = redact_url(str(raw.get(name, "")))  # before clipping, which could cut the '@'
+        raise ConfigError(f"{PREFIX}{name.upper()}={shown[:80]!r}: {text}") from None
     return Settings(**data)
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The `RAPPORT_*` variables that name no setting (typos, most likely), sorted."""
+    environ = os.environ if environ is None else environ
+    known = {PREFIX + f.name.upper() for f in fields(Settings)}
+    return sorted(name for name in environ if name.startswith(PREFIX) and name not in known)
+
+
+#: Query parameters that carry secrets, by name: redis-py takes `?password=`, others a token.
+_SECRET_PARAMS = re.compile(
+    r"([?&;][^=&#;\s]*(?:pass|pwd|token|secret|key|auth|credential)[^=&#;\s]*=)[^&#;\s]*",
+    re.IGNORECASE,
+)
+_USER = re.compile(r"[\w.~%-]+")
+
+
+def redact_url(url: str) -> str:
+    """`url` fit for an error or a log line: its password and secret query values as `***`."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if sep and at:
+        user, colon, _ = credentials.partition(":")
+        # Without a colon the userinfo may be a bare token; show a user name only beside one.
+        shown = f"{user}:***" if colon and _USER.fullmatch(user) else "***"
+        rest = f"{shown}@{host}"
+    return _SECRET_PARAMS.sub(r"\1***", f"{scheme}{sep}{rest}")

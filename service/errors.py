@@ -6,6 +6,7 @@
     └── UnprocessableContent    well-formed but breaks a business rule (422)
     LookupError
     ├── ResourceNotFound        no such resource or route (404)
+    │   └── ResourceGone        the resource was deleted (410)
     └── UnknownQuestionnaire    an operation's Questionnaire cannot be resolved (422)
     PermissionError
     ├── Unauthorized            missing or bad credentials (401)
@@ -36,6 +37,7 @@ __all__ = [
     "PayloadTooDeep",
     "PreconditionFailed",
     "RapportError",
+    "ResourceGone",
     "ResourceNotFound",
     "ServiceUnavailable",
     "Unauthorized",
@@ -88,6 +90,10 @@ class ResourceNotFound(RapportError, LookupError):
     """No resource with that type and id, or no such route."""
 
     issue_type = IssueType.NOT_FOUND
+
+
+class ResourceGone(ResourceNotFound):
+    """The resource existed and was deleted (FHIR read of a deleted resource)."""
 
 
 class UnknownQuestionnaire(RapportError, LookupError):

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from service.config import SETTINGS_DOC, ConfigError, Settings, load_settings
+from service.config import (
+    SETTINGS_DOC,
+    ConfigError,
+    Settings,
+    load_settings,
+    redact_url,
+    unknown_variables,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +66,46 @@ def test_bad_value_names_the_variable(name: str, value: str, says: str) -> None:
     message = str(caught.value)
     assert says in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secrets"),
+    [
+        ("RAPPORT_REDIS_URL", "redis://:hunter2@redis host:6379/0", ["hunter2"]),
+        ("RAPPORT_REDIS_URL", "redis://u:hunter2@h:6379/x y?password=PW1", ["hunter2", "PW1"]),
+        ("RAPPORT_REDIS_URL", f"redis://:{'p' * 90}@h h/0", ["ppp"]),  # longer than the clip
+        ("RAPPORT_BASE_URL", "ftp://u:hunter2@example.org/fhir", ["hunter2"]),
+        ("RAPPORT_AUTH_JWKS", "http://idp.example/jwks?access_token=T0KEN", ["T0KEN"]),
+    ],
+)
+def test_bad_url_is_named_without_its_secrets(name: str, value: str, secrets: list[str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={name: value})
+    assert str(caught.value).startswith(f"{name}=")
+    assert "***" in str(caught.value)
+    assert not [secret for secret in secrets if secret in str(caught.value)]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://h:6379/0", "redis://h:6379/0"),
+        ("redis://:pw@h:6379/0", "redis://***@h:6379/0"),
+        ("rediss://u:pw@h/1", "rediss://u:***@h/1"),
+        ("redis://token@h/1", "redis://***@h/1"),
+        ("redis://h/0?password=pw&db=2", "redis://h/0?password=***&db=2"),
+        ("https://h/jwks?x=1&Access_Token=t#k", "https://h/jwks?x=1&Access_Token=***#k"),
+        ("/etc/rapport/jwks.json", "/etc/rapport/jwks.json"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_unknown_variables_are_listed() -> None:
+    environ = {"RAPPORT_WORKRES": "2", "RAPPORT_WORKERS": "2", "RAPPORTS": "x", "HOME": "/"}
+    assert unknown_variables(environ) == ["RAPPORT_WORKRES"]
+    assert load_settings(environ=environ).workers == 2  # not fatal
 
 
 def test_overrides_are_validated_like_the_environment() -> None:

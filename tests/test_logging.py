@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,6 +23,7 @@ from flask.testing import FlaskClient
 from service.observability import JsonFormatter
 from tests.scoring.instruments import build_response, full_answers
 from tests.support.gunicorn import run_gunicorn
+from tests.support.raw_http import send_raw
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer
 
 CT = "application/fhir+json"
@@ -88,6 +90,13 @@ def test_exceptions_are_logged_as_type_and_place_only() -> None:
     assert "canary" not in json.dumps(line)
 
 
+def test_urls_in_messages_lose_their_secrets() -> None:
+    url = "redis://u:PW0@h:6379/0?password=PW1"
+    record = logging.LogRecord("service.x", logging.INFO, __file__, 1, "using %s now", (url,), None)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "using redis://u:***@h:6379/0?password=*** now"
+
+
 # -- the canary test ------------------------------------------------------------------------
 
 CANARIES = {
@@ -98,7 +107,18 @@ CANARIES = {
     "search": "CANARY-SEARCH-term",
     "path": "CANARY-PATH-id",
     "contained": "CANARY-CONTAINED-q",
+    "request_line": "CANARY-LINE-term",
+    "header_name": "CANARY-HEADER-name",
+    "header_value": "CANARY-HEADER-value",
+    "cut_line": "CANARY-CUT-term",
 }
+
+#: Requests gunicorn refuses itself, whose error log line used to quote them.
+MALFORMED = (
+    f"GET /fhir/Questionnaire?title={CANARIES['request_line']}\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+    f"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX {CANARIES['header_name']}: 1\r\n\r\n",
+    f"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX-Note: {CANARIES['header_value']}\x01\r\n\r\n",
+)
 
 
 def canary_response() -> dict[str, Any]:
@@ -195,7 +215,14 @@ def test_no_canary_reaches_a_log_line_or_redis(
         statuses.append(
             send(f"{fhir}/QuestionnaireResponse/$score", token, {"x": CANARIES["answer"]}, "POST")
         )
+        refused = [send_raw(server.host, server.port, data.encode()) for data in MALFORMED]
+        # A client gone mid-request-line: gunicorn logs what it had read, at debug level.
+        line = f"GET /fhir/Questionnaire?title={CANARIES['cut_line']}".encode()
+        send_raw(server.host, server.port, line, close_early=True)
+        time.sleep(0.5)  # for the worker to notice
         log = server.read_log()
+    assert [answer.status if answer else None for answer in refused] == [400] * len(MALFORMED)
+    assert "Invalid request from ip=127.0.0.1: InvalidRequestLine" in log
     assert 200 in statuses
     assert any(status >= 400 for status in statuses)  # the error paths ran too
     assert len(request_lines(log)) >= len(statuses)

@@ -60,8 +60,21 @@ def test_requests_by_route_template_and_status(client: FlaskClient) -> None:
     assert "nope" not in answer.get_data(as_text=True)
 
 
+def test_every_request_series_has_a_real_status(client: FlaskClient) -> None:
+    for path in ("/fhir/metadata", "/fhir/Questionnaire/gad-7", "/healthz"):
+        client.get(path)
+    text = client.get("/metrics").get_data(as_text=True)
+    statuses = {
+        dict(labels)["status"]
+        for (name, labels) in samples(text)
+        if name == "rapport_http_requests_total"
+    }
+    assert statuses == {"200"}
+    assert 'status="0"' not in text
+
+
 def test_scores_per_instrument_and_validation_failures_per_rule(client: FlaskClient) -> None:
-    good = build_response("gad-7", full_answers("gad-7"))
+    good = build_response("gad-7", full_answers("gad-7"), subject={"reference": "Patient/p1"})
     assert post(client, f"{QR}/$score", good) == 200
     assert post(client, f"{QR}/$extract", good) == 200
     assert post(client, f"{QR}/$score", build_response("phq-9", full_answers("phq-9"))) == 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 
 from service.api.auth import challenge
@@ -15,7 +16,7 @@ from service.errors import Forbidden, RapportError, ServiceUnavailable, Unauthor
 from service.fhir.errors import status_of
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, error, operation_outcome
 
-__all__ = ["init_app"]
+__all__ = ["init_app", "report_unexpected"]
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,10 @@ _HTTP_ISSUES: dict[int, tuple[IssueType, str]] = {
     408: (IssueType.TIMEOUT, "The request took too long to arrive"),
     411: (IssueType.REQUIRED, "Content-Length is required"),
     413: (IssueType.TOO_COSTLY, "The request body is larger than this server accepts"),
-    414: (IssueType.TOO_COSTLY, "The request URL is too long"),
+    414: (IssueType.TOO_LONG, "The request URL is too long"),
     415: (IssueType.NOT_SUPPORTED, "Unsupported Content-Type; send application/fhir+json"),
     429: (IssueType.THROTTLED, "Too many requests; retry later"),
-    431: (IssueType.TOO_COSTLY, "The request headers are too large"),
+    431: (IssueType.TOO_LONG, "The request headers are too large"),
 }
 
 
@@ -55,24 +56,37 @@ def _http_error(exc: HTTPException) -> Response:
     return fhir_response(operation_outcome([error(code, text)]), status, headers)
 
 
-def _unexpected(exc: Exception) -> Response:
-    # The last resort. Log where, never what: messages and locals may hold response content.
+def _malformed_body(exc: Exception) -> Response:
+    # gunicorn decodes a chunked body as the app reads it, and raises its own parse errors
+    # (a bad chunk size, a missing CRLF) there: the client's fault, not the server's.
+    issue = error(IssueType.STRUCTURE, "The request body's chunked encoding is malformed")
+    return fhir_response(operation_outcome([issue]), 400)
+
+
+def report_unexpected(exc: Exception) -> Issue:
+    """Log an unforeseen failure (its type and place only) and the issue to answer with."""
+    # Log where, never what: messages and locals may hold response content.
     frame = exc.__traceback__
     while frame is not None and frame.tb_next is not None:
         frame = frame.tb_next
     where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
     # The route template, not the path: a path may carry an identifier.
     log.error("unexpected %s at %s on %s %s", type(exc).__name__, where, request.method, route())
-    issue = Issue(
+    return Issue(
         IssueSeverity.FATAL,
         IssueType.EXCEPTION,
         "The server failed to process the request; the failure has been logged",
     )
-    return fhir_response(operation_outcome([issue]), 500)
+
+
+def _unexpected(exc: Exception) -> Response:
+    # The last resort.
+    return fhir_response(operation_outcome([report_unexpected(exc)]), 500)
 
 
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(RapportError, _rapport_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(ParseException, _malformed_body)
     app.register_error_handler(Exception, _unexpected)

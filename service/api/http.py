@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import http_date, parse_date
+from werkzeug.wsgi import get_input_stream
 
 from service.config import Settings
 from service.errors import InvalidRequest
@@ -103,7 +105,7 @@ def fhir_response(
 def read_resource() -> Any:
     """The request body as FHIR JSON: media type checked (415), size bounded (413), parsed (400)."""
     check_body_type(request.headers.get("Content-Type"))
-    body = request.get_data(cache=False)
+    body = _read_body(state().settings.max_body_bytes)
     if not body.strip():
         raise InvalidRequest("The request has no body", issue_type=IssueType.REQUIRED)
     value = jsonio.loads(body)
@@ -112,6 +114,17 @@ def read_resource() -> Any:
             "The body must be a JSON object (a FHIR resource)", issue_type=IssueType.STRUCTURE
         )
     return value
+
+
+def _read_body(limit: int) -> bytes:
+    # Werkzeug caps a body without Content-Length (chunked) at MAX_CONTENT_LENGTH by stopping
+    # there and returning what it has: a truncated body that may still parse. Reading one
+    # byte past the limit tells "over the limit" from "exactly at it".
+    stream = get_input_stream(request.environ, max_content_length=limit + 1)
+    body = stream.read()
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def _etag_matches(header: str, version_id: str) -> bool:

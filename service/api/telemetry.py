@@ -78,8 +78,9 @@ def _finish(response: Response) -> Response:
     response.headers[REQUEST_ID] = g.get("request_id", "")
     method = request.method if request.method in _METHODS else "OTHER"
     template = route()
-    _children(method, template, response.status_code)[0].inc()
-    _children(method, template, 0)[1].observe(elapsed)
+    requests, latency = _children(method, template, response.status_code)
+    requests.inc()
+    latency.observe(elapsed)
     subject = g.get(SUBJECT)
     fields = {
         "method": method,

@@ -12,6 +12,7 @@ STATUS: tuple[tuple[type[errors.RapportError], int], ...] = (
     (errors.InvalidRequest, 400),
     (errors.Unauthorized, 401),
     (errors.Forbidden, 403),
+    (errors.ResourceGone, 410),
     (errors.ResourceNotFound, 404),
     (errors.MethodNotAllowed, 405),
     (errors.NotAcceptable, 406),

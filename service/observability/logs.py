@@ -1,12 +1,14 @@
 """JSON log lines: one object per line on stderr, with the request id inside a request.
 
 An exception is logged as its type and where it was raised, never its message or a
-traceback: either may quote request content (a `KeyError` names the key it missed).
+traceback: either may quote request content (a `KeyError` names the key it missed). A URL in
+a message loses its password and secret query values, whoever wrote it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -14,11 +16,14 @@ from typing import Any, TextIO
 import orjson
 from flask import g, has_app_context
 
-__all__ = ["FIELDS", "JsonFormatter", "configure_logging"]
+from service.config import redact_url
+
+__all__ = ["FIELDS", "JsonFormatter", "configure_logging", "locate"]
 
 #: The `extra=` key whose dict is merged into the line: `log.info("request", extra={FIELDS: {}})`.
 FIELDS = "rapport_fields"
 _MARK = "rapport_json"
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _redact_urls(record.getMessage()),
         }
         request_id = g.get("request_id") if has_app_context() else None
         if request_id is not None:
@@ -39,11 +44,16 @@ class JsonFormatter(logging.Formatter):
         if isinstance(fields, dict):
             line.update(fields)
         if record.exc_info and record.exc_info[1] is not None:
-            line["exception"] = _where(record.exc_info[1])
+            line["exception"] = locate(record.exc_info[1])
         return orjson.dumps(line, default=str).decode("utf-8")
 
 
-def _where(exc: BaseException) -> str:
+def _redact_urls(message: str) -> str:
+    return _URL.sub(lambda url: redact_url(url.group()), message) if "://" in message else message
+
+
+def locate(exc: BaseException) -> str:
+    """`KeyError at /path/file.py:12`: an exception's type and where it was raised."""
     frame = exc.__traceback__
     while frame is not None and frame.tb_next is not None:
         frame = frame.tb_next
