@@ -21,9 +21,10 @@ def _conformance(settings: Settings) -> Any:
     started = datetime.now(UTC).replace(microsecond=0)
     capability = capability_statement(
         batch_max_entries=settings.batch_max_entries,
-        implementation_url=settings.base_url or "http://localhost/fhir",
+        implementation_url=settings.base_url or None,
         site_writes=bool(settings.redis_url),
         smart=bool(settings.auth_jwks),
+        token_url=settings.auth_token_url,
         cors=bool(settings.cors_origins),
     )
     return Conformance(

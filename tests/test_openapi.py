@@ -125,6 +125,8 @@ def test_every_answer_is_fhir_json_and_every_error_an_operation_outcome() -> Non
             expected = {"application/yaml"}
         elif (operation, status) == ("GET /metrics", "200"):
             expected = {"text/plain"}
+        elif (operation, status) == ("GET /fhir/.well-known/smart-configuration", "200"):
+            expected = {"application/json"}  # SMART App Launch: JSON whatever Accept says
         else:
             expected = {FHIR_JSON}
         schema = response.get("content", {}).get(FHIR_JSON, {}).get("schema")

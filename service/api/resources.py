@@ -1,16 +1,22 @@
-"""Reads and searches of the catalogue: Questionnaire, CodeSystem, and our conformance resources."""
+"""Reads and searches of the catalogue: Questionnaire, CodeSystem, and our conformance resources.
+
+Also what any FHIR URL allows in the current mode: the `Allow` of a 405 and the answer to
+OPTIONS name only the methods that work (the site catalogue's need Redis).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from service.api.http import base_url, conditional_read, fhir_response, state
+from service.api.http import Published, base_url, conditional_read, fhir_response, state
 from service.errors import ResourceNotFound
+from service.fhir import jsonio
 from service.fhir.bundle import searchset
 from service.fhir.outcome import operation_outcome
-from service.fhir.search import parse_search, subset
+from service.fhir.search import parse_search, parse_subset, subset
 
 __all__ = ["blueprint"]
 
@@ -49,10 +55,18 @@ def read_code_system(resource_id: str) -> Response:
 
 
 def _read(resource_type: str, resource_id: str) -> Response:
+    summary, elements = parse_subset(request.args)
     entry = state().catalog.get(resource_type, resource_id)
     if entry is None:
-        raise _not_found(resource_type, resource_id)
-    return conditional_read(entry)
+        # FHIR http.html#read: a deleted resource is 410 Gone, an unknown one 404.
+        gone = state().site.gone(resource_id) if resource_type == "Questionnaire" else None
+        raise gone or _not_found(resource_type, resource_id)
+    shaped = subset(entry.resource, summary=summary, elements=elements)
+    if shaped is entry.resource:  # nothing left out: the stored bytes
+        return conditional_read(entry)
+    # The ETag stays the version's: a subset is a view of that version (http.html#read).
+    body = jsonio.dumps(shaped)
+    return conditional_read(Published(body, entry.version_id, entry.last_updated))
 
 
 @blueprint.get("/Questionnaire")
@@ -96,3 +110,47 @@ def _echo(params: list[tuple[str, str]], query: Any) -> list[tuple[str, str]]:
     if query.elements:
         echoed.append(("_elements", ",".join(query.elements)))
     return echoed
+
+
+def _allowed_methods(path: str) -> list[str]:
+    """The methods that work on `path` in the current mode (writes need the site store)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    writable = state().site.store.writable
+    methods = {"OPTIONS"}
+    for method in adapter.allowed_methods(path):
+        try:
+            endpoint, args = adapter.match(path, method)
+        except HTTPException:
+            continue
+        # A `path:` id holding a '/' is no FHIR id (`Questionnaire/x/_history` under PUT).
+        if any("/" in str(value) for value in args.values()):
+            continue
+        # The writes blueprint answers 405 in the embedded mode (service/api/writes.py).
+        if writable or not str(endpoint).startswith("writes."):
+            methods.add(method)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+@blueprint.after_app_request
+def _allow(response: Response) -> Response:
+    # RFC 9110 §10.2.1: Allow lists what the target supports. Werkzeug's routing lists every
+    # method with a route; Allow here never names one that does not work in this mode. FHIR
+    # gives OPTIONS no meaning (capabilities are /metadata): an empty 204 naming the methods.
+    path = request.path
+    if path != "/fhir" and not path.startswith("/fhir/"):
+        return response
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(_allowed_methods(path))
+    elif response.status_code == 405 and "Allow" in response.headers:
+        # A view's own 405 names the methods of its resource: keep those that work here.
+        works = _allowed_methods(path)
+        named = [method.strip() for method in response.headers["Allow"].split(",")]
+        response.headers["Allow"] = ", ".join(method for method in named if method in works)
+    elif request.method == "OPTIONS" and response.status_code in {200, 204}:
+        response.status_code = 204
+        response.set_data(b"")
+        response.headers.pop("Content-Type", None)
+        response.headers["Allow"] = ", ".join(_allowed_methods(path))
+    return response

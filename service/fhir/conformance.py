@@ -107,7 +107,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "base": "http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract",
         "description": (
             "A transaction Bundle of Observations, one per score, with deterministic "
-            "identifiers and ifNoneExist so a re-sent response never creates duplicates."
+            "identifiers, each a conditional update (PUT Observation?identifier=...): a "
+            "re-sent response never creates duplicates, an amended one updates them."
         ),
         "parameter": [
             _QR_IN,
@@ -195,34 +196,63 @@ SMART_ON_FHIR = {
 }
 
 
-def _security(smart: bool, cors: bool) -> dict[str, Any]:
+#: SMART App Launch 1.0's CapabilityStatement extension for the OAuth endpoints (2.x moved
+#: them to .well-known/smart-configuration, which we serve too; clients still read this).
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+
+
+def _security(smart: bool, cors: bool, token_url: str) -> dict[str, Any]:
     """rest.security: SMART Backend Services bearer tokens, or open (development mode)."""
     if not smart:
         return {
             "cors": cors,
             "description": "Open: no authentication (development mode). Do not serve PHI.",
         }
+    security: dict[str, Any] = {}
+    if token_url:
+        uris = [{"url": "token", "valueUri": token_url}]
+        security["extension"] = [{"url": OAUTH_URIS, "extension": uris}]
+    security.update(
+        {
+            "cors": cors,
+            "service": [{"coding": [SMART_ON_FHIR], "text": "SMART Backend Services"}],
+            "description": (
+                "Every request except metadata and .well-known/smart-configuration needs "
+                "`Authorization: Bearer <JWT>` from the site's authorisation server (RS256, "
+                "RS384, ES256 or ES384; `iss` and `aud` checked). Scopes, SMART v1 or v2 "
+                "syntax: `system/Questionnaire.r` to read (CodeSystem and OperationDefinition "
+                "too), `.s` to search, `.c`/`.u`/`.d` to write the site catalogue; "
+                "`system/QuestionnaireResponse.r` or `.c` for $validate, $score, $extract and "
+                "batch; `system/*.*` for everything."
+            ),
+        }
+    )
+    return security
+
+
+def _implementation(url: str | None) -> dict[str, Any]:
+    # Only a configured RAPPORT_BASE_URL is claimed: the statement is built once, before any
+    # request says which host this instance answers on.
+    return {"description": "Rapport", "url": url} if url else {"description": "Rapport"}
+
+
+def _read_only(resource_type: str) -> dict[str, Any]:
+    # Reads answer If-None-Match and If-Modified-Since with 304, as Questionnaire reads do.
     return {
-        "cors": cors,
-        "service": [{"coding": [SMART_ON_FHIR], "text": "SMART Backend Services"}],
-        "description": (
-            "Every request except metadata needs `Authorization: Bearer <JWT>` from the "
-            "site's authorisation server (RS256, RS384, ES256 or ES384; `iss` and `aud` "
-            "checked). Scopes, SMART v1 or v2 syntax: `system/Questionnaire.r` to read "
-            "(CodeSystem and OperationDefinition too), `.s` to search, `.c`/`.u`/`.d` to "
-            "write the site catalogue; `system/QuestionnaireResponse.r` or `.c` for "
-            "$validate, $score, $extract and batch; `system/*.*` for everything."
-        ),
+        "type": resource_type,
+        "interaction": [{"code": "read"}],
+        "conditionalRead": "full-support",
     }
 
 
 def capability_statement(
     *,
     batch_max_entries: int,
-    implementation_url: str,
+    implementation_url: str | None,
     site_writes: bool = False,
     smart: bool = False,
     cors: bool = False,
+    token_url: str = "",
 ) -> dict[str, Any]:
     """The CapabilityStatement: exactly what the routes implement (writes only with Redis)."""
     operations = [
@@ -244,13 +274,13 @@ def capability_statement(
         "experience and outcome instruments as SDC Questionnaires.",
         "kind": "instance",
         "software": {"name": "Rapport", "version": SOFTWARE_VERSION},
-        "implementation": {"description": "Rapport", "url": implementation_url},
+        "implementation": _implementation(implementation_url),
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "rest": [
             {
                 "mode": "server",
-                "security": _security(smart, cors),
+                "security": _security(smart, cors, token_url),
                 "documentation": (
                     f"Batch Bundles of up to {batch_max_entries} entries may invoke "
                     "QuestionnaireResponse $validate, $score and $extract."
@@ -258,8 +288,8 @@ def capability_statement(
                 "resource": [
                     _questionnaire_resource(site_writes),
                     {"type": "QuestionnaireResponse", "operation": operations},
-                    {"type": "CodeSystem", "interaction": [{"code": "read"}]},
-                    {"type": "OperationDefinition", "interaction": [{"code": "read"}]},
+                    _read_only("CodeSystem"),
+                    _read_only("OperationDefinition"),
                 ],
                 "interaction": [
                     {

@@ -10,7 +10,8 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 
 _JSON_TYPES = frozenset({"application/fhir+json", "application/json", "application/json+fhir"})
 _ACCEPTABLE = _JSON_TYPES | {"*/*", "application/*"}
-_FORMAT_ALIASES = frozenset({"json", "application/fhir+json", "application/json"})
+#: What `_format` may name: the JSON media types, or FHIR's short form (http.html#mime-type).
+_FORMATS = _JSON_TYPES | {"json"}
 _FHIR_VERSIONS = frozenset({"4.0", "4.0.1"})
 
 
@@ -23,27 +24,31 @@ def _params(media_type: str) -> tuple[str, dict[str, str]]:
     return kind.strip().lower(), params
 
 
+def _speaks(kind: str, params: dict[str, str], kinds: frozenset[str]) -> bool:
+    """True when `kind` is one we produce and its fhirVersion (if any) is R4's."""
+    version = params.get("fhirversion")
+    return kind in kinds and (version is None or version in _FHIR_VERSIONS)
+
+
 def negotiate(accept: str | None, fmt: str | None) -> None:
     """Check that the client accepts FHIR JSON (`_format` wins over `Accept`), else 406."""
-    if fmt is not None:
-        if fmt.strip().lower() not in _FORMAT_ALIASES:
+    if fmt is not None and fmt.strip():
+        kind, params = _params(fmt)
+        # An unencoded '+' in the query string arrives as a space: application/fhir json.
+        if not _speaks(kind.replace(" ", "+"), params, _FORMATS):
             raise NotAcceptable(f"_format '{fmt[:60]}' is not supported; this server speaks JSON")
         return
     if not accept:
         return
     for entry in accept.split(","):
         kind, params = _params(entry)
-        if kind not in _ACCEPTABLE:
-            continue
         try:
             if float(params.get("q", "1")) <= 0:
                 continue
         except ValueError:
             continue
-        version = params.get("fhirversion")
-        if version is not None and version not in _FHIR_VERSIONS:
-            continue
-        return
+        if _speaks(kind, params, _ACCEPTABLE):
+            return
     raise NotAcceptable(
         "None of the media types in Accept can be produced; use application/fhir+json "
         "(fhirVersion 4.0)"

@@ -22,20 +22,27 @@ __all__ = [
     "Searchable",
     "fold",
     "parse_search",
+    "parse_subset",
     "subset",
 ]
 
 SUMMARY_VALUES = frozenset({"true", "false", "text", "data", "count"})
 
-#: Questionnaire elements marked isSummary in R4, plus what every resource keeps.
-_SUMMARY_ELEMENTS = frozenset(
-    {
-        "resourceType", "id", "meta", "implicitRules", "url", "identifier", "version", "name",
-        "title", "derivedFrom", "status", "experimental", "subjectType", "date", "publisher",
-        "useContext", "jurisdiction", "effectivePeriod", "code",
-    }
-)  # fmt: skip
 _ALWAYS = frozenset({"resourceType", "id", "meta"})
+#: The elements R4 marks isSummary, by resource type, plus what every resource keeps.
+_SUMMARY_ELEMENTS = {
+    "Questionnaire": _ALWAYS | {
+        "implicitRules", "url", "identifier", "version", "name", "title", "derivedFrom",
+        "status", "experimental", "subjectType", "date", "publisher", "contact", "useContext",
+        "jurisdiction", "effectivePeriod", "code",
+    },
+    "CodeSystem": _ALWAYS | {
+        "implicitRules", "url", "identifier", "version", "name", "title", "status",
+        "experimental", "date", "publisher", "contact", "useContext", "jurisdiction",
+        "caseSensitive", "valueSet", "hierarchyMeaning", "compositional", "versionNeeded",
+        "content", "supplements", "count", "filter", "property",
+    },
+}  # fmt: skip
 _MANDATORY = {
     "Questionnaire": frozenset({"status"}),
     "CodeSystem": frozenset({"status", "content"}),
@@ -175,19 +182,38 @@ def _code_matcher(values: list[str]) -> Matcher:
     return lambda entry: any(t(c) for c in entry.keys.codes for t in tests)
 
 
+#: The system each plain token parameter's element implies (search.html#token): a `code`
+#: takes its required value set's system, a boolean the special-values one; an id or a
+#: string has none, so only `code` and `|code` match it.
+_IMPLICIT_SYSTEMS: dict[str, str | None] = {
+    "_id": None,
+    "version": None,
+    "status": "http://hl7.org/fhir/publication-status",
+    "experimental": "http://hl7.org/fhir/special-values",
+}
+_TOKEN_VALUES: dict[str, Callable[[Searchable], str | None]] = {
+    "_id": lambda entry: entry.id,
+    "version": lambda entry: entry.version,
+    "status": lambda entry: entry.resource.get("status"),
+    "experimental": lambda entry: str(bool(entry.resource.get("experimental", False))).lower(),
+}
+
+
 def _plain_token(name: str, values: list[str]) -> Matcher:
     if name == "experimental":
         for value in values:
-            if value not in {"true", "false"}:
-                raise _bad(name, f"'{value[:30]}' is not true or false")
-        wanted_bool = {value == "true" for value in values}
-        return lambda entry: bool(entry.resource.get("experimental", False)) in wanted_bool
-    wanted = frozenset(values)
-    if name == "_id":
-        return lambda entry: entry.id in wanted
-    if name == "version":
-        return lambda entry: entry.version in wanted
-    return lambda entry: entry.resource.get(name) in wanted
+            _, bar, code = value.partition("|")
+            code = code if bar else value
+            if code and code not in {"true", "false"}:
+                raise _bad(name, f"'{code[:30]}' is not true or false")
+    system, value_of = _IMPLICIT_SYSTEMS[name], _TOKEN_VALUES[name]
+    tests = [_token_test(value) for value in values]
+
+    def test(entry: Searchable) -> bool:
+        code = value_of(entry)
+        return code is not None and any(t((system, code)) for t in tests)
+
+    return test
 
 
 def _url_matcher(values: list[str]) -> Matcher:
@@ -271,17 +297,34 @@ def _control(query: SearchQuery, name: str, value: str, max_page_size: int) -> N
         query.elements = names
 
 
+def parse_subset(args: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    """`_summary` and `_elements` of a read; InvalidRequest for bad values.
+
+    `_summary=count` is refused: it asks for a search total, which a read has not got.
+    """
+    query = SearchQuery()
+    for name in ("_summary", "_elements"):
+        value = args.get(name)
+        if value is not None:
+            _control(query, name, value, query.count)
+    if query.summary == "count":
+        raise _bad("_summary", "count is for searches; a read takes true, false, text or data")
+    return query.summary, query.elements
+
+
 def subset(
     resource: Mapping[str, Any], *, summary: str | None, elements: Sequence[str]
 ) -> Mapping[str, Any]:
     """The resource as `_summary` / `_elements` ask (tagged SUBSETTED when anything is left out)."""
+    kind = str(resource.get("resourceType"))
+    mandatory = _MANDATORY.get(kind, frozenset())
     keep: frozenset[str] | set[str]
     if elements:
-        keep = _ALWAYS | set(elements) | _MANDATORY.get(str(resource.get("resourceType")), set())
+        keep = _ALWAYS | set(elements) | mandatory
     elif summary == "true":
-        keep = _SUMMARY_ELEMENTS
+        keep = _SUMMARY_ELEMENTS.get(kind, _ALWAYS) | mandatory
     elif summary == "text":
-        keep = _ALWAYS | {"text"} | _MANDATORY.get(str(resource.get("resourceType")), set())
+        keep = _ALWAYS | {"text"} | mandatory
     elif summary == "data":
         keep = set(resource) - {"text"}
     else:

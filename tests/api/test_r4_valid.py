@@ -15,6 +15,7 @@ PATHS = [
     "/fhir/CodeSystem/rapport-scores",
     "/fhir/CodeSystem/rapport-bands",
     "/fhir/CodeSystem/rapport-answers",
+    "/fhir/CodeSystem/rapport-rules",
     "/fhir/Questionnaire",
     "/fhir/Questionnaire?_summary=count",
     "/fhir/Questionnaire?_summary=true&_count=2&_offset=2",

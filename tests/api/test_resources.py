@@ -8,6 +8,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
+from service import create_app
+from service.config import load_settings
 from tests.api.conftest import outcome_codes
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
@@ -50,6 +52,33 @@ def test_metadata_is_an_r4_capability_statement(client: FlaskClient) -> None:
     assert operations == {"validate", "score", "extract"}
 
 
+def test_implementation_url_is_the_configured_base_or_absent(client: FlaskClient) -> None:
+    # Never a guessed http://localhost/fhir: the statement is built before any request.
+    assert get(client, "/fhir/metadata")[1]["implementation"] == {"description": "Rapport"}
+    base = "https://fhir.example.org/rapport/fhir"
+    configured = create_app(load_settings({"base_url": base}, environ={})).test_client()
+    implementation = get(configured, "/fhir/metadata")[1]["implementation"]
+    assert implementation == {"description": "Rapport", "url": base}
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "path"),
+    [("Questionnaire", "/fhir/Questionnaire/phq-9"),
+     ("CodeSystem", "/fhir/CodeSystem/rapport-scores"),
+     ("OperationDefinition", "/fhir/OperationDefinition/QuestionnaireResponse-score")],
+)  # fmt: skip
+def test_declared_conditional_reads_answer_304_to_both_headers(
+    client: FlaskClient, resource_type: str, path: str
+) -> None:
+    rest = get(client, "/fhir/metadata")[1]["rest"][0]
+    declared = next(r for r in rest["resource"] if r["type"] == resource_type)
+    assert declared["conditionalRead"] == "full-support"
+    first = client.get(path)
+    assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    since = {"If-Modified-Since": first.headers["Last-Modified"]}
+    assert client.get(path, headers=since).status_code == 304
+
+
 def test_every_operation_definition_the_capability_names_is_served(client: FlaskClient) -> None:
     _, body = get(client, "/fhir/metadata")
     for op in body["rest"][0]["resource"][1]["operation"]:
@@ -86,6 +115,66 @@ def test_read_code_systems(client: FlaskClient) -> None:
         assert status == 200
         assert body["resourceType"] == "CodeSystem"
         assert body["content"] == "complete"
+
+
+def tags(resource: dict[str, Any]) -> list[str]:
+    return [tag["code"] for tag in resource.get("meta", {}).get("tag", [])]
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "kept"),
+    [
+        ("/fhir/Questionnaire/phq-9", "_elements=title",
+         {"resourceType", "id", "meta", "title", "status"}),
+        ("/fhir/Questionnaire/phq-9", "_elements=title,code,nosuch",
+         {"resourceType", "id", "meta", "title", "code", "status"}),
+        ("/fhir/CodeSystem/rapport-bands", "_elements=count",
+         {"resourceType", "id", "meta", "count", "status", "content"}),
+        ("/fhir/CodeSystem/rapport-bands", "_summary=text",
+         {"resourceType", "id", "meta", "status", "content"}),
+    ],
+)  # fmt: skip
+def test_read_honours_elements_and_summary(
+    client: FlaskClient, path: str, query: str, kept: set[str]
+) -> None:
+    full = client.get(path)
+    shaped = client.get(f"{path}?{query}")
+    assert shaped.status_code == 200
+    body = shaped.get_json()
+    assert set(body) == kept
+    assert tags(body) == ["SUBSETTED"]
+    # The version's ETag: If-None-Match with it answers 304 for the subset too.
+    assert shaped.headers["ETag"] == full.headers["ETag"]
+    again = client.get(f"{path}?{query}", headers={"If-None-Match": full.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_read_summary_true_keeps_the_summary_elements_of_each_type(client: FlaskClient) -> None:
+    questionnaire = get(client, "/fhir/Questionnaire/phq-9?_summary=true")[1]
+    assert {"url", "version", "title", "status", "code"} <= set(questionnaire)
+    assert not {"item", "description"} & set(questionnaire)
+    code_system = get(client, "/fhir/CodeSystem/rapport-bands?_summary=true")[1]
+    assert {"url", "status", "content", "count", "caseSensitive"} <= set(code_system)
+    assert not {"concept", "description"} & set(code_system)
+    assert tags(questionnaire) == tags(code_system) == ["SUBSETTED"]
+
+
+@pytest.mark.parametrize("query", ["", "?_summary=false", "?_summary=data", "?_elements="])
+def test_read_without_anything_left_out_is_the_whole_resource(
+    client: FlaskClient, query: str
+) -> None:
+    # The shipped resources have no narrative, so data leaves nothing out.
+    full = client.get("/fhir/Questionnaire/gad-7")
+    read = client.get(f"/fhir/Questionnaire/gad-7{query}")
+    assert read.get_json() == full.get_json()
+    assert "SUBSETTED" not in tags(read.get_json())
+
+
+@pytest.mark.parametrize("query", ["_summary=count", "_summary=maybe", "_elements=a;b"])
+def test_read_refuses_what_a_read_cannot_give(client: FlaskClient, query: str) -> None:
+    status, body = get(client, f"/fhir/Questionnaire/phq-9?{query}")
+    assert status == 400
+    assert outcome_codes(body) == ["value"]
 
 
 @pytest.mark.parametrize(
@@ -127,6 +216,36 @@ def test_unacceptable_format_is_406(
 def test_acceptable_formats(client: FlaskClient, accept: str) -> None:
     status, _ = get(client, "/fhir/metadata", Accept=accept)
     assert status == 200
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    ["json", "application/fhir%2Bjson", "application/json", "application/json%2Bfhir",
+     "application/fhir%2Bjson;fhirVersion=4.0", "application/fhir%2Bjson;charset=utf-8",
+     "application/fhir%2Bjson%3B%20fhirVersion%3D4.0.1", "application/fhir+json",
+     "APPLICATION/FHIR+JSON", ""],
+)  # fmt: skip
+def test_format_takes_what_accept_takes(client: FlaskClient, fmt: str) -> None:
+    # An unencoded '+' arrives as a space; an empty _format is no _format.
+    status, _ = get(client, f"/fhir/metadata?_format={fmt}", Accept="application/fhir+json")
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    ["xml", "application/fhir%2Bxml", "application/fhir+xml", "text/xml", "text/html",
+     "application/fhir%2Bjson;fhirVersion=3.0", "*/*", "turtle"],
+)  # fmt: skip
+def test_format_for_what_we_do_not_speak_is_406(client: FlaskClient, fmt: str) -> None:
+    status, body = get(client, f"/fhir/metadata?_format={fmt}")
+    assert status == 406
+    assert outcome_codes(body) == ["not-supported"]
+
+
+def test_format_wins_over_accept(client: FlaskClient) -> None:
+    assert get(client, "/fhir/metadata?_format=json", Accept="application/xml")[0] == 200
+    assert get(client, "/fhir/metadata?_format=xml", Accept="application/json")[0] == 406
+    assert get(client, "/fhir/metadata?_format=", Accept="application/xml")[0] == 406
 
 
 def test_pretty_output_is_indented(client: FlaskClient) -> None:
@@ -186,6 +305,35 @@ def test_search_parameters(client: FlaskClient, query: str, expected: set[str]) 
     assert bundle["total"] == len(expected)
 
 
+STATUS = "http://hl7.org/fhir/publication-status"
+ACTIVE = SHIPPED - {"arm-5"}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (f"?status={STATUS}|active", ACTIVE),
+        (f"?status={STATUS}|draft,active", SHIPPED),
+        (f"?status={STATUS}|", SHIPPED),
+        ("?status=http://example.org/other|active", set()),
+        ("?status=|active", set()),  # a code has its value set's system: never "no system"
+        ("?_id=|phq-9,|gad-7", {"phq-9", "gad-7"}),
+        ("?_id=http://example.org|phq-9", set()),
+        ("?_id=http://example.org|", set()),
+        ("?version=|1.0.0&_id=ebi", {"ebi"}),
+        ("?version=http://example.org|1.0.0", set()),
+        ("?experimental=http://hl7.org/fhir/special-values|true", {"arm-5"}),
+        ("?experimental=|false", set()),
+    ],
+)
+def test_token_parameters_take_every_token_form(
+    client: FlaskClient, query: str, expected: set[str]
+) -> None:
+    # search.html#token: [system]|[code], |[code], [system]|, and the code alone; status and
+    # experimental carry their implicit systems, _id and version none.
+    assert ids(search(client, query)) == expected
+
+
 def test_paging_links_walk_the_whole_result(client: FlaskClient) -> None:
     seen: list[str] = []
     bundle = search(client, "?_count=3&status=active,draft")
@@ -228,7 +376,8 @@ def test_unknown_parameter_is_reported_or_strictly_refused(client: FlaskClient) 
 
 @pytest.mark.parametrize(
     "query", ["?_count=-1", "?_count=lots", "?_summary=maybe", "?name:fuzzy=x", "?experimental=y",
-              "?_offset=x", "?_elements=a;b", "?_count=%C2%B2", "?_offset=%D9%A3"],
+              "?_offset=x", "?_elements=a;b", "?_count=%C2%B2", "?_offset=%D9%A3",
+              "?experimental=http://hl7.org/fhir/special-values|y"],
 )  # fmt: skip
 def test_bad_search_values_are_400(client: FlaskClient, query: str) -> None:
     status, body = get(client, "/fhir/Questionnaire" + query)

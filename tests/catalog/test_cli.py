@@ -27,7 +27,7 @@ def _run(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str
 def test_lint_shipped_content_by_default() -> None:
     result = _run("lint")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == "ok: 7 Questionnaires, 3 CodeSystems\n"
+    assert result.stdout == "ok: 7 Questionnaires, 4 CodeSystems\n"
 
 
 def test_lint_a_broken_copy_fails_loudly(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_lint_files_and_folders(tmp_path: Path) -> None:
     file = write(tmp_path / "site", "mini.json", mini())
     result = _run("lint", file, ROOT / "questionnaires")
     assert result.returncode == 0, result.stdout
-    assert result.stdout == "ok: 8 Questionnaires, 3 CodeSystems\n"
+    assert result.stdout == "ok: 8 Questionnaires, 4 CodeSystems\n"
 
 
 def test_lint_missing_path(tmp_path: Path) -> None:
