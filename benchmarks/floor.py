@@ -23,13 +23,13 @@ __all__ = ["FloorIndex", "floor_index", "floor_score"]
 class FloorIndex:
     """Per linkId the weight of each (system, code); per score its code and the items it sums."""
 
-    options: dict[str, dict[tuple[str, str], float]]
+    options: dict[str, dict[tuple[str, str], float | None]]  # None: an unscored option
     scores: tuple[tuple[dict[str, Any] | None, tuple[str, ...]], ...]
 
 
 def floor_index(questionnaire: dict[str, Any], compiled: CompiledQuestionnaire) -> FloorIndex:
     """Index a Questionnaire's options; the items each score uses come from the compiled form."""
-    options: dict[str, dict[tuple[str, str], float]] = {}
+    options: dict[str, dict[tuple[str, str], float | None]] = {}
     stack = list(questionnaire.get("item", []))
     while stack:
         item = stack.pop()
@@ -37,9 +37,8 @@ def floor_index(questionnaire: dict[str, Any], compiled: CompiledQuestionnaire) 
         weights = {}
         for option in item.get("answerOption", []):
             coding = option.get("valueCoding")
-            weight = weight_of(option)
-            if coding is not None and weight is not None:
-                weights[coding.get("system", ""), coding["code"]] = weight
+            if coding is not None:
+                weights[coding.get("system", ""), coding["code"]] = weight_of(option)
         options[item["linkId"]] = weights
     scores = tuple((s.code, tuple(sorted(s.uses))) for s in compiled.scores)
     return FloorIndex(options, scores)
@@ -59,10 +58,13 @@ def floor_score(index: FloorIndex, body: bytes) -> dict[str, Any]:
             if coding is None:
                 values[item["linkId"]] = answer["valueInteger"]
                 continue
-            weight = index.options[item["linkId"]].get((coding.get("system", ""), coding["code"]))
-            if weight is None:
+            options = index.options[item["linkId"]]
+            key = (coding.get("system", ""), coding["code"])
+            if key not in options:
                 raise ValueError(f"{coding['code']} is not an option of {item['linkId']}")
-            values[item["linkId"]] = weight
+            weight = options[key]
+            if weight is not None:  # an unscored item (PHQ-9's difficulty question)
+                values[item["linkId"]] = weight
     parameters: list[dict[str, Any]] = [{"name": "response", "resource": response}]
     for code, uses in index.scores:
         total = sum(values[link] for link in uses if link in values)

@@ -1,24 +1,39 @@
-"""`POST /fhir` with a batch Bundle: each entry runs one operation; one bad entry fails alone."""
+"""`POST /fhir` with a batch Bundle: each entry runs one operation; one bad entry fails alone.
+
+Whatever an entry raises becomes that entry's status (a deliberate error's own, else 500).
+A batch stops starting entries after two thirds of RAPPORT_TIMEOUT (20 s by default), so
+it answers before gunicorn's timeout would kill the worker; the entries it did not start
+answer 503 (`transient`), to be sent again.
+"""
 
 from __future__ import annotations
 
+import time
 from http import HTTPStatus
 from typing import Any
 
 from flask import Blueprint, Response
 
-from service.api.http import fhir_response, read_resource, state
+from service.api.errors import report_unexpected
+from service.api.http import base_url, fhir_response, read_resource, state
 from service.api.operations import OPERATION_NAMES, run_operation
 from service.errors import InvalidRequest, RapportError
 from service.fhir.bundle import instant, new_id
 from service.fhir.errors import status_of
-from service.fhir.outcome import IssueType, operation_outcome
+from service.fhir.outcome import IssueType, error, operation_outcome
 
 __all__ = ["blueprint"]
 
 blueprint = Blueprint("batch", __name__)
 
 _PATHS = {f"QuestionnaireResponse/{name}": name for name in OPERATION_NAMES}
+#: The share of the worker timeout a batch may spend starting entries; the last one started
+#: may still compile a Questionnaire (bounded to about two seconds) and score.
+_BUDGET_SHARE = 2 / 3
+_OUT_OF_TIME = error(
+    IssueType.TRANSIENT,
+    "The batch ran out of time before this entry started; send it again (in a smaller batch)",
+)
 
 
 def _status_line(status: int) -> str:
@@ -38,7 +53,8 @@ def _entry_operation(entry: Any, path: str) -> tuple[str, dict[str, Any]]:
         raise InvalidRequest(
             "entry.request is required", issue_type=IssueType.REQUIRED, expression=path
         )
-    url = str(request.get("url", "")).split("?")[0].lstrip("/")
+    url = str(request.get("url", "")).split("?")[0]
+    url = url.removeprefix(base_url() + "/").lstrip("/")  # absolute at our base, or relative
     operation = _PATHS.get(url)
     if request.get("method") != "POST" or operation is None:
         raise InvalidRequest(
@@ -61,7 +77,21 @@ def _run_entry(entry: Any, index: int) -> dict[str, Any]:
         status, result = run_operation(operation, resource)
     except RapportError as exc:
         return _failed(status_of(exc), operation_outcome(exc.issues))
+    except Exception as exc:  # noqa: BLE001 - the last resort for one entry, as the app's is
+        return _failed(500, operation_outcome([report_unexpected(exc)]))
     return {"resource": result, "response": {"status": _status_line(status)}}
+
+
+def _run_entries(entries: list[Any], seconds: float) -> list[dict[str, Any]]:
+    """Each entry's result, in order; those not started within `seconds` answer 503."""
+    deadline = time.monotonic() + seconds
+    results = []
+    for index, entry in enumerate(entries):
+        if time.monotonic() >= deadline:
+            results.append(_failed(503, operation_outcome([_OUT_OF_TIME])))
+        else:
+            results.append(_run_entry(entry, index))
+    return results
 
 
 @blueprint.post("")
@@ -83,14 +113,15 @@ def batch() -> Response:
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         raise InvalidRequest("Bundle.entry must be a list", expression="Bundle.entry")
-    most = state().settings.batch_max_entries
+    settings = state().settings
+    most = settings.batch_max_entries
     if len(entries) > most:
         raise InvalidRequest(
             f"A batch may hold at most {most} entries (it has {len(entries)})",
             issue_type=IssueType.TOO_COSTLY,
             expression="Bundle.entry",
         )
-    results = [_run_entry(entry, index) for index, entry in enumerate(entries)]
+    results = _run_entries(entries, settings.timeout * _BUDGET_SHARE)
     answer: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": new_id(),

@@ -7,23 +7,26 @@ to use instead of resolving `QuestionnaireResponse.questionnaire`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response
+import orjson
+from flask import Blueprint, Response, g
 
 from service.api.http import fhir_response, read_resource, state
 from service.api.telemetry import count_score, count_validation
 from service.catalog.lookup import resolve_questionnaire
-from service.errors import InvalidRequest
+from service.errors import InvalidRequest, RapportError
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
-from service.scoring import extract_observations, score_response, validate_response
+from service.scoring import check_scores, extract_observations, score_response, validate_response
 
 __all__ = ["OPERATION_NAMES", "blueprint", "run_operation"]
 
 blueprint = Blueprint("operations", __name__)
 
 _RESPONSE_PARAMS = frozenset({"questionnaire-response", "response", "resource"})
+_FAILED = "rapport_failed_questionnaires"  # in flask.g: this request's compile failures
 
 
 def _unpack(
@@ -95,9 +98,30 @@ def _validate_option(name: str, param: dict[str, Any]) -> bool:
 
 def _resolve(response: dict[str, Any], inline: dict[str, Any] | None) -> Any:
     found = state()
-    return resolve_questionnaire(
-        found.catalog, response, inline, max_items=found.settings.max_items
-    )
+    key = _sent_with(response, inline)
+    # Compiled Questionnaires are cached by content, failures are not: remember this
+    # request's, so a batch sending the same broken Questionnaire in every entry
+    # compiles it once.
+    failed: dict[bytes, RapportError] = g.setdefault(_FAILED, {})
+    if key is not None and key in failed:
+        raise failed[key]
+    try:
+        return resolve_questionnaire(
+            found.catalog, response, inline, max_items=found.settings.max_items
+        )
+    except RapportError as exc:
+        if key is not None:
+            failed[key] = exc
+        raise
+
+
+def _sent_with(response: dict[str, Any], inline: dict[str, Any] | None) -> bytes | None:
+    """A digest of the Questionnaire sent with the request (inline or contained), if any."""
+    reference = response.get("questionnaire")
+    if inline is None and not (isinstance(reference, str) and reference.startswith("#")):
+        return None
+    sent = [inline] if inline is not None else [reference, response.get("contained")]
+    return hashlib.sha256(orjson.dumps(sent, option=orjson.OPT_SORT_KEYS)).digest()
 
 
 def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -106,6 +130,7 @@ def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     compiled = _resolve(response, inline)
     validation = validate_response(compiled, response)
     count_validation(validation.issues)
+    issues = [*validation.issues, *check_scores(compiled, response, validation)]
     notes = [
         Issue(
             IssueSeverity.INFORMATION,
@@ -115,11 +140,11 @@ def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         )
         for name in dict.fromkeys(ignored)
     ]
-    if notes and not validation.issues:  # still say it is clean
+    if notes and not issues:  # still say it is clean
         notes.insert(
             0, Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, "No problems found")
         )
-    return 200, operation_outcome([*validation.issues, *notes])
+    return 200, operation_outcome([*issues, *notes])
 
 
 def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

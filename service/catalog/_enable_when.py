@@ -62,7 +62,7 @@ def _check_one(
         yield "enableWhen-question", f"question {question!r} is not a linkId in this Questionnaire"
         return
     kind = target.get("type")
-    if kind in _NO_ANSWERS:
+    if isinstance(kind, str) and kind in _NO_ANSWERS:
         yield "enableWhen-question", f"question {question!r} is a {kind} item, which has no answers"
         return
     operator = when.get("operator")

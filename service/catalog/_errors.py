@@ -39,8 +39,14 @@ class Problem:
 
     def to_issue(self) -> Issue:
         """The problem as an OperationOutcome issue (for refused catalogue writes)."""
-        code = IssueType.INVARIANT if self.rule.startswith("que-") else IssueType.INVALID
+        code = _CODES.get(self.rule) or (
+            IssueType.INVARIANT if self.rule.startswith("que-") else IssueType.INVALID
+        )
         return Issue(IssueSeverity.ERROR, code, self.text, self.path, rule=self.rule)
+
+
+#: Rules whose issue code is not `invalid`: content over the compiler's limits (model.py).
+_CODES = {"q-too-large": IssueType.TOO_COSTLY}
 
 
 class CatalogError(UnprocessableContent):

@@ -37,6 +37,12 @@ _MAX_LENGTH_TYPES = frozenset(
 ItemRule = Callable[[dict[str, Any]], str | None]
 
 
+def _type(item: dict[str, Any]) -> str | None:
+    """item.type when it is a string (the R4 model reports it otherwise)."""
+    kind = item.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def _que_1(item: dict[str, Any]) -> str | None:
     # (type='group' implies item.empty().not()) and (type='display' implies item.empty())
     if item.get("type") == "group" and not present(item, "item"):
@@ -65,7 +71,7 @@ def _que_5(item: dict[str, Any]) -> str | None:
     #   or (answerValueSet.empty() and answerOption.empty())
     # The human text says "only choice and open-choice"; the expression, which we follow,
     # also admits the types R4 answerOption values can take.
-    if item.get("type") in _OPTION_TYPES:
+    if _type(item) in _OPTION_TYPES:
         return None
     if present(item, "answerValueSet") or present(item, "answerOption"):
         return (
@@ -99,7 +105,7 @@ def _que_9(item: dict[str, Any]) -> str | None:
 def _que_10(item: dict[str, Any]) -> str | None:
     # (type in ('boolean' | 'decimal' | 'integer' | 'string' | 'text' | 'url' | 'open-choice'))
     #   or maxLength.empty()
-    if item.get("type") not in _MAX_LENGTH_TYPES and present(item, "maxLength"):
+    if _type(item) not in _MAX_LENGTH_TYPES and present(item, "maxLength"):
         return (
             f"Maximum length can only be declared for simple question types "
             f"(type is {item.get('type')!r})"

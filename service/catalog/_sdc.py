@@ -39,7 +39,7 @@ def check_sdc(resource: dict[str, Any], items: list[ItemRef], source: str) -> li
     problems: list[Problem] = []
     for path, link_id, extension in expression_extensions(resource, "Questionnaire", None):
         url = extension.get("url")
-        if url not in _LINKED:
+        if not isinstance(url, str) or url not in _LINKED:
             continue
         used = _linkids(extension)
         if url in _SCORING:
@@ -75,7 +75,8 @@ def _unweighted(ref: ItemRef, scored: set[str], source: str) -> Iterator[Problem
     if ref.link_id not in scored or ref.item.get("type") not in ("choice", "open-choice"):
         return
     for index, option in dicts(ref.item, "answerOption"):
-        if not any(extension.get("url") in _WEIGHTS for _, extension in dicts(option, "extension")):
+        urls = (str(extension.get("url")) for _, extension in dicts(option, "extension"))
+        if not any(url in _WEIGHTS for url in urls):
             text = "a scored choice item needs an itemWeight on every answerOption"
             path = f"{ref.path}.answerOption[{index}]"
             yield Problem(source, "sdc-weight", text, path, ref.link_id)

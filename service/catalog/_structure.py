@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.questionnaire import Questionnaire
+from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from ._errors import Problem
@@ -43,6 +46,9 @@ def check_model(
     resource: dict[str, Any], source: str, root: str, known: frozenset[str] = frozenset()
 ) -> list[Problem]:
     """Whatever the fhir.resources R4B model rejects (but paths in `known`), one per error."""
+    unknown = list(_unknown_resources(resource, root))
+    if unknown:  # the model raises KeyError or TypeError on these rather than reporting them
+        return [Problem(source, "r4", text, path) for path, text in unknown]
     try:
         _MODELS[root].model_validate(resource)
     except ValidationError as exc:
@@ -53,6 +59,27 @@ def check_model(
                 problems.append(Problem(source, "r4", error["msg"], path, link_id))
         return problems
     return []
+
+
+def _unknown_resources(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Resources below `node` (contained, ...) whose resourceType is not an R4 resource."""
+    children = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, child in children:
+        here = f"{path}.{key}" if isinstance(node, dict) else f"{path}[{key}]"
+        kind = child.get("resourceType", "Resource") if isinstance(child, dict) else None
+        if isinstance(child, dict) and not (isinstance(kind, str) and _is_resource(kind)):
+            yield here, f"resourceType {kind!r} is not an R4 resource"
+        elif isinstance(child, (dict, list)):
+            yield from _unknown_resources(child, here)
+
+
+@functools.lru_cache(maxsize=256)
+def _is_resource(name: str) -> bool:
+    try:
+        found = get_fhir_model_class(name)
+    except ValueError:
+        return False
+    return issubclass(found, Resource)
 
 
 # 1..1 elements whose absence the model reports only once everything below is well typed.
@@ -125,7 +152,7 @@ def check_bindings(resource: dict[str, Any], items: list[ItemRef], source: str) 
 
 def _bound(node: dict[str, Any], key: str, codes: frozenset[str]) -> str | None:
     value = node.get(key)
-    if value is None or value in codes:
+    if value is None or (type(value) is str and value in codes):
         return None
     return f"{key} {value!r} is not one of {', '.join(sorted(codes))}"
 

@@ -2,13 +2,15 @@
 
 `QuestionnaireResponse.questionnaire` may be a canonical (`url` or `url|version`), a
 relative `Questionnaire/{id}`, or `#id` of a contained Questionnaire (a site's own
-instrument). Inline and contained Questionnaires are compiled per request, bounded by
-the compiler's limits, and kept in a small cache keyed by their content.
+instrument). Inline and contained Questionnaires pass the same checks as catalogue content
+(`check_resource`) and are compiled per request, bounded by the limits below, and kept in
+a small cache keyed by their content; content that fails is refused with every problem.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from collections import OrderedDict
 from threading import Lock
@@ -16,9 +18,14 @@ from typing import Any
 
 import orjson
 
-from service.errors import InvalidRequest, UnknownQuestionnaire
-from service.fhir.outcome import IssueType
+from service.errors import InvalidRequest, UnknownQuestionnaire, UnprocessableContent
+from service.fhir.outcome import IssueType, error
 from service.scoring import CompiledQuestionnaire, Limits, compile_questionnaire
+
+from ._checks import check_resource
+from ._errors import CatalogError
+from ._expressions import EXPRESSION_EXTENSIONS, expression_extensions
+from ._site_rules import check_size
 
 __all__ = ["resolve_questionnaire"]
 
@@ -30,24 +37,67 @@ _lock = Lock()
 #: A Questionnaire sent with a request is compiled on the worker's clock: its expressions
 #: may total 8,000 characters (about a second of parsing at worst; the shipped instruments
 #: use at most 1,300), 2,048 each, and compiling stops after two seconds of wall clock.
-_INLINE = Limits(max_expression_chars=8_000, max_expression_length=2_048, max_compile_seconds=2.0)
+#: Evaluating them for the response stops after one second (the shipped instruments take
+#: a millisecond), so that no expression can hold the request for longer.
+_INLINE = Limits(
+    max_expression_chars=8_000,
+    max_expression_length=2_048,
+    max_compile_seconds=2.0,
+    max_evaluation_seconds=1.0,
+)
+#: The catalogue checks run before compiling, so what bounds their cost is checked first:
+#: the items (as for a site write), the JSON (the R4 model takes about 1.6 µs a byte; this
+#: is several times the largest shipped instrument) and the expressions, by `_INLINE`,
+#: before they are parsed (the compiler counts those it evaluates; the checks parse all).
+_MAX_INLINE_BYTES = 512 * 1024
 
 
-def _compile_inline(questionnaire: dict[str, Any], max_items: int) -> CompiledQuestionnaire:
+def _compile_inline(
+    questionnaire: dict[str, Any], max_items: int, source: str, siblings: list[Any] | None = None
+) -> CompiledQuestionnaire:
+    """Compile (or find in the cache) a Questionnaire sent with a request; `siblings` are the
+    ValueSets contained beside a contained one, where its `#id` answerValueSets may be.
+    """
     content = orjson.dumps(questionnaire, option=orjson.OPT_SORT_KEYS)
-    key = hashlib.sha256(content + str(max_items).encode()).digest()
+    beside = orjson.dumps(siblings, option=orjson.OPT_SORT_KEYS) if siblings else b""
+    key = hashlib.sha256(content + beside + str(max_items).encode()).digest()
     with _lock:
         found = _cache.get(key)
         if found is not None:
             _cache.move_to_end(key)
             return found
+    check_size(questionnaire)
+    _check_cost(questionnaire, len(content))
     limits = dataclasses.replace(_INLINE, max_response_nodes=max_items)
-    compiled = compile_questionnaire(questionnaire, limits=limits)
+    compiler = functools.partial(compile_questionnaire, limits=limits, siblings=siblings or ())
+    problems, compiled = check_resource(questionnaire, source, compiler)
+    if problems:
+        raise CatalogError(problems)
+    assert isinstance(compiled, CompiledQuestionnaire)  # what `compiler` returns
     with _lock:
         _cache[key] = compiled
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return compiled
+
+
+def _check_cost(questionnaire: dict[str, Any], size: int) -> None:
+    """Refuse (too-costly) inline content too large to check within the time bound."""
+    if size > _MAX_INLINE_BYTES:
+        raise _too_costly(f"the Questionnaire is larger than {_MAX_INLINE_BYTES} bytes of JSON")
+    characters = 0
+    for _, _, extension in expression_extensions(questionnaire, "Questionnaire", None):
+        value = extension.get("valueExpression")
+        if str(extension.get("url")) in EXPRESSION_EXTENSIONS and isinstance(value, dict):
+            expression = value.get("expression")
+            characters += len(expression) if isinstance(expression, str) else 0
+    if characters > _INLINE.max_expression_chars:
+        raise _too_costly(f"more than {_INLINE.max_expression_chars} characters of expressions")
+
+
+def _too_costly(text: str) -> UnprocessableContent:
+    issue = error(IssueType.TOO_COSTLY, text, "Questionnaire", rule="q-too-large")
+    return UnprocessableContent(text, issues=[issue], issue_type=IssueType.TOO_COSTLY)
 
 
 def _contained(response: dict[str, Any], local_id: str) -> dict[str, Any]:
@@ -78,7 +128,9 @@ def resolve_questionnaire(
                 "The 'questionnaire' parameter must be a Questionnaire",
                 issue_type=IssueType.STRUCTURE,
             )
-        return _compile_inline(inline, max_items)
+        # A resource in a Parameters needs no id; the catalogue checks want one to name it.
+        named = inline if "id" in inline else {**inline, "id": "inline"}
+        return _compile_inline(named, max_items, "inline Questionnaire")
     reference = response.get("questionnaire")
     if reference is None:
         raise UnknownQuestionnaire(
@@ -99,7 +151,17 @@ def resolve_questionnaire(
                 issue_type=IssueType.STRUCTURE,
                 expression="QuestionnaireResponse.contained",
             )
-        return _compile_inline(_contained(response, reference[1:]), max_items)
+        beside = [
+            resource
+            for resource in response.get("contained") or ()
+            if isinstance(resource, dict) and resource.get("resourceType") == "ValueSet"
+        ]  # dom-2: a contained Questionnaire's own `#id` references resolve here too
+        return _compile_inline(
+            _contained(response, reference[1:]),
+            max_items,
+            f"contained Questionnaire {reference}",
+            beside,
+        )
     entry = catalog.resolve(reference)
     if entry is None and reference.startswith("Questionnaire/"):
         entry = catalog.get("Questionnaire", reference.removeprefix("Questionnaire/"))

@@ -14,7 +14,9 @@ from typing import Any
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 
 from ._content import ITEM_WEIGHT, ORDINAL_VALUE, extensions
+from ._datatypes import check_value
 from ._items import ItemDef, Option, answer_key
+from ._temporal import order
 from ._terminology import Terminology
 
 __all__ = ["ANSWER_TYPES", "Answers", "check_answer", "check_exclusive"]
@@ -34,6 +36,7 @@ _PATTERNS = {
 }
 _INT32 = (-(2**31), 2**31 - 1)
 _COMPLEX = frozenset({"Coding", "Quantity", "Attachment", "Reference"})
+_PLAIN_CODING = frozenset({"system", "code", "display"})
 
 #: QuestionnaireResponse.item.answer.value[x] in R4.
 ANSWER_TYPES = frozenset(
@@ -151,6 +154,10 @@ def _check_answer(
     if problem is not None:
         out.error(IssueType.VALUE, f"{keys[0]} {problem}", where, "qr-answer-invalid", link)
         return None
+    if value_type in _COMPLEX and not check_value(
+        out.issues, value_type, value, where, link, rule="qr-answer-invalid"
+    ):
+        return None  # the R4 datatype itself: unknown elements, types, formats
     kind = definition.type
     if kind == "choice" or (kind == "open-choice" and value_type != "String"):
         _check_option(out, definition, value_type, value, where)
@@ -161,10 +168,10 @@ def _check_answer(
 
 def _plain_option(out: Answers, definition: ItemDef, value: Any) -> bool:
     """The common case, checked in one go: a well-formed Coding that is one of the options,
-    with no display of its own that differs and no extensions. Its weight is recorded.
+    with no elements but system, code and the option's display. Its weight is recorded.
     False (nothing recorded) for anything else, which the general checks then look at.
     """
-    if type(value) is not dict or "extension" in value:
+    if type(value) is not dict or not value.keys() <= _PLAIN_CODING:
         return False
     code, system = value.get("code"), value.get("system")
     if type(code) is not str or not code or not (type(system) is str or "system" not in value):
@@ -173,7 +180,7 @@ def _plain_option(out: Answers, definition: ItemDef, value: Any) -> bool:
     if option is None:
         return False
     display = value.get("display")
-    if option.display is not None and display is not None and display != option.display:
+    if display is not None and display != option.display:
         return False
     weight = _option_weight(out, option, system, code)
     if weight is not None:
@@ -313,11 +320,11 @@ def _check_limits(
 ) -> bool:
     link = definition.link_id
     low, high = definition.min_value, definition.max_value
-    if _comparable(value, low) and value < low:
+    if _order(value_type, value, low) == -1:
         text = f"{value} is below the minimum {low} of item '{link}'"
         out.error(IssueType.VALUE, text, where, "qr-answer-min-value", link)
         return False
-    if _comparable(value, high) and value > high:
+    if _order(value_type, value, high) == 1:
         text = f"{value} is above the maximum {high} of item '{link}'"
         out.error(IssueType.VALUE, text, where, "qr-answer-max-value", link)
         return False
@@ -382,13 +389,18 @@ def check_exclusive(
             out.error(IssueType.BUSINESS_RULE, text, here, "qr-answer-exclusive", link)
 
 
-def _comparable(value: Any, bound: Any) -> bool:
-    if bound is None or type(value) is bool or type(bound) is bool:
-        return False
-    if type(value) in (int, float) and type(bound) in (int, float):
-        return True
-    # Dates compare as text when they have the same precision (YYYY, YYYY-MM, YYYY-MM-DD).
-    return type(value) is str and type(bound) is str and len(value) == len(bound) <= 10
+def _order(value_type: str, value: Any, bound: Any) -> int | None:
+    """How an answer compares with a minValue / maxValue: numbers as numbers; dates,
+    dateTimes and times as FHIRPath compares them (see `_temporal`); None when they do not
+    compare or the order is unknown at their precisions, which is not reported.
+    """
+    if value_type in ("Integer", "Decimal"):
+        if type(bound) in (int, float):
+            return int(value > bound) - int(value < bound)
+        return None
+    if value_type in ("Date", "DateTime", "Time"):
+        return order(value, bound)
+    return None
 
 
 def _check_length(out: Answers, definition: ItemDef, value: str, where: str) -> bool:

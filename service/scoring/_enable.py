@@ -7,12 +7,23 @@ treated as unanswered).
 
 Answers are kept per `Frame`: the response, and each group instance or answer
 that holds items, each with the answers given anywhere inside it. Enablement is
-decided per frame, so within a repeating group each repetition stands alone:
-enableWhen.question is looked up in the nearest enclosing instance that
-answers it (R4: the ancestor axis first), then across the whole response.
+decided per frame. enableWhen.question is looked up in the instance, enclosing
+the item, of the nearest item that contains both of them (R4: the nearest
+occurrence on the ancestor axis; the HL7 validator's "common group"): a
+question in the same repeating group is answered in the same repetition or not
+at all, never by a sibling repetition; one outside every group that holds the
+item is looked up across the whole response (any of its occurrences).
 `exists` holds when the question has (answerBoolean true) or lacks (false) an
 answer; other operators are false for an unanswered question; `!=` holds when
 the question is answered and no answer equals the value.
+
+Values compare as the HL7 validator compares them: numbers as numbers; dates,
+dateTimes and times as FHIRPath orders them (`_temporal`: precision by
+precision, dateTimes with a time as instants), where an order unknown at the
+two precisions satisfies no operator, `!=` included; a Coding by system and
+code, or by code alone when the condition gives no system; a Quantity by its
+value alone, units ignored (as the HL7 validator does); a Reference by its
+reference.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._items import EnableWhen, ItemDef
+from ._temporal import order
 
 __all__ = ["Enablement", "Frame"]
 
@@ -34,14 +46,27 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 
 
 class Frame:
-    """One instance holding items (the response, a group instance, an answer), and its answers."""
+    """One instance holding items (the response, a group instance, an answer), and its answers.
 
-    __slots__ = ("node", "parent", "path", "values")
+    `link` is the linkId of the group or question it is an instance or answer of (None for
+    the response) and `item` that group's or question's response item.
+    """
 
-    def __init__(self, node: Any, path: str, parent: Frame | None = None) -> None:
+    __slots__ = ("item", "link", "node", "parent", "path", "values")
+
+    def __init__(
+        self,
+        node: Any,
+        path: str,
+        parent: Frame | None = None,
+        link: str | None = None,
+        item: Any = None,
+    ) -> None:
         self.node = node
         self.path = path
         self.parent = parent
+        self.link = link
+        self.item = node if item is None else item
         self.values: dict[str, list[tuple[str, Any, Frame]]] = {}
 
     def record(self, link_id: str, value: tuple[str, Any]) -> None:
@@ -63,7 +88,7 @@ def _no_expression(definition: ItemDef, frame: Frame) -> bool:
 class Enablement:
     """Answers `enabled(linkId, frame)`, memoised, for one response."""
 
-    __slots__ = ("_conditional", "_expression", "_items", "_memo", "_root", "_visiting")
+    __slots__ = ("_above", "_conditional", "_expression", "_items", "_memo", "_root", "_visiting")
 
     def __init__(
         self,
@@ -78,6 +103,7 @@ class Enablement:
         self._expression = expression
         self._memo: dict[tuple[str, Frame], bool] = {}
         self._visiting: set[tuple[str, Frame]] = set()
+        self._above: dict[str, frozenset[str]] = {}
 
     def __call__(self, link_id: str, frame: Frame | None = None) -> bool:
         """True if the item is enabled in `frame` (the one holding it; default the response)."""
@@ -108,27 +134,40 @@ class Enablement:
 
     def _condition(self, condition: EnableWhen, frame: Frame) -> bool:
         question = condition.question
-        found: Frame | None = frame
-        while found is not None and question not in found.values:
+        around = self._ancestors(question)
+        found = frame  # up to the instance of the nearest item holding both, or the response
+        while found.parent is not None and found.link not in around:
             found = found.parent
-        occurrences = found.values[question] if found is not None else []
+        occurrences = found.values.get(question, ())
         answers = [(kind, value) for kind, value, at in occurrences if self(question, at)]
         if condition.operator == "exists":
             return bool(answers) is (condition.answer is True)
         if not answers:
             return False
         if condition.operator == "=":
-            return any(_equal(condition, answer) for answer in answers)
+            return any(_equal(condition, answer) is True for answer in answers)
         if condition.operator == "!=":
-            return not any(_equal(condition, answer) for answer in answers)
+            return all(_equal(condition, answer) is False for answer in answers)
         compare = _ORDER[condition.operator]
         return any(_ordered(condition, answer, compare) for answer in answers)
+
+    def _ancestors(self, link: str) -> frozenset[str]:
+        """The linkIds of the groups and questions an item is nested in."""
+        found = self._above.get(link)
+        if found is None:
+            chain, parent = set(), self._items[link].parent
+            while parent is not None:
+                chain.add(parent)
+                parent = self._items[parent].parent
+            found = self._above[link] = frozenset(chain)
+        return found
+
+
+_TEMPORAL = frozenset({"Date", "DateTime", "Time"})
 
 
 def _comparable(value_type: str, value: Any) -> Any:
     """The part of a value that comparisons use."""
-    if value_type == "Coding":
-        return (value.get("system"), value.get("code"))
     if value_type == "Quantity":
         return value.get("value")
     if value_type == "Reference":
@@ -140,10 +179,20 @@ def _kind(value_type: str) -> str:
     return "number" if value_type in ("Integer", "Decimal") else value_type
 
 
-def _equal(condition: EnableWhen, answer: tuple[str, Any]) -> bool:
-    if _kind(condition.answer_type) != _kind(answer[0]):
+def _equal(condition: EnableWhen, answer: tuple[str, Any]) -> bool | None:
+    """Whether the answer equals the condition's value; None if that is unknown."""
+    kind, value = answer
+    if _kind(condition.answer_type) != _kind(kind):
         return False
-    return bool(_comparable(condition.answer_type, condition.answer) == _comparable(*answer))
+    wanted = condition.answer
+    if kind in _TEMPORAL:
+        found = order(value, wanted)
+        return None if found is None else found == 0
+    if kind == "Coding":
+        system = wanted.get("system")
+        same_system = system is None or system == value.get("system")
+        return same_system and bool(wanted.get("code") == value.get("code"))
+    return bool(_comparable(condition.answer_type, wanted) == _comparable(kind, value))
 
 
 def _ordered(
@@ -151,6 +200,9 @@ def _ordered(
 ) -> bool:
     if _kind(condition.answer_type) != _kind(answer[0]) or answer[0] in ("Coding", "Boolean"):
         return False
+    if answer[0] in _TEMPORAL:
+        found = order(answer[1], condition.answer)
+        return found is not None and compare(found, 0)
     left, right = _comparable(*answer), _comparable(condition.answer_type, condition.answer)
     if type(left) is not type(right) and not {type(left), type(right)} <= {int, float}:
         return False

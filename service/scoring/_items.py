@@ -11,6 +11,7 @@ author sees all of them at once; the caller raises.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -98,12 +99,24 @@ class ItemDef:
 
 
 def answer_key(value_type: str, value: Any) -> Hashable:
-    """The comparison key of an answer value: Codings by (system, code), others by value."""
+    """The comparison key of an answer value: Codings by (system, code), References by
+    reference, others by value; hashable whatever JSON the value is.
+    """
     if value_type == "Coding":
-        return ("Coding", value.get("system"), value.get("code"))
+        return ("Coding", _frozen(value.get("system")), _frozen(value.get("code")))
     if value_type == "Reference":
-        return ("Reference", value.get("reference"))
-    return (value_type, value)
+        return ("Reference", _frozen(value.get("reference")))
+    return (value_type, _frozen(value))
+
+
+def _frozen(value: Any) -> Hashable:
+    """A JSON scalar as it is; an object or array (Quantity, Attachment, malformed content)
+    as its canonical JSON text, tagged so that it never equals a string value.
+    """
+    if type(value) is dict or type(value) is list:
+        return ("json", json.dumps(value, sort_keys=True, separators=(",", ":")))
+    scalar: Hashable = value  # str, int, float, bool or None
+    return scalar
 
 
 def index_item(
@@ -112,7 +125,7 @@ def index_item(
     """The ItemDef of a Questionnaire item (children are filled in by the caller)."""
     link_id = item["linkId"]
     kind = item.get("type")
-    if kind not in ITEM_TYPES:
+    if type(kind) is not str or kind not in ITEM_TYPES:
         issues.append(_bad(f"{path}.type", f"item '{link_id}' has unknown type {kind!r}"))
         kind = "display"
     options = _options(item, path, issues)
@@ -273,7 +286,9 @@ def _enable_when(item: dict[str, Any], path: str, issues: list[Issue]) -> tuple[
 def _condition(condition: dict[str, Any]) -> EnableWhen | None:
     question, operator = condition.get("question"), condition.get("operator")
     answers = [(k[6:], v) for k, v in condition.items() if k.startswith("answer")]
-    if type(question) is not str or operator not in _OPERATORS or len(answers) != 1:
+    if type(question) is not str or type(operator) is not str or len(answers) != 1:
+        return None
+    if operator not in _OPERATORS:
         return None
     value_type, value = answers[0]
     if value_type in ("Coding", "Reference", "Quantity") and type(value) is not dict:

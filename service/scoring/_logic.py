@@ -74,11 +74,14 @@ class ScoreDef:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What to evaluate at one item, in document order: its variables, its score, its children."""
+    """What to evaluate at one item (`link_id` None: the Questionnaire), in document order:
+    its variables, its score, its children.
+    """
 
     variables: tuple[Variable, ...]
     score: ScoreDef | None
     children: tuple[Scope, ...]
+    link_id: str | None = None
 
 
 def _issue(expression: str, text: str, rule: str, code: IssueType = IssueType.INVALID) -> Issue:
@@ -213,7 +216,7 @@ def _band(ext: dict[str, Any]) -> Band | None:
     subs = ext.get("extension")
     if type(subs) is not list:
         return None
-    parts = {sub.get("url"): sub for sub in subs if type(sub) is dict}
+    parts = {sub["url"]: sub for sub in subs if type(sub) is dict and type(sub.get("url")) is str}
     low = _bound(parts.get("low"))
     high = _bound(parts.get("high"))
     coding = parts.get("interpretation", {}).get("valueCoding")

@@ -1,4 +1,5 @@
-"""The `regex` extension on string items, made safe to run on untrusted answers.
+"""Regular expressions from content (the `regex` extension on string items, FHIRPath
+`matches()` and `replaceMatches()`), made safe to run on untrusted answers.
 
 Python's `re` backtracks and has no timeout, so a Questionnaire's pattern could
 make one answer cost minutes (`(a+)+b`). Patterns are therefore checked when
@@ -13,7 +14,8 @@ provably small:
   repetitions of min(their maximum, answer length + 1), times the number of
   alternatives, stays within `MAX_STEPS`; otherwise it is reported unchecked.
 
-FHIR regexes match the whole value (`fullmatch`), like XML Schema patterns.
+FHIR regexes match the whole value (`fullmatch`), like XML Schema patterns; FHIRPath's
+functions try every position (`search_cost`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class Pattern:
             steps *= min(most, length + 1)
         return steps
 
+    def search_cost(self, length: int) -> int:
+        """The worst case of trying the pattern at every position (`search`, `sub`)."""
+        return self.cost(length) * (length + 1)
+
     def matches(self, value: str) -> bool | None:
         """True/False for a full match of `value`; None when it would cost too much to tell."""
         if self.cost(len(value)) > MAX_STEPS:
@@ -60,13 +66,13 @@ class Pattern:
         return self.compiled.fullmatch(value) is not None
 
 
-def compile_pattern(source: str) -> Pattern:
+def compile_pattern(source: str, flags: int = 0) -> Pattern:
     """Compile a Questionnaire's regex; raise UnsafePattern if it is invalid or unsafe."""
     if len(source) > MAX_PATTERN:
         raise UnsafePattern(f"longer than {MAX_PATTERN} characters")
     try:
-        compiled = re.compile(source)
-        tree = _parser.parse(source)
+        compiled = re.compile(source, flags)
+        tree = _parser.parse(source, flags)
     except re.error as exc:
         raise UnsafePattern(f"not a valid regular expression: {exc}") from exc
     repeats: list[int] = []

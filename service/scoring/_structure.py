@@ -1,4 +1,7 @@
-"""Resource-level checks of a QuestionnaireResponse: its shape, status and questionnaire."""
+"""Resource-level checks of a QuestionnaireResponse: its shape, status and questionnaire.
+
+The elements the walk does not read (meta, subject, authored, ...) are `_datatypes`'s.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +10,13 @@ from typing import Any
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 
 from ._answers import Answers
+from ._datatypes import RESPONSE, check_elements
 from .model import CompiledQuestionnaire
 
 __all__ = ["STATUSES", "check_resource"]
 
 #: QuestionnaireResponse.status (R4 questionnaire-answers-status, required binding).
 STATUSES = frozenset({"in-progress", "completed", "amended", "entered-in-error", "stopped"})
-_ELEMENTS = frozenset(
-    {
-        "resourceType",
-        "id",
-        "meta",
-        "implicitRules",
-        "language",
-        "text",
-        "contained",
-        "extension",
-        "modifierExtension",
-        "identifier",
-        "basedOn",
-        "partOf",
-        "questionnaire",
-        "status",
-        "subject",
-        "encounter",
-        "authored",
-        "author",
-        "source",
-        "item",
-    }
-)
 _HERE = "QuestionnaireResponse"
 
 
@@ -53,11 +33,7 @@ def check_resource(out: Answers, cq: CompiledQuestionnaire, response: Any) -> st
         text = f"resourceType is {response.get('resourceType')!r}, not QuestionnaireResponse"
         _error(out, IssueType.STRUCTURE, text, f"{_HERE}.resourceType", "qr-resource-type")
         return None
-    for key in response:
-        if key.removeprefix("_") not in _ELEMENTS:
-            text = f"unknown element {key!r}"
-            where = f"{_HERE}.{key.removeprefix('_')}"
-            _error(out, IssueType.STRUCTURE, text, where, "qr-unknown-element")
+    check_elements(out.issues, RESPONSE, response, _HERE, None)
     _check_questionnaire(out, cq, response.get("questionnaire"))
     return _check_status(out, response.get("status"))
 

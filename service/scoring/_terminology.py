@@ -1,18 +1,22 @@
 """Contained terminology: the codes of `#id` ValueSets and the itemWeights of CodeSystems.
 
 `answerValueSet` is honoured when it names a ValueSet contained in the
-Questionnaire (its `expansion.contains`, or its `compose.include` concepts);
+Questionnaire (its `expansion.contains`, or its `compose.include` concepts),
+or, for a Questionnaire itself contained in a response, one contained beside it
+(dom-2 forbids contained resources inside a contained one, so `#id` resolves in
+the Questionnaire first, then in the resource that contains it);
 a weight not on the answerOption is looked up as the `itemWeight` property of a
 contained CodeSystem concept (SDC weight() lookup order, third step).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._content import finite_number
+from ._items import answer_key
 
 __all__ = ["Terminology", "terminology"]
 
@@ -25,8 +29,10 @@ class Terminology:
     weights: dict[tuple[Any, Any], float] = field(default_factory=dict)
 
 
-def terminology(questionnaire: dict[str, Any]) -> Terminology:
-    """What the Questionnaire's contained ValueSets and CodeSystems define."""
+def terminology(questionnaire: dict[str, Any], siblings: Iterable[Any] = ()) -> Terminology:
+    """What the Questionnaire's contained ValueSets and CodeSystems define, and the ValueSets
+    among `siblings` (the resources contained beside it) it does not contain itself.
+    """
     value_sets: dict[str, frozenset[Hashable]] = {}
     weights: dict[tuple[Any, Any], float] = {}
     contained = questionnaire.get("contained")
@@ -37,6 +43,12 @@ def terminology(questionnaire: dict[str, Any]) -> Terminology:
             value_sets["#" + resource["id"]] = frozenset(_value_set_codes(resource))
         elif resource.get("resourceType") == "CodeSystem":
             weights.update(_code_system_weights(resource))
+    for resource in siblings:
+        if type(resource) is not dict or type(resource.get("id")) is not str:
+            continue
+        key = "#" + resource["id"]
+        if resource.get("resourceType") == "ValueSet" and key not in value_sets:
+            value_sets[key] = frozenset(_value_set_codes(resource))
     return Terminology(value_sets, weights)
 
 
@@ -50,7 +62,9 @@ def _value_set_codes(value_set: dict[str, Any]) -> Iterator[Hashable]:
         concepts = include.get("concept") if type(include) is dict else None
         for concept in concepts if type(concepts) is list else ():
             if type(concept) is dict:
-                yield ("Coding", include.get("system"), concept.get("code"))
+                yield answer_key(
+                    "Coding", {"system": include.get("system"), "code": concept.get("code")}
+                )
 
 
 def _contains(entries: Any) -> Iterator[Hashable]:
@@ -60,7 +74,7 @@ def _contains(entries: Any) -> Iterator[Hashable]:
         if type(entry) is not dict:
             continue
         if "code" in entry:
-            yield ("Coding", entry.get("system"), entry.get("code"))
+            yield answer_key("Coding", entry)
         if type(entry.get("contains")) is list:
             stack.extend(entry["contains"])
 
@@ -68,14 +82,16 @@ def _contains(entries: Any) -> Iterator[Hashable]:
 def _code_system_weights(code_system: dict[str, Any]) -> Iterator[tuple[tuple[Any, Any], float]]:
     system = code_system.get("url")
     concepts = code_system.get("concept")
+    if system is not None and type(system) is not str:
+        return  # keys are looked up with a well-formed Coding's system: it would never match
     stack = list(concepts) if type(concepts) is list else []
     while stack:
         concept = stack.pop()
         if type(concept) is not dict:
             continue
         weight = _weight_property(concept.get("property"))
-        if weight is not None:
-            yield (system, concept.get("code")), weight
+        if weight is not None and type(concept.get("code")) is str:
+            yield (system, concept["code"]), weight
         if type(concept.get("concept")) is list:
             stack.extend(concept["concept"])
 

@@ -3,14 +3,27 @@
 Observations follow US Core's screening-assessment shape: category survey,
 the score item's code, subject/encounter/effective/issued/performer from the
 response, `valueQuantity` in UCUM `{score}` (valueBoolean for flags), the band
-as `interpretation`, and `derivedFrom` the response.
+as `interpretation`, and `derivedFrom` the response. A response without a
+subject (or whose subject is one of its contained resources) cannot be filed
+and is refused: UnprocessableContent, `required`.
 
-Each Observation's identifier is deterministic, so re-sending a response never
-creates duplicates (`request.ifNoneExist`): its value is the first 32 hex
-digits of sha256(`<identity>` newline `<code system>|<code>`), where identity is
-`identifier|<system>|<value>` of the response's identifier, else `id|<id>`,
-else `content|<sha256 of the canonical JSON of the scored response without
-id, meta and text>`. fullUrl is `urn:uuid:` + uuid5(URL namespace,
+Each entry is a conditional update (R4 http.html#cond-update): `PUT
+Observation?identifier=<system>|<value>` creates the Observation when none has
+that identifier and updates the one that does. So re-sending a response never
+creates duplicates, and the same response completed or amended later replaces
+what was filed for it (a conditional create, `ifNoneExist`, would keep the
+first, preliminary, values forever).
+
+The identifier value is the first 32 hex digits of sha256(`<identity>` newline
+`<code system>|<code>`, plus newline and the repetition's number, from 0 in
+document order, for a score under a repeating group or question), where
+identity is `identifier|<system>|<value>` of the response's identifier (when it
+has both), else `id|<id>`, else
+`content|<sha256 of the canonical content>`: the Questionnaire's canonical, the
+subject, `authored`, and each answer as its linkId path and value (a Coding as
+system and code only), leaving out the calculated and read-only items, texts,
+displays and extensions, which a client or this service may fill in or drop
+without changing the answers. fullUrl is `urn:uuid:` + uuid5(URL namespace,
 `<identifier system>|<value>`). Status: completed → final, amended → amended,
 in-progress and stopped → preliminary, entered-in-error → entered-in-error.
 """
@@ -22,6 +35,9 @@ import json
 import re
 import uuid
 from typing import Any
+
+from service.errors import UnprocessableContent
+from service.fhir.outcome import IssueType
 
 from .model import CompiledQuestionnaire
 from .score import Score, ScoreResult
@@ -46,31 +62,45 @@ _STATUS = {
     "entered-in-error": "entered-in-error",
 }
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
-#: Observation.performer may not reference a Device (which QuestionnaireResponse.author may).
-_NOT_PERFORMERS = ("Device/",)
+#: A literal reference, relative or absolute, and its resource type (R4 references.html#literal).
+_LITERAL = re.compile(
+    r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^?#]*/)?([A-Z][A-Za-z]{1,63})"
+    r"/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+)
+_CORE_TYPE = "http://hl7.org/fhir/StructureDefinition/"
+#: The targets R4 allows for Observation.subject, .encounter and .performer.
+_SUBJECTS = frozenset({"Patient", "Group", "Device", "Location"})
+_ENCOUNTERS = frozenset({"Encounter"})
+_PERFORMERS = frozenset(
+    {"Practitioner", "PractitionerRole", "Organization", "CareTeam", "Patient", "RelatedPerson"}
+)
+#: Left out of answer values when identifying a response by its content.
+_NOT_CONTENT = frozenset({"id", "extension", "modifierExtension", "display"})
 
 
 def extract_observations(
     cq: CompiledQuestionnaire, result: ScoreResult, response: dict[str, Any]
 ) -> dict[str, Any]:
-    """A Bundle (transaction) of Observations for the computed scores marked observationExtract."""
-    identity = _identity(response, result.response)
+    """A Bundle (transaction) of Observations for the computed scores marked observationExtract.
+
+    UnprocessableContent when the response has no subject the Observations could carry.
+    """
+    context = _context(response)
+    identity = _identity(cq, response, context["subject"])
     entries = []
     for score in result.scores:
         definition = cq.score(score.link_id)
         if score.value is None or definition is None or not definition.extract:
             continue
         value = observation_identifier(identity, score)
-        observation = _observation(score, response, result.status, value)
         full_url = uuid.uuid5(uuid.NAMESPACE_URL, f"{OBSERVATION_SYSTEM}|{value}")
         entries.append(
             {
                 "fullUrl": f"urn:uuid:{full_url}",
-                "resource": observation,
+                "resource": _observation(score, context, result.status, value),
                 "request": {
-                    "method": "POST",
-                    "url": "Observation",
-                    "ifNoneExist": f"identifier={OBSERVATION_SYSTEM}|{value}",
+                    "method": "PUT",
+                    "url": f"Observation?identifier={OBSERVATION_SYSTEM}|{value}",
                 },
             }
         )
@@ -81,22 +111,147 @@ def observation_identifier(identity: str, score: Score) -> str:
     """The stable identifier value of a score's Observation for a response identity."""
     code = score.code or {}
     text = f"{identity}\n{code.get('system', '')}|{code.get('code', '')}"
+    if score.instance is not None:  # a score per repetition: an Observation each
+        text += f"\n{score.instance}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _identity(response: dict[str, Any], scored: dict[str, Any]) -> str:
+def _context(response: dict[str, Any]) -> dict[str, Any]:
+    """The elements every Observation of this response shares, subject first."""
+    subject = response.get("subject")
+    found = _reference(subject, _SUBJECTS)
+    if found is None:
+        local = type(subject) is dict and str(subject.get("reference", "")).startswith("#")
+        raise UnprocessableContent(
+            "QuestionnaireResponse.subject is a contained resource: Observations are filed "
+            "apart from the response, so it must reference the Patient on the server"
+            if local
+            else "QuestionnaireResponse.subject is required to extract Observations: a "
+            "reference to the Patient (or Group, Device, Location) they are about",
+            issue_type=IssueType.REQUIRED,
+            expression="QuestionnaireResponse.subject",
+        )
+    context: dict[str, Any] = {"subject": found}
+    encounter = _reference(response.get("encounter"), _ENCOUNTERS)
+    if encounter is not None:
+        context["encounter"] = encounter
+    authored = response.get("authored")
+    if type(authored) is str:
+        context["effectiveDateTime"] = authored
+        if _INSTANT.fullmatch(authored):
+            context["issued"] = authored
+    performer = _reference(response.get("author"), _PERFORMERS, typed=True)
+    if performer is not None:
+        context["performer"] = [performer]
+    derived = _derived_from(response)
+    if derived:
+        context["derivedFrom"] = [derived]
+    return context
+
+
+def _reference(value: Any, targets: frozenset[str], *, typed: bool = False) -> Any:
+    """A copy of a Reference the Observation may carry, or None.
+
+    It must point outside the response (a `#` reference would dangle in an Observation
+    without the response's contained resources), by literal reference or identifier, at
+    one of `targets`; `typed` also refuses a target whose type cannot be told.
+    """
+    if type(value) is not dict:
+        return None
+    literal = value.get("reference")
+    if literal is not None and (type(literal) is not str or literal.startswith("#")):
+        return None
+    if literal is None and type(value.get("identifier")) is not dict:
+        return None
+    kind = _target_type(value)
+    if kind is None and (typed or "type" in value):
+        return None
+    if kind is not None and kind not in targets:
+        return None
+    return dict(value)
+
+
+def _target_type(reference: dict[str, Any]) -> str | None:
+    """The resource type a Reference names by `type` or its literal reference; None if unclear."""
+    literal = reference.get("reference")
+    matched = _LITERAL.fullmatch(literal) if type(literal) is str else None
+    named = matched.group(1) if matched else None
+    declared = reference.get("type")
+    if declared is None:
+        return named
+    if type(declared) is not str:
+        return None
+    declared = declared.removeprefix(_CORE_TYPE)
+    return declared if named in (None, declared) else None
+
+
+def _identity(cq: CompiledQuestionnaire, response: dict[str, Any], subject: Any) -> str:
+    """What identifies the response: its business identifier, else its id, else its content."""
     identifier = response.get("identifier")
-    if type(identifier) is dict and type(identifier.get("value")) is str:
-        return f"identifier|{identifier.get('system', '')}|{identifier['value']}"
-    if type(response.get("id")) is str:
-        return f"id|{response['id']}"
-    content = {k: v for k, v in scored.items() if k not in ("id", "meta", "text")}
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "content|" + hashlib.sha256(canonical.encode()).hexdigest()
+    if identifier is not None and type(identifier) is not dict:
+        raise _malformed("identifier", "one Identifier")
+    if identifier is not None:
+        system, value = identifier.get("system"), identifier.get("value")
+        if type(system) is str and type(value) is str:
+            return f"identifier|{system}|{value}"
+    response_id = response.get("id")
+    if response_id is not None and type(response_id) is not str:
+        raise _malformed("id", "a string")
+    if response_id:
+        return f"id|{response_id}"
+    canonical = f"{cq.url}|{cq.version or ''}" if cq.url else response.get("questionnaire")
+    answers: list[Any] = []
+    _answers(cq, response.get("item"), "", answers)
+    content = {
+        "questionnaire": canonical,
+        "subject": _content(subject),
+        "authored": response.get("authored"),
+        "answers": answers,
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "content|" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _malformed(element: str, expected: str) -> UnprocessableContent:
+    return UnprocessableContent(
+        f"QuestionnaireResponse.{element} must be {expected}",
+        issue_type=IssueType.STRUCTURE,
+        expression=f"QuestionnaireResponse.{element}",
+    )
+
+
+def _answers(cq: CompiledQuestionnaire, items: Any, path: str, found: list[Any]) -> None:
+    """(linkId path, value type, value) of each answer the respondent gave, in order."""
+    for item in items if type(items) is list else ():
+        link_id = item.get("linkId") if type(item) is dict else None
+        if type(link_id) is not str:
+            continue
+        definition = cq.items.get(link_id)
+        if link_id in cq.calculated or (definition is not None and definition.read_only):
+            continue  # filled in by a renderer or by this service, not answered
+        where = f"{path}/{link_id}"
+        answers = item.get("answer")
+        for answer in answers if type(answers) is list else ():
+            if type(answer) is not dict:
+                continue
+            for key, value in answer.items():
+                if key == "valueCoding" and type(value) is dict:
+                    found.append([where, key, [value.get("system"), value.get("code")]])
+                elif key.startswith("value"):
+                    found.append([where, key, _content(value)])
+            _answers(cq, answer.get("item"), where, found)
+        _answers(cq, item.get("item"), where, found)
+
+
+def _content(value: Any) -> Any:
+    """A value without the elements that do not change its meaning (displays, extensions)."""
+    if type(value) is not dict:
+        return value
+    return {key: _content(part) for key, part in value.items() if key not in _NOT_CONTENT}
 
 
 def _observation(
-    score: Score, response: dict[str, Any], status: str, identifier: str
+    score: Score, context: dict[str, Any], status: str, identifier: str
 ) -> dict[str, Any]:
     observation: dict[str, Any] = {
         "resourceType": "Observation",
@@ -104,18 +259,11 @@ def _observation(
         "status": _STATUS[status],
         "category": [_CATEGORY],
         "code": {"coding": [dict(score.code or {})]},  # copies: never share the content's dicts
+        "subject": context["subject"],
     }
-    for element in ("subject", "encounter"):
-        if type(response.get(element)) is dict:
-            observation[element] = response[element]
-    authored = response.get("authored")
-    if type(authored) is str:
-        observation["effectiveDateTime"] = authored
-        if _INSTANT.fullmatch(authored):
-            observation["issued"] = authored
-    author = response.get("author")
-    if type(author) is dict and not str(author.get("reference", "")).startswith(_NOT_PERFORMERS):
-        observation["performer"] = [author]
+    for element in ("encounter", "effectiveDateTime", "issued", "performer"):
+        if element in context:
+            observation[element] = context[element]
     if type(score.value) is bool:
         observation["valueBoolean"] = score.value
     else:
@@ -127,9 +275,8 @@ def _observation(
         }
     if score.interpretation is not None:
         observation["interpretation"] = [{"coding": [dict(score.interpretation)]}]
-    derived = _derived_from(response)
-    if derived:
-        observation["derivedFrom"] = [derived]
+    if "derivedFrom" in context:
+        observation["derivedFrom"] = context["derivedFrom"]
     return observation
 
 
@@ -137,6 +284,7 @@ def _derived_from(response: dict[str, Any]) -> dict[str, Any]:
     reference: dict[str, Any] = {}
     if type(response.get("id")) is str:
         reference["reference"] = f"QuestionnaireResponse/{response['id']}"
-    if type(response.get("identifier")) is dict:
-        reference["identifier"] = response["identifier"]
+    identifier = response.get("identifier")
+    if type(identifier) is dict and type(identifier.get("value")) is str:
+        reference["identifier"] = identifier
     return reference

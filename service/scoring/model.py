@@ -12,7 +12,7 @@ and a rule id:
 | q-enablewhen-invalid | malformed enableWhen, unknown question, or beside enableWhenExpression |
 | q-constraint | a targetConstraint without key, severity error/warning, human or expression |
 | q-regex | a regex that is invalid, too long or unsafe (nested repetition, see `_regex`) |
-| q-expression | valueExpression missing or not valid FHIRPath |
+| q-expression | valueExpression missing, not valid FHIRPath, or a matches() regex _regex refuses |
 | q-expression-language | a language other than text/fhirpath |
 | q-variable | a variable without a name, or declared twice in one scope |
 | q-variable-undefined | an expression uses a %variable not in scope (SDC variable) |
@@ -25,6 +25,7 @@ and a rule id:
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,6 +70,14 @@ class Limits:
     max_compile_seconds: float = 30.0
     budget: int = 100_000  # elements materialised per expression evaluation
     max_response_nodes: int = 10_000  # items plus answers in one response
+    # Wall-clock bound on evaluating every expression for one response (validation and
+    # scoring share it), so that a request fails with 422 long before the worker timeout.
+    max_evaluation_seconds: float | None = 10.0
+
+    def deadline(self) -> float | None:
+        """The `time.monotonic()` by which evaluation for a response starting now must end."""
+        seconds = self.max_evaluation_seconds
+        return None if seconds is None else time.monotonic() + seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +107,16 @@ class CompiledQuestionnaire:
 
 
 def compile_questionnaire(
-    questionnaire: dict[str, Any], *, limits: Limits | None = None, interpret: bool = False
+    questionnaire: dict[str, Any],
+    *,
+    limits: Limits | None = None,
+    interpret: bool = False,
+    siblings: Sequence[Any] = (),
 ) -> CompiledQuestionnaire:
-    """Compile a Questionnaire once; `interpret` uses fhirpathpy throughout (tests, benchmarks)."""
+    """Compile a Questionnaire once; `interpret` uses fhirpathpy throughout (tests, benchmarks);
+    `siblings` are the resources contained beside a contained one, where its `#id` ValueSets
+    may be.
+    """
     limits = limits or Limits()
     if type(questionnaire) is not dict or questionnaire.get("resourceType") != "Questionnaire":
         raise UnprocessableContent(
@@ -132,7 +148,7 @@ def compile_questionnaire(
         root_children=children,
         scope=Scope(root_vars, None, scopes),
         scores=tuple(builder.scores),
-        terminology=terminology(questionnaire),
+        terminology=terminology(questionnaire, siblings),
         limits=limits,
         conditional=_conditional(builder.items, builder.enable_expressions),
         calculated=frozenset(score.link_id for score in builder.scores),
@@ -277,7 +293,7 @@ class _Builder:
             item.get("item", []), path, definition.link_id, depth + 1, inner
         )
         self.items[definition.link_id] = replace(definition, children=children)
-        return Scope(own, score, scopes)
+        return Scope(own, score, scopes, definition.link_id)
 
     def _rules(
         self,

@@ -2,9 +2,13 @@
 
 Variables and calculatedExpressions are evaluated in document order (SDC), with
 `%resource` the response, `%questionnaire` the Questionnaire and `weight()` the
-itemWeight of the matched answerOption (recorded by validation). Each score is
-written into a copy of the response as soon as it is computed, so later
-expressions see it, as in an SDC form filler.
+itemWeight of the matched answerOption (recorded by validation). `%context`, also
+the focus, is the instance of the item that declares the variable (SDC): the
+response for the Questionnaire's, each repetition of a group for the group's,
+the response item for a question's; a calculatedExpression (and its item's own
+variables) is evaluated in each instance holding its item, which the response
+may lack. Each score is written into a copy of the response as soon as it is
+computed, so later expressions see it, as in an SDC form filler.
 
 Values are what the expression computes in IEEE doubles, exactly as fhirpath.js
 (LHC-Forms, Smart Forms) computes them, with no further rounding: sums of the
@@ -15,12 +19,13 @@ the true quotient (44/15 is 2.933333333333333). Integer results stay integers.
 |---|---|---|
 | score-withheld | warning | the score's rule gave no value (answers missing: they are named) |
 | score-differs | warning | the response carried another value for a score; ours replaces it |
-| score-too-costly | error (422) | an evaluation exceeded the budget in `Limits` |
+| score-too-costly | error (422) | an evaluation exceeded the budget or the time in `Limits` |
 | score-failed | error (422) | an expression failed or gave a value of the wrong type |
 
-Calculated items are filled in at the top level or in every instance of their
-parent group; one under a question's answer, or in a group the response lacks,
-is reported in `scores` only.
+A calculated item is computed and filled in at the top level, or in each
+instance of its parent group (a `Score` per repetition); one under a question's
+answer, or in a group the response lacks, is computed there and reported in
+`scores` only.
 """
 
 from __future__ import annotations
@@ -36,19 +41,22 @@ from .fhirpath import BudgetExceeded, Env, Expression, FhirPathError
 from .model import CompiledQuestionnaire, Scope, ScoreDef
 from .validate import Validation, validate_response
 
-__all__ = ["Score", "ScoreResult", "score_response"]
+__all__ = ["Score", "ScoreResult", "check_scores", "score_response"]
 
 _VALUE_KEY = {"decimal": "valueDecimal", "integer": "valueInteger", "boolean": "valueBoolean"}
 
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """One computed score: its item, code, value (None when withheld) and band."""
+    """One computed score: its item, code, value (None when withheld) and band; under a
+    repeating group or question, which repetition (from 0, in document order) it is for.
+    """
 
     link_id: str
     code: dict[str, Any] | None
     value: float | bool | None
     interpretation: dict[str, Any] | None = None
+    instance: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,54 +76,66 @@ def score_response(cq: CompiledQuestionnaire, response: Any) -> ScoreResult:
         raise UnprocessableContent(
             validation.errors[0].text, issues=validation.issues, issue_type=IssueType.INVALID
         )
-    found: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    return _score(cq, response, validation)
+
+
+def check_scores(cq: CompiledQuestionnaire, response: Any, validation: Validation) -> list[Issue]:
+    """For $validate: a `score-differs` warning for each calculated value `response` carries
+    that the service computes otherwise. Scoring runs only when the response answers a
+    calculated item and `validation` found no errors; its own failures are $score's to report.
+    """
+    if validation.errors or not validation.answered & cq.calculated:
+        return []
+    try:
+        result = _score(cq, response, validation)
+    except UnprocessableContent:
+        return []
+    return [issue for issue in result.issues if issue.rule == "score-differs"]
+
+
+def _score(cq: CompiledQuestionnaire, response: Any, validation: Validation) -> ScoreResult:
+    paths: dict[int, str] = {}
     working = dict(response)
     if "item" in working:
         working["item"] = _copy_items(
-            response["item"], "QuestionnaireResponse", found, cq.score_paths
+            response["item"], "QuestionnaireResponse", paths, cq.score_paths
         )
-    run = _Run(cq, validation, working, found)
-    run.scope(cq.scope, {})
+    run = _Run(cq, validation, working, paths)
+    run.scope(cq.scope, {}, working)
     issues = [*validation.issues, *run.issues]
     return ScoreResult(working, run.scores, issues, str(response["status"]))
 
 
 def _copy_items(
-    items: list[dict[str, Any]],
-    path: str,
-    found: dict[str, list[tuple[dict[str, Any], str]]],
-    paths: frozenset[str],
+    items: list[dict[str, Any]], path: str, paths: dict[int, str], on: frozenset[str]
 ) -> list[dict[str, Any]]:
-    """A copy of the list, with copies of the items on `paths` (scoring writes there) down to
-    their answers, noted in `found`; other items, and values (weights key on id), stay shared.
+    """A copy of the list, with copies of the items `on` the way to a score (scoring writes
+    there) down to their answers, their paths noted by id(); other items, and values
+    (weights key on id), stay shared.
     """
     copied = list(items)
     for index, item in enumerate(items):
-        link = item["linkId"]
-        if link not in paths:
+        if item["linkId"] not in on:
             continue
         here = f"{path}.item[{index}]"
         copied[index] = new = dict(item)
-        found.setdefault(link, []).append((new, here))
+        paths[id(new)] = here
         if "item" in new:
-            new["item"] = _copy_items(item["item"], here, found, paths)
+            new["item"] = _copy_items(item["item"], here, paths, on)
         if "answer" in new:
             new["answer"] = [
-                _copy_answer(answer, f"{here}.answer[{n}]", found, paths)
+                _copy_answer(answer, f"{here}.answer[{n}]", paths, on)
                 for n, answer in enumerate(item["answer"])
             ]
     return copied
 
 
 def _copy_answer(
-    answer: dict[str, Any],
-    path: str,
-    found: dict[str, list[tuple[dict[str, Any], str]]],
-    paths: frozenset[str],
+    answer: dict[str, Any], path: str, paths: dict[int, str], on: frozenset[str]
 ) -> dict[str, Any]:
     new = dict(answer)
     if "item" in new:
-        new["item"] = _copy_items(answer["item"], path, found, paths)
+        new["item"] = _copy_items(answer["item"], path, paths, on)
     return new
 
 
@@ -127,12 +147,12 @@ class _Run:
         cq: CompiledQuestionnaire,
         validation: Validation,
         working: dict[str, Any],
-        found: dict[str, list[tuple[dict[str, Any], str]]],
+        paths: dict[int, str],
     ) -> None:
         self.cq = cq
         self.answered = validation.answered
         self.working = working
-        self.found = found
+        self.paths = paths
         weights = validation.weights
         self.env = Env(
             working,
@@ -141,53 +161,103 @@ class _Run:
             weights=weights,
             budget=cq.limits.budget,
             memo={},  # cleared whenever a score is written into `working`
+            deadline=validation.deadline,
         )
         self.scores: list[Score] = []
         self.issues: list[Issue] = []
+        self.instances: dict[str, int] = {}  # scores so far of each item under a repetition
 
-    def scope(self, scope: Scope, variables: dict[str, list[Any]]) -> None:
-        """Evaluate one item's variables, its score, then its children, in document order."""
+    def scope(self, scope: Scope, variables: dict[str, list[Any]], context: Any) -> None:
+        """Evaluate one item's variables, its score, then its children, in document order.
+
+        `context` is %context and the focus (SDC): the item's instance in the response (the
+        response itself for the Questionnaire), or, for a calculated item, the instance
+        holding it. The children are evaluated in each instance holding them.
+        """
         if scope.variables:
             variables = dict(variables)
             for variable in scope.variables:
                 label = f"variable %{variable.name}"
-                variables[variable.name] = self.evaluate(label, variables, variable.expression)
+                found = self.evaluate(label, variables, variable.expression, context)
+                variables[variable.name] = found
         if scope.score is not None:
-            self.score(scope.score, variables)
-        for child in scope.children:
-            self.scope(child, variables)
+            self.score(scope.score, variables, context)
+        if not scope.children:
+            return
+        for holder in self._holders(scope, context):
+            for child in scope.children:
+                if child.score is not None:
+                    self.scope(child, variables, holder)
+                    continue
+                instances = [i for i in holder.get("item", ()) if i["linkId"] == child.link_id]
+                for instance in instances or [{"linkId": child.link_id}]:
+                    self.scope(child, variables, instance)
+
+    def _holders(self, scope: Scope, context: Any) -> list[Any]:
+        """Where the item's children are: its instance (a group, the response) or its answers.
+
+        A question left unanswered (or a calculated one, whose answers the score replaces)
+        holds them in an empty answer, so that their scores are still reported.
+        """
+        if scope.link_id is None or self.cq.items[scope.link_id].type == "group":
+            return [context]
+        answers = context.get("answer") if scope.score is None else None
+        return [a for a in answers if type(a) is dict] if type(answers) is list else [{}]
 
     def evaluate(
-        self, where: str, variables: dict[str, list[Any]], expression: Expression
+        self, where: str, variables: dict[str, list[Any]], expression: Expression, context: Any
     ) -> list[Any]:
         """Run one expression; budget or evaluation failures become UnprocessableContent."""
         self.env.variables = variables
+        self.env.context = context
         try:
-            return expression.evaluate([self.working], self.env)
+            return expression.evaluate([context], self.env)
         except BudgetExceeded as exc:
             raise _failure(f"{where}: {exc}", "score-too-costly", IssueType.TOO_COSTLY) from exc
         except FhirPathError as exc:
             raise _failure(f"{where}: {exc}", "score-failed", IssueType.PROCESSING) from exc
 
-    def score(self, definition: ScoreDef, variables: dict[str, list[Any]]) -> None:
-        """Compute one score, fill it in, and note why it is withheld or differs."""
-        result = self.evaluate(f"score '{definition.link_id}'", variables, definition.expression)
+    def score(self, definition: ScoreDef, variables: dict[str, list[Any]], holder: Any) -> None:
+        """Compute one score in the instance holding its item, fill it in there, and note why
+        it is withheld or differs.
+        """
+        link = definition.link_id
+        result = self.evaluate(f"score '{link}'", variables, definition.expression, holder)
         value = _value(definition, result)
         interpretation = _band(definition, value)
-        self.scores.append(Score(definition.link_id, definition.code, value, interpretation))
+        instance = None
+        if self._repeated(link):
+            instance = self.instances[link] = self.instances.get(link, -1) + 1
+        self.scores.append(Score(link, definition.code, value, interpretation, instance))
+        items = [item for item in holder.get("item", ()) if item["linkId"] == link]
         if value is None:
-            self._withheld(definition)
-        for item, path in self.found.get(definition.link_id, []):
+            self._withheld(definition, next((self.paths[id(i)] for i in items), None))
+        for item in items:
             self.env.memo = {}
-            self._compare(definition, item, path, value)
+            self._compare(definition, item, self.paths[id(item)], value)
             if value is None:
                 item.pop("answer", None)
             else:
                 item["answer"] = [{_VALUE_KEY[definition.type]: value}]
-        if value is not None and definition.link_id not in self.found:
-            self._insert(definition, value)
+        if value is not None and not items and self._writable(holder):
+            self._insert(definition, value, holder)
 
-    def _withheld(self, definition: ScoreDef) -> None:
+    def _repeated(self, link: str) -> bool:
+        """Whether the item is under a repeating group or question (a score per repetition)."""
+        parent = self.cq.items[link].parent
+        while parent is not None:
+            if self.cq.items[parent].repeats:
+                return True
+            parent = self.cq.items[parent].parent
+        return False
+
+    def _writable(self, holder: Any) -> bool:
+        """The response or a group instance in it (`paths` notes items only): where a missing
+        calculated item is added; not a question's answer, nor an instance the response lacks.
+        """
+        return holder is self.working or id(holder) in self.paths
+
+    def _withheld(self, definition: ScoreDef, where: str | None) -> None:
         missing = [link for link in self.cq.items if link in definition.uses - self.answered]
         if missing:
             text = (
@@ -196,7 +266,6 @@ class _Run:
             )
         else:
             text = f"score '{definition.link_id}' is withheld by the instrument's rule"
-        where = next((path for _, path in self.found.get(definition.link_id, [])), None)
         self.issues.append(
             Issue(
                 IssueSeverity.WARNING,
@@ -230,28 +299,20 @@ class _Run:
             )
         )
 
-    def _insert(self, definition: ScoreDef, value: float | bool) -> None:
-        parent = self.cq.items[definition.link_id].parent
-        if parent is None:
-            containers = [self.working]
-        elif self.cq.items[parent].type == "group":
-            containers = [item for item, _ in self.found.get(parent, [])]
-        else:
-            return
+    def _insert(self, definition: ScoreDef, value: float | bool, holder: dict[str, Any]) -> None:
         self.env.memo = {}
         item = {"linkId": definition.link_id, "answer": [{_VALUE_KEY[definition.type]: value}]}
         if definition.text is not None:
             item["text"] = definition.text
         position = self.cq.items[definition.link_id].position
         items = self.cq.items
-        for container in containers:
-            siblings = container.setdefault("item", [])
-            # Validation saw the siblings in Questionnaire order, so the place is found by
-            # stepping back past those after it (usually none: scores come last).
-            at = len(siblings)
-            while at and items[siblings[at - 1]["linkId"]].position > position:
-                at -= 1
-            siblings.insert(at, dict(item))
+        siblings = holder.setdefault("item", [])
+        # Validation saw the siblings in Questionnaire order, so the place is found by
+        # stepping back past those after it (usually none: scores come last).
+        at = len(siblings)
+        while at and items[siblings[at - 1]["linkId"]].position > position:
+            at -= 1
+        siblings.insert(at, item)
 
 
 def _failure(text: str, rule: str, code: IssueType) -> UnprocessableContent:

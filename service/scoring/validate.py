@@ -9,7 +9,7 @@ response with indexes, `value[x]` written `.value`
 |---|---|---|
 | qr-not-object | error | the resource, an item or an answer is not a JSON object |
 | qr-resource-type | error | resourceType is not QuestionnaireResponse |
-| qr-unknown-element | error | an element R4 does not define (resource, item or answer level) |
+| qr-unknown-element | error | an element R4 does not define (at any level: see `_datatypes`) |
 | qr-status-missing | error | no status (1..1) |
 | qr-status-invalid | error | status not one of the R4 codes (in-progress, completed, ...) |
 | qr-questionnaire-missing | warning | no `questionnaire`; the caller chose one |
@@ -17,6 +17,7 @@ response with indexes, `value[x]` written `.value`
 | qr-questionnaire-version | error | `questionnaire` names another version |
 | qr-not-array | error | item / answer is not a JSON array |
 | qr-empty-array | error | item / answer is an empty array (FHIR forbids empty arrays) |
+| qr-empty-value | error | item / answer is null |
 | qr-linkid-missing | error | an item without a linkId |
 | qr-unknown-linkid | error | a linkId the Questionnaire does not have |
 | qr-item-misplaced | error | item at the wrong level (group: item.item; question: answer.item) |
@@ -48,6 +49,10 @@ response with indexes, `value[x]` written `.value`
 | qr-constraint | the constraint's (error, warning) | a targetConstraint is false |
 | qr-expression-failed | warning | an enableWhenExpression or constraint failed or was not boolean |
 
+The other elements of the resource, items and answers, and the inside of complex
+answer values, are checked against their R4 datatypes by `_datatypes` (its own rules:
+qr-invalid-type, qr-invalid-value, qr-empty-value, qr-element-missing, ...).
+
 Required answers (and minOccurs) are not demanded of `stopped` /
 `entered-in-error` responses, nor of disabled items (SDC: required applies to
 enabled items only), nor of calculated items, which scoring fills in.
@@ -67,6 +72,7 @@ from service.errors import PayloadTooDeep
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 
 from ._answers import Answers, check_answer, check_exclusive
+from ._datatypes import ANSWER, ITEM, check_elements
 from ._enable import Enablement, Frame
 from ._evaluate import Evaluator
 from ._structure import check_resource
@@ -75,10 +81,7 @@ from .model import CompiledQuestionnaire, ItemDef
 __all__ = ["MAX_DEPTH", "Validation", "validate_response"]
 
 MAX_DEPTH = 32
-_ITEM_ELEMENTS = frozenset(
-    {"id", "extension", "modifierExtension", "linkId", "definition", "text", "answer", "item"}
-)
-_ANSWER_ELEMENTS = frozenset({"id", "extension", "modifierExtension", "item"})
+_ABSENT: Any = object()  # an element left out, as against one sent as null
 
 
 @dataclass(slots=True)
@@ -88,6 +91,7 @@ class Validation:
     issues: list[Issue]
     weights: dict[int, float] = field(default_factory=dict)
     answered: frozenset[str] = frozenset()
+    deadline: float | None = None  # for evaluation, scoring's included (`Limits.deadline`)
 
     @property
     def errors(self) -> list[Issue]:
@@ -97,13 +101,15 @@ class Validation:
 
 def validate_response(cq: CompiledQuestionnaire, response: Any) -> Validation:
     """Validate `response` (parsed JSON) against `cq`; raise PayloadTooDeep if too big."""
+    deadline = cq.limits.deadline()
     walk = _Walk(cq, response)
     status = check_resource(walk.out, cq, response)
     if status is None:
-        return Validation(walk.out.issues)
-    walk.items(response.get("item"), "QuestionnaireResponse", None, cq.root_children, 1)
-    walk.finish(status)
-    return Validation(walk.out.issues, walk.out.weights, frozenset(walk.root.values))
+        return Validation(walk.out.issues, deadline=deadline)
+    walk.items(response.get("item", _ABSENT), "QuestionnaireResponse", None, cq.root_children, 1)
+    walk.finish(status, deadline)
+    answered = frozenset(walk.root.values)
+    return Validation(walk.out.issues, walk.out.weights, answered, deadline)
 
 
 @dataclass(slots=True)
@@ -125,7 +131,8 @@ class _Walk:
         self.out = Answers(cq.terminology)
         self.nodes = 0
         self.root = self.frame = Frame(response, "QuestionnaireResponse")
-        self.framed = bool(cq.conditional)  # frames per instance only when enableWhen needs them
+        # Frames per instance only when enableWhen or item variables (their %context) need them.
+        self.framed = bool(cq.conditional or cq.item_variables)
         self.answered_at: list[tuple[str, str, Frame]] = []
         self.containers: list[_Container] = []
         self.occurrences: list[tuple[str, dict[str, Any], str, Frame]] = []  # for constraints
@@ -141,7 +148,7 @@ class _Walk:
         """Check the items at one level; True if any of them has an answer."""
         container = _Container(path, expected, set(), self.frame)
         self.containers.append(container)
-        if raw is None or not self._array(raw, path, "item", parent):
+        if raw is _ABSENT or not self._array(raw, path, "item", parent):
             return False
         if depth > MAX_DEPTH:
             raise PayloadTooDeep(f"items nest deeper than {MAX_DEPTH} levels", expression=path)
@@ -175,7 +182,10 @@ class _Walk:
             where = f"{path}.{element}"
             raise PayloadTooDeep(f"more than {most} items and answers", expression=where)
         where = f"{path}.{element}"
-        if type(raw) is not list:
+        if raw is None:
+            text = "must not be null: leave the element out"
+            self.error(IssueType.STRUCTURE, text, where, "qr-empty-value", link)
+        elif type(raw) is not list:
             self.error(IssueType.STRUCTURE, "must be a JSON array", where, "qr-not-array", link)
         else:
             self.error(IssueType.STRUCTURE, "must not be empty", where, "qr-empty-array", link)
@@ -220,9 +230,9 @@ class _Walk:
         return max(last, definition.position)
 
     def _item(self, item: dict[str, Any], definition: ItemDef, where: str, depth: int) -> bool:
-        self._elements(item, _ITEM_ELEMENTS, where, definition.link_id)
-        text = item.get("text")
-        if text is not None and definition.text is not None and text != definition.text:
+        check_elements(self.out.issues, ITEM, item, where, definition.link_id)
+        text, wanted = item.get("text"), definition.text
+        if wanted is not None and type(text) is str and text.strip() and text != wanted:
             self.out.add(
                 IssueSeverity.WARNING,
                 IssueType.VALUE,
@@ -248,29 +258,13 @@ class _Walk:
             self.error(
                 IssueType.STRUCTURE, text, f"{where}.item", "qr-item-misplaced", definition.link_id
             )
-        return self._answers(item.get("answer"), definition, where, depth)
+        return self._answers(item.get("answer", _ABSENT), definition, where, depth, item)
 
-    def _elements(
-        self, element: dict[str, Any], known: frozenset[str], where: str, link: str
-    ) -> None:
-        extra = element.keys() - known  # the common case is decided without a loop over keys
-        if known is _ANSWER_ELEMENTS:
-            for key in extra:
-                if not key.startswith("value"):
-                    break
-            else:
-                return
-        elif not extra:
-            return
-        for key in element:
-            name = key[1:] if key.startswith("_") else key
-            if name not in known and not (known is _ANSWER_ELEMENTS and name.startswith("value")):
-                text = f"unknown element {key!r}"
-                self.error(IssueType.STRUCTURE, text, f"{where}.{name}", "qr-unknown-element", link)
-
-    def _answers(self, raw: Any, definition: ItemDef, where: str, depth: int) -> bool:
+    def _answers(
+        self, raw: Any, definition: ItemDef, where: str, depth: int, item: dict[str, Any]
+    ) -> bool:
         link = definition.link_id
-        if raw is None or not self._array(raw, where, "answer", link):
+        if raw is _ABSENT or not self._array(raw, where, "answer", link):
             return False
         if len(raw) > 1 or definition.min_occurs is not None or definition.max_occurs is not None:
             self._occurs(raw, definition, where)
@@ -287,9 +281,9 @@ class _Walk:
             if len(answer) == 1 and value is not None and not definition.children:
                 continue  # a value[x] and nothing else: no elements to check, no items
             here = f"{where}.answer[{index}]"
-            self._elements(answer, _ANSWER_ELEMENTS, here, link)
+            check_elements(self.out.issues, ANSWER, answer, here, link)
             if "item" in answer or definition.children:
-                self._nested(answer, here, definition, definition.children, depth)
+                self._nested(answer, here, definition, definition.children, depth, item=item)
         if len(values) > 1:
             check_exclusive(self.out, definition, values, where)
         return True
@@ -314,19 +308,23 @@ class _Walk:
         definition: ItemDef,
         children: tuple[str, ...],
         depth: int,
+        *,
+        item: dict[str, Any] | None = None,
     ) -> bool:
-        """The items of a group instance or an answer, in a frame of their own if needed."""
+        """The items of a group instance or an answer to `item`, in their own frame if needed."""
         outer = self.frame
         if self.framed:
-            self.frame = Frame(node, where, outer)
+            self.frame = Frame(node, where, outer, definition.link_id, item)
         try:
-            return self.items(node.get("item"), where, definition.link_id, children, depth + 1)
+            return self.items(
+                node.get("item", _ABSENT), where, definition.link_id, children, depth + 1
+            )
         finally:
             self.frame = outer
 
-    def finish(self, status: str) -> None:
+    def finish(self, status: str, deadline: float | None) -> None:
         """The checks that need the whole response: enablement, constraints, completeness."""
-        evaluator = Evaluator(self.cq, self.response, self.out)
+        evaluator = Evaluator(self.cq, self.response, self.out, deadline)
         enabled = Enablement(self.cq.items, self.cq.conditional, self.root, evaluator.enabled)
         for link, where, frame in self.answered_at:
             if not enabled(link, frame):
@@ -338,7 +336,7 @@ class _Walk:
         for link, item, where, frame in self.occurrences:
             if enabled(link, frame):
                 for constraint in self.cq.constraints[link]:
-                    evaluator.check(constraint, link, item, where)
+                    evaluator.check(constraint, link, item, where, frame)
         severity = _REQUIRED_SEVERITY.get(status)
         if severity is not None:
             self._complete(severity, enabled)

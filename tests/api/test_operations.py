@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from service import create_app
+from service.config import load_settings
 from tests.api.conftest import outcome_codes
+from tests.hardening.bad_inputs import _contained
 from tests.scoring.instruments import build_response, vectors
 from tests.support.fhir_schema import validate_r4
 
@@ -97,6 +101,60 @@ def test_validate_reports_errors_with_200(client: FlaskClient) -> None:
     assert outcome_codes(clean) == ["informational"]
 
 
+def test_validate_reports_a_differing_client_score_as_score_does(client: FlaskClient) -> None:
+    body = build_response("phq-9", {str(n): 1 for n in range(1, 10)}, "completed")  # Several days
+    body["item"].append({"linkId": "total", "answer": [{"valueDecimal": 3}]})
+    status, result = call(client, "$validate", body)
+    assert status == 200
+    (issue,) = result["issue"]
+    assert (issue["severity"], issue["details"]["coding"][0]["code"], issue["expression"]) == (
+        "warning",
+        "score-differs",
+        [f"QuestionnaireResponse.item[{len(body['item']) - 1}].answer[0].value"],
+    )
+    _, scored = call(client, "$score", body)
+    (issues,) = [p["resource"] for p in scored["parameter"] if p["name"] == "issues"]
+    assert issues["issue"] == result["issue"]
+    body["item"][-1]["answer"] = [{"valueDecimal": 9}]
+    assert outcome_codes(call(client, "$validate", body)[1]) == ["informational"]
+
+
+def test_validate_reports_the_r4_structure_of_the_response(client: FlaskClient) -> None:
+    body = phq9(meta={"tag": []}, authored="yesterday", subject="Patient/1")
+    body["item"][0]["answer"][0]["valueCoding"]["userSelected"] = "yes"
+    status, result = call(client, "$validate", body)
+    assert status == 200
+    found = [
+        (
+            issue["severity"],
+            issue["code"],
+            issue["expression"],
+            issue["details"]["coding"][0]["code"],
+            issue["details"]["text"],
+        )
+        for issue in result["issue"]
+    ]
+    qr, value = "QuestionnaireResponse", "QuestionnaireResponse.item[0].answer[0].value"
+    assert found == [
+        ("error", "structure", [f"{qr}.meta.tag"], "qr-empty-array", "must not be empty"),
+        ("error", "value", [f"{qr}.authored"], "qr-invalid-value", "must be a valid dateTime"),
+        (
+            "error",
+            "structure",
+            [f"{qr}.subject"],
+            "qr-not-object",
+            "must be a JSON object (Reference)",
+        ),
+        (
+            "error",
+            "structure",
+            [f"{value}.userSelected"],
+            "qr-answer-invalid",
+            "must be true or false in JSON",
+        ),
+    ]
+
+
 def test_extract_is_valid_r4_and_repeatable(client: FlaskClient) -> None:
     body = phq9(id="qr-1", subject={"reference": "Patient/p1"}, authored="2026-11-25T10:00:00Z")
     status, first = call(client, "$extract", body)
@@ -106,16 +164,61 @@ def test_extract_is_valid_r4_and_repeatable(client: FlaskClient) -> None:
     _, second = call(client, "$extract", body)
     ids = [entry["resource"]["identifier"] for entry in first["entry"]]
     assert ids == [entry["resource"]["identifier"] for entry in second["entry"]]
-    assert all("ifNoneExist" in entry["request"] for entry in first["entry"])
+    for entry, (identifier,) in zip(first["entry"], ids, strict=True):
+        # A conditional update: creates it once, updates it when the response is amended.
+        url = f"Observation?identifier={identifier['system']}|{identifier['value']}"
+        assert entry["request"] == {"method": "PUT", "url": url}
     observation = first["entry"][0]["resource"]
     assert observation["subject"] == {"reference": "Patient/p1"}
     assert observation["effectiveDateTime"] == "2026-11-25T10:00:00Z"
 
 
+def test_extract_needs_a_subject_and_score_does_not(client: FlaskClient) -> None:
+    contained = {"contained": [{"resourceType": "Patient", "id": "p"}]}
+    for body in (phq9(), phq9(subject={"reference": "#p"}, **contained)):
+        status, result = call(client, "$extract", body)
+        assert status == 422
+        assert outcome_codes(result) == ["required"]
+        assert result["issue"][0]["expression"] == ["QuestionnaireResponse.subject"]
+        status, _ = call(client, "$score", body)
+        assert status == 200
+
+
+@pytest.mark.parametrize(("code", "rules"), [("a", []), ("z", ["qr-answer-not-in-valueset"])])
+def test_a_contained_questionnaire_finds_its_value_set_beside_it(
+    client: FlaskClient, code: str, rules: list[str]
+) -> None:
+    """dom-2 keeps contained resources out of a contained Questionnaire, so `#vs` resolves in
+    the response's `contained`, beside the Questionnaire."""
+    system = "https://example.org/CodeSystem/c"
+    item = {"linkId": "c", "type": "choice", "answerValueSet": "#vs"}
+    questionnaire = {"resourceType": "Questionnaire", "id": "q", "status": "active", "item": [item]}
+    value_set = {
+        "resourceType": "ValueSet",
+        "id": "vs",
+        "status": "active",
+        "expansion": {
+            "timestamp": "2024-01-01T00:00:00Z",
+            "contains": [{"system": system, "code": "a"}],
+        },
+    }
+    body = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "#q",
+        "status": "completed",
+        "contained": [questionnaire, value_set],
+        "item": [{"linkId": "c", "answer": [{"valueCoding": {"system": system, "code": code}}]}],
+    }
+    status, result = call(client, "$validate", body)
+    assert status == 200
+    found = [c["code"] for i in result["issue"] for c in i.get("details", {}).get("coding", [])]
+    assert found == rules
+
+
 def test_parameters_form_with_inline_questionnaire(client: FlaskClient) -> None:
     from tests.scoring.instruments import questionnaires
 
-    response = phq9()
+    response = phq9(subject={"reference": "Patient/p1"})
     body = {
         "resourceType": "Parameters",
         "parameter": [
@@ -130,6 +233,30 @@ def test_parameters_form_with_inline_questionnaire(client: FlaskClient) -> None:
     status, result = call(client, "$extract", body)
     assert status == 422
     assert result["issue"][0]["expression"] == ["QuestionnaireResponse.questionnaire"]
+
+
+def test_an_inline_questionnaire_needs_no_id(client: FlaskClient) -> None:
+    from tests.scoring.instruments import questionnaires
+
+    questionnaire = {k: v for k, v in questionnaires()["phq-9"].items() if k != "id"}
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "questionnaire-response", "resource": phq9()},
+            {"name": "questionnaire", "resource": questionnaire},
+        ],
+    }
+    status, result = call(client, "$score", body)
+    assert status == 200, result
+    # phq9() answers item n with n mod 4: 1+2+3+0+1+2+3+0+1 = 13
+    totals = [
+        part["valueDecimal"]
+        for param in result["parameter"]
+        if param["name"] == "score"
+        for part in param["part"]
+        if part["name"] == "value" and "valueDecimal" in part
+    ]
+    assert totals == [13]
 
 
 def entry(method: str, url: str, resource: dict[str, Any] | None) -> dict[str, Any]:
@@ -167,3 +294,97 @@ def test_batch_entry_limit(client: FlaskClient) -> None:
     response = client.post("/fhir", data=json.dumps(bundle), content_type=CT)
     assert response.status_code == 400
     assert outcome_codes(response.get_json()) == ["too-costly"]
+
+
+def _batch(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "batch", "entry": list(entries)}
+
+
+def _statuses(client: FlaskClient, bundle: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    response = client.post("/fhir", data=json.dumps(bundle), content_type=CT)
+    assert response.status_code == 200, response.data[:500]
+    result = response.get_json()
+    assert result["type"] == "batch-response"
+    return [entry["response"]["status"] for entry in result["entry"]], result
+
+
+def test_batch_entries_may_name_this_server_absolutely(client: FlaskClient) -> None:
+    statuses, _ = _statuses(
+        client,
+        _batch(
+            entry("POST", "http://localhost/fhir/QuestionnaireResponse/$score", phq9()),
+            entry("POST", "/QuestionnaireResponse/$validate", phq9()),
+            entry("POST", "http://elsewhere.example/fhir/QuestionnaireResponse/$score", phq9()),
+        ),
+    )
+    assert statuses == ["200 OK", "200 OK", "400 Bad Request"]
+
+
+def test_an_unforeseen_failure_fails_its_entry_alone(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.api import operations
+
+    def broken(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        raise KeyError("CANARY-answer")  # a bug: no deliberate error covers it
+
+    monkeypatch.setitem(operations.OPERATIONS, "$extract", broken)
+    capsys.readouterr()
+    statuses, result = _statuses(
+        client,
+        _batch(
+            entry("POST", "QuestionnaireResponse/$score", phq9()),
+            entry("POST", "QuestionnaireResponse/$extract", phq9()),
+            entry("POST", "QuestionnaireResponse/$validate", phq9()),
+        ),
+    )
+    assert statuses == ["200 OK", "500 Internal Server Error", "200 OK"]
+    assert outcome_codes(result["entry"][1]["response"]["outcome"]) == ["exception"]
+    assert validate_r4(result) == []
+    logged = capsys.readouterr().err
+    assert "unexpected KeyError at " in logged
+    assert "CANARY" not in logged
+
+
+#: About a quarter of a second of parsing a contained Questionnaire, then its compile fails.
+SLOW_SUM = " + ".join(["1"] * 300)
+
+
+def _broken(number: int = 0) -> dict[str, Any]:
+    """A response to a contained Questionnaire that is slow to compile and does not; each
+    `number` its own expression, as the checks remember the parse errors of one they saw."""
+    response = _contained([f"{SLOW_SUM} + {number}"], "%nowhere")
+    response["contained"][0]["url"] = f"https://example.org/Questionnaire/slow-{number}"
+    return response
+
+
+@pytest.fixture(scope="module")
+def hurried() -> Iterator[FlaskClient]:
+    """An app whose batches may spend 2 s: two thirds of a 3 s worker timeout."""
+    with create_app(load_settings({"timeout": 3}, environ={})).test_client() as client:
+        yield client
+
+
+def test_a_batch_compiles_a_broken_questionnaire_once(hurried: FlaskClient) -> None:
+    score = entry("POST", "QuestionnaireResponse/$score", _broken())
+    good = entry("POST", "QuestionnaireResponse/$score", phq9())
+    statuses, result = _statuses(hurried, _batch(*[score] * 30, good))
+    assert statuses == ["422 Unprocessable Entity"] * 30 + ["200 OK"]
+    outcomes = {json.dumps(e["response"]["outcome"]) for e in result["entry"][:30]}
+    assert len(outcomes) == 1
+
+
+def test_a_batch_out_of_time_answers_503_for_the_entries_it_did_not_start(
+    hurried: FlaskClient,
+) -> None:
+    entries = [entry("POST", "QuestionnaireResponse/$score", _broken(n)) for n in range(30)]
+    statuses, result = _statuses(hurried, _batch(*entries))
+    started = statuses.index("503 Service Unavailable")
+    assert 0 < started < 30
+    assert statuses == ["422 Unprocessable Entity"] * started + ["503 Service Unavailable"] * (
+        30 - started
+    )
+    late = result["entry"][-1]["response"]["outcome"]
+    assert outcome_codes(late) == ["transient"]
+    assert "send it again" in late["issue"][0]["details"]["text"]
+    assert validate_r4(result) == []

@@ -29,7 +29,8 @@ def test_every_answer_says_nosniff(client: FlaskClient) -> None:
 
 
 def test_operation_results_are_never_stored(client: FlaskClient) -> None:
-    body = json.dumps(build_response("gad-7", full_answers("gad-7")))
+    response = build_response("gad-7", full_answers("gad-7"), subject={"reference": "Patient/p"})
+    body = json.dumps(response)
     for operation in ("$validate", "$score", "$extract"):
         answer = client.post(f"/fhir/QuestionnaireResponse/{operation}", data=body, content_type=CT)
         assert answer.status_code == 200

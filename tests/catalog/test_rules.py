@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,66 @@ def test_required_bindings(tmp_path: Path, change: dict[str, str], where: str) -
     rules, message, file = _one(tmp_path, q)
     assert rules == {"binding"}
     assert f"{file}: {where}: binding: " in message
+
+
+def _typed(kind: Any) -> Callable[[dict[str, Any]], None]:
+    """Item '2' of type `kind`, and item '3' enabled by it."""
+
+    def change(q: dict[str, Any]) -> None:
+        q["item"][1]["type"] = kind
+        q["item"][2]["item"][0]["enableWhen"] = [
+            {"question": "2", "operator": "=", "answerInteger": 1}
+        ]
+
+    return change
+
+
+def _weighed_option_url(url: Any) -> Callable[[dict[str, Any]], None]:
+    """Item '1' scored, and its first option's extension with this url."""
+
+    def change(q: dict[str, Any]) -> None:
+        expression = "%resource.item.where(linkId = '1').answer.value.weight()"
+        q["extension"][0]["valueExpression"]["expression"] = expression
+        q["item"][0]["answerOption"][0]["extension"] = [{"url": url, "valueDecimal": 1}]
+
+    return change
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(q: dict[str, Any]) -> None:
+        node = q
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (_typed(["integer"]), "Questionnaire.item[1].type"),
+        (_typed({"code": "integer"}), "Questionnaire.item[1].type"),
+        (_set(("item", 1, "enableWhen"), [{"question": "1", "operator": ["="],
+                                           "answerBoolean": True}]),
+         "Questionnaire.item[1].enableWhen[0].operator"),
+        (_set(("contained",), [{"resourceType": "NoSuchResource", "id": "x"}]),
+         "Questionnaire.contained[0]"),
+        (_set(("contained",), [{"resourceType": ["CodeSystem"], "id": "x"}]),
+         "Questionnaire.contained[0]"),
+        (_set(("item", 4, "extension", 0, "url"), ["x"]), "Questionnaire.item[4].extension[0].url"),
+        (_weighed_option_url(["x"]), "Questionnaire.item[0].answerOption[0].extension[0].url"),
+    ],
+)  # fmt: skip
+def test_json_of_the_wrong_type_is_a_problem(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], where: str
+) -> None:
+    """An array or object where a string belongs is reported (R4 model), never hashed."""
+    q = mini()
+    change(q)
+    rules, message, _ = _one(tmp_path, q)
+    assert "r4" in rules
+    assert f"{where}): r4: " in message or f"{where}: r4: " in message
 
 
 def test_enable_when_operator_binding(tmp_path: Path) -> None:

@@ -22,10 +22,25 @@ VALIDATE = "/fhir/QuestionnaireResponse/$validate"
 EXTRACT = "/fhir/QuestionnaireResponse/$extract"
 ITEM_PATH = "QuestionnaireResponse.item[0]"
 VALUE_PATH = "QuestionnaireResponse.item[0].answer[0].value"
+EXPRESSION = "Questionnaire.item[1].extension[0].valueExpression"  # of `_contained`'s score
 CALCULATED = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
 VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
+INITIAL = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression"
+ENABLE_WHEN = (
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
+)
+#: Minutes of backtracking for Python's `re` on 40 characters, unless the guard refuses it.
+NESTED_REGEX = "^(a+)+$"
+MATCHED = "%resource.item.where(linkId='s').answer.value"
+SCORE_BAND = "https://rapport-fhir.github.io/fhir/StructureDefinition/score-band"
+STRING = {"linkId": "a", "type": "string"}
 NOT_ZERO = {"system": "http://loinc.org", "code": "LA6568-5"}  # PHQ-9 "Not at all"
 HUGE = 100_000
+#: Ten a's, their empty string replaced by ten a's seven times: 1.8 million characters
+#: (eight times: 20 million and 1.8 GB of memory), unless the length is checked first.
+REPLACED_7 = "'aaaaaaaaaa'" + ".replace('', 'aaaaaaaaaa')" * 7
+#: Within the element budget, but tenths of a second: twenty of them pass the time limit.
+LONG_REPEAT = "(1).repeat(iif($this < 49999, $this + 1, {})).count()"
 
 
 def _answered(link_id: str = "1", **value: Any) -> dict[str, Any]:
@@ -65,6 +80,7 @@ def _contained(expressions: list[str], score: str = "1") -> dict[str, Any]:
     score_item = {
         "linkId": "s",
         "type": "decimal",
+        "code": [{"system": "https://example.org/scores", "code": "s"}],
         "readOnly": True,
         "extension": [
             {
@@ -78,7 +94,7 @@ def _contained(expressions: list[str], score: str = "1") -> dict[str, Any]:
         "id": "q",
         "url": "https://example.org/Questionnaire/site",
         "status": "active",
-        "extension": variables,
+        **({"extension": variables} if variables else {}),
         "item": [{"linkId": "a", "type": "integer"}, score_item],
     }
     return {
@@ -88,6 +104,72 @@ def _contained(expressions: list[str], score: str = "1") -> dict[str, Any]:
         "contained": [questionnaire],
         "item": [_answered("a", valueInteger=1)],
     }
+
+
+def _doubling(first: str, step: str, times: int = 24, score: str = "1") -> dict[str, Any]:
+    """`_contained` with variables %v0 = `first` and each next one `step` applied to the last
+    (`{v}` in `step`): what doubles a string or a collection each time."""
+    steps = [step.format(v=f"%v{n}") for n in range(times)]
+    return _contained([first, *steps], score)
+
+
+def _site(*items: dict[str, Any], **root: Any) -> dict[str, Any]:
+    """A response to a contained Questionnaire of `items` and `root` elements (None drops one):
+    what the catalogue refuses must be refused here too (422, its problems as issues)."""
+    questionnaire = {"resourceType": "Questionnaire", "id": "q", "status": "active", **root}
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "#q",
+        "status": "in-progress",
+        "contained": [
+            {k: v for k, v in questionnaire.items() if v is not None} | {"item": list(items)}
+        ],
+    }
+
+
+def _enabled_by(expression: str, **answers: str) -> dict[str, Any]:
+    """A response to a contained Questionnaire whose item 't' has this enableWhenExpression,
+    answering its string items 's', 'p' and 't' as given."""
+    when = {
+        "url": ENABLE_WHEN,
+        "valueExpression": {"language": "text/fhirpath", "expression": expression},
+    }
+    items = [{"linkId": "s", "type": "string"}, {"linkId": "p", "type": "string"},
+             {"linkId": "t", "type": "string", "extension": [when]}]  # fmt: skip
+    response = _site(*items)
+    response["item"] = [_answered(k, valueString=v) for k, v in answers.items()]
+    return response
+
+
+def _banded(band: dict[str, Any]) -> dict[str, Any]:
+    """`_contained([])` with `band` as a further extension of its score item."""
+    response = _contained([])
+    response["contained"][0]["item"][1]["extension"].append(band)
+    return response
+
+
+def _inline(questionnaire: dict[str, Any]) -> dict[str, Any]:
+    """$validate's Parameters form with `questionnaire` given inline."""
+    response = {"resourceType": "QuestionnaireResponse", "status": "in-progress"}
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "questionnaire-response", "resource": response},
+            {"name": "questionnaire", "resource": questionnaire},
+        ],
+    }
+
+
+def _initial_expressions(count: int, length: int) -> bytes:
+    """`count` items whose initialExpression (parsed by the checks, not compiled) is `length`
+    characters of arithmetic."""
+    expression = " + ".join(["1"] * (length // 4))
+    items = [
+        {"linkId": f"i{n}", "type": "integer", "extension": [{"url": INITIAL, "valueExpression": {
+            "language": "text/fhirpath", "expression": expression}}]}
+        for n in range(count)
+    ]  # fmt: skip
+    return _dumps(_site(*items))
 
 
 def _deep_items(depth: int) -> bytes:
@@ -103,6 +185,19 @@ def _deep_arrays_in_extension(depth: int) -> bytes:
 
 def _deep_objects_in_meta(depth: int) -> bytes:
     return _spliced('"meta": ' + '{"tag": ' * depth + "1" + "}" * depth)
+
+
+def _deep_objects_in_contained(depth: int) -> bytes:
+    """Contained resources are checked for their type and id only: the writer bounds the rest."""
+    deep = '{"x": ' * depth + "1" + "}" * depth
+    return _spliced('"contained": [{"resourceType": "Basic", "id": "b", "code": ' + deep + "}]")
+
+
+def _deep_extensions(depth: int) -> bytes:
+    inner = '{"url": "urn:x", "valueString": "x"}'
+    for _ in range(depth):
+        inner = '{"url": "urn:x", "extension": [' + inner + "]}"
+    return _spliced('"extension": [' + inner + "]")
 
 
 def _many_items(count: int) -> bytes:
@@ -121,6 +216,8 @@ MAKERS: dict[str, Callable[[], bytes]] = {
     "deep-items-3000": lambda: _deep_items(3000),
     "deep-arrays-3000": lambda: _deep_arrays_in_extension(3000),
     "deep-objects-300": lambda: _deep_objects_in_meta(300),
+    "deep-objects-300-contained": lambda: _deep_objects_in_contained(300),
+    "deep-extensions-100": lambda: _deep_extensions(100),
     "items-100k": lambda: _many_items(HUGE),
     "items-5000": lambda: _many_items(5000),
     "linkid-100k": lambda: _dumps(_qr(item=[{"linkId": "x" * HUGE}])),
@@ -144,6 +241,8 @@ MAKERS: dict[str, Callable[[], bytes]] = {
     "batch-101": lambda: _batch(101, _qr()),
     "union-800": lambda: _dumps(_contained([], "(" + " | ".join(map(str, range(800))) + ")")),
     "long-expressions-8": lambda: _dumps(_contained([" + ".join(["1"] * 1000) for _ in range(8)])),
+    "initial-expressions-20": lambda: _initial_expressions(20, 2000),
+    "contained-600k": lambda: _dumps(_site(STRING, description="d" * 600_000)),
 }
 
 
@@ -225,9 +324,17 @@ CASES: tuple[dict[str, Any], ...] = (
     # --- nesting and size ---------------------------------------------------------------
     _case("items-nested-3000-deep", "POST", SCORE, 400, "too-costly", make="deep-items-3000"),
     _case("arrays-nested-3000-deep", "POST", SCORE, 400, "too-costly", make="deep-arrays-3000"),
+    _case(  # meta.tag must be an array: refused at the first level, however deep
+        "objects-nested-300-deep-in-meta", "POST", SCORE, 422, "structure",
+        at="QuestionnaireResponse.meta.tag", make="deep-objects-300",
+    ),
     _case(
-        "objects-nested-300-deep-in-meta", "POST", SCORE, 400, "too-costly",
-        make="deep-objects-300",
+        "objects-nested-300-deep-in-contained", "POST", SCORE, 400, "too-costly",
+        make="deep-objects-300-contained",
+    ),
+    _case(
+        "extensions-nested-100-deep", "POST", SCORE, 400, "too-costly",
+        make="deep-extensions-100",
     ),
     _case(
         "items-100k", "POST", SCORE, 400, "too-costly", at="QuestionnaireResponse.item",
@@ -318,6 +425,37 @@ CASES: tuple[dict[str, Any], ...] = (
         "status-missing", "POST", SCORE, 422, "required", at="QuestionnaireResponse.status",
         json_body={k: v for k, v in _qr().items() if k != "status"},
     ),
+    # R4 structure of the response itself (service.scoring._datatypes)
+    _case(
+        "authored-not-a-datetime", "POST", SCORE, 422, "value",
+        at="QuestionnaireResponse.authored", json_body=_qr(authored="yesterday"),
+    ),
+    _case(
+        "subject-as-string", "POST", SCORE, 422, "structure",
+        at="QuestionnaireResponse.subject", json_body=_qr(subject="Patient/1"),
+    ),
+    _case(
+        "id-not-an-r4-id", "POST", SCORE, 422, "value", at="QuestionnaireResponse.id",
+        json_body=_qr(id="a b$"),
+    ),
+    _case(
+        "item-null", "POST", SCORE, 422, "structure", at="QuestionnaireResponse.item",
+        json_body=_qr(item=None),
+    ),
+    _case(
+        "modifier-extension", "POST", SCORE, 422, "not-supported",
+        at="QuestionnaireResponse.modifierExtension[0]",
+        json_body=_qr(modifierExtension=[{"url": "urn:x:negated", "valueBoolean": True}]),
+    ),
+    _case(
+        "coding-display-as-number", "POST", SCORE, 422, "structure", at=f"{VALUE_PATH}.display",
+        json_body=_qr(item=[_answered(valueCoding={**NOT_ZERO, "display": 5})]),
+    ),
+    _case(
+        "extension-without-url", "POST", SCORE, 422, "required",
+        at="QuestionnaireResponse.extension[0].url",
+        json_body=_qr(extension=[{"valueString": "x"}]),
+    ),
     _case("resourcetype-observation", "POST", SCORE, 400, "structure", at="resourceType",
           json_body={"resourceType": "Observation", "status": "final"}),
     _case("resourcetype-lowercase", "POST", VALIDATE, 400, "structure", at="resourceType",
@@ -344,7 +482,8 @@ CASES: tuple[dict[str, Any], ...] = (
         json_body=_qr(questionnaire="#q", contained=[{"resourceType": "Patient", "id": "q"}]),
     ),
     _case(
-        "contained-item-without-linkid", "POST", SCORE, 422, "invalid", at="Questionnaire.item[0]",
+        "contained-item-without-linkid", "POST", SCORE, 422, "invalid",
+        at="Questionnaire.item[0].linkId",
         json_body={
             **_contained([]),
             "contained": [{"resourceType": "Questionnaire", "id": "q", "status": "active",
@@ -352,14 +491,14 @@ CASES: tuple[dict[str, Any], ...] = (
         },
     ),
     _case("contained-syntax-error", "POST", SCORE, 422, "invalid",
-          at="Questionnaire.item[1].extension[0]", json_body=_contained([], "1 +* 2")),
+          at=EXPRESSION, json_body=_contained([], "1 +* 2")),
     _case("contained-undefined-variable", "POST", SCORE, 422, "invalid",
           at="Questionnaire.item[1].extension[0]", json_body=_contained([], "%nowhere")),
     _case("contained-parens-1500-deep", "POST", SCORE, 422, "invalid",
-          at="Questionnaire.item[1].extension[0]",
+          at=EXPRESSION,
           json_body=_contained([], "(" * 1500 + "1" + ")" * 1500)),
     _case("contained-union-800", "POST", SCORE, 422, "invalid",
-          at="Questionnaire.item[1].extension[0]", make="union-800"),
+          at=EXPRESSION, make="union-800"),
     _case(
         "contained-cross-product", "POST", SCORE, 422, "too-costly",
         json_body=_contained(
@@ -369,11 +508,120 @@ CASES: tuple[dict[str, Any], ...] = (
     ),
     _case("contained-endless-repeat", "POST", SCORE, 422, "too-costly",
           json_body=_contained([], "(1).repeat($this + 1).count()")),
+    # Strings and collections that grow: charged to the budget, strings capped in length.
+    _case("contained-replace-7-times", "POST", SCORE, 422, "too-costly",
+          json_body=_contained([], f"({REPLACED_7}).length()")),
+    _case("contained-plus-doubling", "POST", SCORE, 422, "too-costly",
+          json_body=_doubling("'" + "a" * 1000 + "'", "{v} + {v}")),
+    _case("contained-ampersand-doubling", "POST", SCORE, 422, "too-costly",
+          json_body=_doubling("'" + "a" * 1000 + "'", "{v} & {v}")),
+    _case("contained-join-doubling", "POST", SCORE, 422, "too-costly",
+          json_body=_doubling("'" + "a" * 1000 + "'", "({v} | {v} & 'b').join({v})")),
+    _case("contained-tostring-doubling", "POST", SCORE, 422, "too-costly",
+          json_body=_doubling("%resource.toString()", "({v} & {v}).toString()")),
+    _case("contained-combine-doubling", "POST", SCORE, 422, "too-costly",
+          json_body=_doubling("'a'", "{v}.combine({v})")),
+    _case("contained-combine-doubling-interpreted", "POST", SCORE, 422, "too-costly",
+          json_body=_doubling("'a'", "{v}.combine({v}).skip(0)")),
+    _case("contained-descendants-doubling", "POST", SCORE, 422, "too-costly",
+          json_body=_doubling("%resource.descendants()", "{v}.combine({v})")),
+    _case(  # 512 items compared with 512: 262,144 pairs
+        "contained-exclude-pairs", "POST", SCORE, 422, "too-costly",
+        json_body=_doubling("'a'", "{v}.combine({v})", 9, "%v9.exclude(%v9).count()"),
+    ),
+    _case(
+        "contained-cross-product-interpreted", "POST", SCORE, 422, "too-costly",
+        json_body=_contained(
+            ["(1|2|3|4|5|6|7|8|9|10)"],
+            "%v0.select(%v0.select(%v0.select(%v0.select(%v0.select(%v0))))).skip(0).count()",
+        ),
+    ),
+    # Each variable keeps within the element budget; together they pass the time limit.
+    _case("contained-slow-within-budget", "POST", SCORE, 422, "too-costly",
+          json_body=_contained([LONG_REPEAT] * 20)),
     _case(
         # Inline content may hold 8,000 characters of expressions, 2,048 each: refused
         # before any parsing, so a request cannot buy seconds of parser time.
         "contained-long-expressions", "POST", SCORE, 422, "too-costly",
         make="long-expressions-8",
+    ),
+    # The catalogue's checks (catalog.check_resource) run on contained and inline content
+    # before it is compiled: what a site write would refuse is refused here, as 422.
+    _case("contained-status-missing", "POST", VALIDATE, 422, "invalid",
+          at="Questionnaire.status", json_body=_site(STRING, status=None)),
+    _case("contained-status-bogus", "POST", VALIDATE, 422, "invalid",
+          at="Questionnaire.status", json_body=_site(STRING, status="bogus")),
+    _case("contained-group-without-items", "POST", VALIDATE, 422, "invariant",
+          at="Questionnaire.item[0]", json_body=_site({"linkId": "g", "type": "group"})),
+    _case("contained-unknown-element", "POST", VALIDATE, 422, "invalid",
+          at="Questionnaire.item[0].colour", json_body=_site({**STRING, "colour": "red"})),
+    _case(
+        "contained-initial-expression-syntax", "POST", VALIDATE, 422, "invalid",
+        at="Questionnaire.item[0].extension[0].valueExpression",
+        json_body=_site({**STRING, "extension": [{"url": INITIAL, "valueExpression": {
+            "language": "text/fhirpath", "expression": "1 +* 2"}}]}),
+    ),
+    _case(
+        "contained-enablewhen-boolean-on-integer", "POST", VALIDATE, 422, "invalid",
+        at="Questionnaire.item[1].enableWhen[0]",
+        json_body=_site({"linkId": "n", "type": "integer"}, {**STRING, "enableWhen": [
+            {"question": "n", "operator": "=", "answerBoolean": True}]}),
+    ),
+    _case("contained-type-as-list", "POST", SCORE, 422, "invalid",
+          at="Questionnaire.item[0].type", json_body=_site({"linkId": "a", "type": ["string"]})),
+    _case("contained-type-as-object", "POST", VALIDATE, 422, "invalid",
+          at="Questionnaire.item[0].type", json_body=_site({"linkId": "a", "type": {"s": 1}})),
+    _case(
+        "contained-option-system-as-list", "POST", VALIDATE, 422, "invalid",
+        at="Questionnaire.item[0].answerOption[0].valueCoding.system",
+        json_body=_site({"linkId": "c", "type": "choice", "answerOption": [
+            {"valueCoding": {"system": ["urn:x"], "code": "a"}}]}),
+    ),
+    _case(
+        "contained-operator-as-list", "POST", VALIDATE, 422, "invalid",
+        at="Questionnaire.item[1].enableWhen[0].operator",
+        json_body=_site(STRING, {"linkId": "b", "type": "string", "enableWhen": [
+            {"question": "a", "operator": ["="], "answerString": "x"}]}),
+    ),
+    _case(
+        "contained-codesystem-code-as-list", "POST", VALIDATE, 422, "invalid",
+        at="Questionnaire.contained[0].concept[0].code",
+        json_body=_site(STRING, contained=[{
+            "resourceType": "CodeSystem", "id": "cs", "url": "urn:cs", "status": "active",
+            "content": "complete", "concept": [{"code": ["a"], "property": [
+                {"code": "itemWeight", "valueDecimal": 1}]}]}]),
+    ),
+    _case(
+        "contained-unknown-resource-type", "POST", VALIDATE, 422, "invalid",
+        at="Questionnaire.contained[0]",
+        json_body=_site(STRING, contained=[{"resourceType": "NoSuchResource", "id": "x"}]),
+    ),
+    _case(
+        "contained-score-band-url-as-list", "POST", SCORE, 422, "invalid",
+        at="Questionnaire.item[1].extension[1].extension[0].url",
+        json_body=_banded({"url": SCORE_BAND, "extension": [{"url": ["low"], "valueDecimal": 0}]}),
+    ),
+    _case(
+        "inline-type-as-list", "POST", VALIDATE, 422, "invalid", at="Questionnaire.item[0].type",
+        json_body=_inline({"resourceType": "Questionnaire", "id": "q", "status": "active",
+                           "item": [{"linkId": "a", "type": ["string"]}]}),
+    ),
+    _case(
+        # Expressions the compiler does not evaluate are parsed by the checks: bounded too.
+        "contained-initial-expressions-40k", "POST", VALIDATE, 422, "too-costly",
+        at="Questionnaire", make="initial-expressions-20",
+    ),
+    _case("contained-600k", "POST", VALIDATE, 422, "too-costly", at="Questionnaire",
+          make="contained-600k"),
+    _case(
+        "contained-matches-nested-repetition", "POST", VALIDATE, 422, "invalid",
+        at="Questionnaire.item[2].extension[0].valueExpression",
+        json_body=_enabled_by(f"{MATCHED}.matches('{NESTED_REGEX}')", s="a" * 39 + "!", t="x"),
+    ),
+    _case(
+        "contained-replacematches-nested-repetition", "POST", SCORE, 422, "invalid",
+        at="Questionnaire.item[2].extension[0].valueExpression",
+        json_body=_enabled_by(f"{MATCHED}.replaceMatches('(a|aa)+', '') = ''", s="a" * 39 + "!"),
     ),
     # --- batch Bundles ------------------------------------------------------------------
     _case("batch-101-entries", "POST", "/fhir", 400, "too-costly", at="Bundle.entry",

@@ -15,7 +15,20 @@ from flask.testing import FlaskClient
 
 from service import create_app
 from service.config import load_settings
-from tests.hardening.bad_inputs import CASES, MAKERS, TOLERATED, _batch, _contained, _qr
+from tests.hardening.bad_inputs import (
+    CASES,
+    LONG_REPEAT,
+    MAKERS,
+    MATCHED,
+    NESTED_REGEX,
+    REPLACED_7,
+    TOLERATED,
+    VARIABLE,
+    _batch,
+    _contained,
+    _enabled_by,
+    _qr,
+)
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 #: A hang guard, not a benchmark: every refusal is a few milliseconds on a laptop.
@@ -118,6 +131,9 @@ def test_odd_search_is_answered_and_bounded(client: FlaskClient, case: dict[str,
         pytest.param(
             "%resource.descendants().count()", id="descendants",
         ),
+        pytest.param(  # an integer beyond a double is overflow: no million-digit squares
+            "(999999999999999999)" + ".select($this * $this)" * 24, id="integer-squaring",
+        ),
     ],
 )  # fmt: skip
 def test_contained_arithmetic_scores_or_is_withheld(client: FlaskClient, expression: str) -> None:
@@ -132,6 +148,74 @@ def test_contained_arithmetic_scores_or_is_withheld(client: FlaskClient, express
     if expression.startswith("%resource"):
         assert response.status_code == 200, body
     assert response.status_code in (200, 422), body
+
+
+@pytest.mark.parametrize(
+    ("expression", "answers"),
+    [
+        pytest.param(
+            f"{MATCHED}.matches(%resource.item.where(linkId='p').answer.value)",
+            {"s": "a" * 39 + "!", "p": NESTED_REGEX, "t": "x"},
+            id="pattern-from-the-response",
+        ),
+        pytest.param(
+            f"{MATCHED}.matches('[a-z]+!')", {"s": "a" * 3000, "t": "x"}, id="input-too-long"
+        ),
+    ],
+)
+def test_regex_the_guard_refuses_at_evaluation_fails_it(
+    client: FlaskClient, expression: str, answers: dict[str, str]
+) -> None:
+    """The evaluation fails (qr-expression-failed) within a second instead of backtracking."""
+    body = json.dumps(_enabled_by(expression, **answers)).encode()
+    response, elapsed = _timed(client, "POST", "/fhir/QuestionnaireResponse/$validate", body, {})
+    assert elapsed < 1.0
+    assert response.status_code == 200
+    rules = [c["code"] for i in response.get_json()["issue"] for c in i["details"]["coding"]]
+    assert rules == ["qr-expression-failed"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "why"),
+    [
+        pytest.param([f"{REPLACED_7}.length()"], "1771560 characters", id="string-over-the-cap"),
+        pytest.param([LONG_REPEAT] * 20, "time limit", id="past-the-time-limit"),
+    ],
+)
+def test_a_costly_expression_is_a_warning_in_validation(
+    client: FlaskClient, variables: list[str], why: str
+) -> None:
+    """$validate reports what is too costly to evaluate as qr-expression-failed, in bounded time."""
+    resource = _enabled_by("%v0.exists()", s="x", t="y")
+    resource["contained"][0]["extension"] = [
+        {"url": VARIABLE, "valueExpression": {
+            "name": f"v{n}", "language": "text/fhirpath", "expression": expression}}
+        for n, expression in enumerate(variables)
+    ]  # fmt: skip
+    body = json.dumps(resource).encode()
+    response, elapsed = _timed(client, "POST", "/fhir/QuestionnaireResponse/$validate", body, {})
+    assert elapsed < BOUND_SECONDS
+    assert response.status_code == 200
+    issues = response.get_json()["issue"]
+    assert [c["code"] for i in issues for c in i["details"]["coding"]] == ["qr-expression-failed"]
+    assert why in issues[0]["details"]["text"]
+
+
+def test_regex_from_the_response_fails_a_score(client: FlaskClient) -> None:
+    """A score that would backtrack is withheld: 422 score-failed, within a second."""
+    value = "%resource.item.where(linkId='a').answer.value.toString()"
+    pattern = "%resource.item.where(linkId='p').answer.value"
+    resource = _contained([], f"iif({value}.matches({pattern}), 1, 0)")
+    resource["contained"][0]["item"].insert(1, {"linkId": "p", "type": "string"})
+    resource["item"].append({"linkId": "p", "answer": [{"valueString": "^(1+)+$"}]})
+    resource["item"][0]["answer"] = [{"valueInteger": int("1" * 9)}]
+    response, elapsed = _timed(
+        client, "POST", "/fhir/QuestionnaireResponse/$score", json.dumps(resource).encode(), {}
+    )
+    assert elapsed < 1.0
+    assert response.status_code == 422
+    issue = response.get_json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "score-failed"
 
 
 def test_max_items_setting_is_honoured() -> None:

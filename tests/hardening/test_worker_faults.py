@@ -83,7 +83,9 @@ def _complete(status: int, data: bytes, entries: int) -> bool:
     return bundle["type"] == "batch-response" and statuses == ["200 OK"] * entries
 
 
-def test_a_killed_worker_is_replaced_and_costs_at_most_its_requests() -> None:
+def test_a_killed_worker_is_replaced_and_costs_at_most_its_one_request() -> None:
+    """A sync worker holds one connection at a time; the others wait in the shared listen
+    backlog, not in a worker, so killing one fails at most the request it was serving."""
     body = _batch(20)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
@@ -115,7 +117,7 @@ def test_a_killed_worker_is_replaced_and_costs_at_most_its_requests() -> None:
             thread.join(20)
         failures = sum(count for result, count in outcomes.items() if result != "ok")
         assert outcomes["ok"] > 10, outcomes
-        assert failures <= CLIENTS, outcomes
+        assert failures <= 1, outcomes
         assert _workers(master) == (before - {victim}) | replacement
         after = [_post(server, body) for _ in range(10)]
         assert all(_complete(status, data, 20) for status, data in after)

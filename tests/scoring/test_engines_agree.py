@@ -116,6 +116,86 @@ def test_engines_agree_thoroughly(name: str) -> None:
     _check(name, EXAMPLES[name][1])
 
 
+SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
+
+
+def _expression(expression: str, name: str | None = None) -> dict[str, Any]:
+    found = {"language": "text/fhirpath", "expression": expression}
+    return found if name is None else {**found, "name": name}
+
+
+#: A repeating group whose variable and score work on each repetition (`%context`).
+REPEATING = {
+    "resourceType": "Questionnaire",
+    "extension": [
+        {
+            "url": VARIABLE,
+            "valueExpression": _expression(
+                "%resource.repeat(item).where(linkId = 'a').answer.value", "all"
+            ),
+        }
+    ],
+    "item": [
+        {
+            "linkId": "g",
+            "type": "group",
+            "repeats": True,
+            "extension": [
+                {
+                    "url": VARIABLE,
+                    "valueExpression": _expression(
+                        "item.where(linkId = 'a').answer.value * 2", "doubled"
+                    ),
+                }
+            ],
+            "item": [
+                {"linkId": "a", "type": "integer"},
+                {
+                    "linkId": "t",
+                    "type": "decimal",
+                    "extension": [
+                        {
+                            "url": SDC,
+                            "valueExpression": _expression(
+                                "iif(%doubled.exists(), %doubled / %all.count()"
+                                " + %context.item.where(linkId = 'a').answer.value, {})"
+                            ),
+                        }
+                    ],
+                },
+            ],
+        }
+    ],
+}
+
+
+@cache
+def _repeating(interpret: bool) -> CompiledQuestionnaire:
+    return compile_questionnaire(REPEATING, interpret=interpret)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1)), min_size=1, max_size=8))
+def test_engines_agree_per_repetition(values: list[int | None]) -> None:
+    """Item variables and scores in a repeating group: one value per repetition, both engines."""
+    groups = [
+        {"linkId": "g", "item": [{"linkId": "a", "answer": [{"valueInteger": value}]}]}
+        if value is not None
+        else {"linkId": "g"}
+        for value in values
+    ]
+    response = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": groups}
+    fast, slow = (
+        score_response(_repeating(False), response),
+        score_response(_repeating(True), response),
+    )
+    assert len(fast.scores) == len(values)
+    for ours, theirs in zip(fast.scores, slow.scores, strict=True):
+        assert _same(ours.value, theirs.value), (ours, theirs)
+    assert [i.text for i in fast.issues] == [i.text for i in slow.issues]
+
+
 def test_every_instrument_is_covered() -> None:
     assert set(EXAMPLES) == set(questionnaires())
     assert sum(thorough for _, thorough in EXAMPLES.values()) >= 10_000

@@ -222,6 +222,52 @@ def test_content_rule(questionnaire: Any, expected: list[tuple[str, str]]) -> No
 
 
 @pytest.mark.parametrize(
+    ("questionnaire", "expected"),
+    [
+        pytest.param(
+            _q({"linkId": "1", "type": ["string"]}),
+            [("q-invalid", f"{Q}.item[0].type")],
+            id="type an array",
+        ),
+        pytest.param(
+            _q({"linkId": "1", "type": {"code": "string"}}),
+            [("q-invalid", f"{Q}.item[0].type")],
+            id="type an object",
+        ),
+        pytest.param(
+            _q(
+                ONE,
+                {
+                    **ONE,
+                    "linkId": "2",
+                    "enableWhen": [{"question": "1", "operator": ["="], "answerInteger": 1}],
+                },
+            ),
+            [("q-enablewhen-invalid", f"{Q}.item[1].enableWhen[0]")],
+            id="operator an array",
+        ),
+    ],
+)
+def test_json_of_the_wrong_type_is_a_content_error(
+    questionnaire: Any, expected: list[tuple[str, str]]
+) -> None:
+    """Arrays and objects where a string belongs are reported, never hashed (a 500)."""
+    assert _rules(questionnaire) == expected
+
+
+def test_json_of_the_wrong_type_elsewhere_compiles() -> None:
+    """Option keys are hashable whatever JSON the value is, and a band part whose url is not
+    a string is no part: the catalogue checks report both."""
+    option = [{"valueCoding": {"system": ["urn:a"], "code": "a"}}, {"valueString": {"s": 1}}]
+    band = _band({"url": ["low"], "valueDecimal": 1}, CODING)
+    cq = compile_questionnaire(
+        _q({"linkId": "1", "type": "choice", "answerOption": option}, _score(_calc("1"), band))
+    )
+    assert len(cq.items["1"].options) == 2
+    assert cq.scores[0].bands[0].low is None
+
+
+@pytest.mark.parametrize(
     ("questionnaire", "limits", "where"),
     [
         pytest.param(
@@ -334,10 +380,19 @@ def test_malformed_contained_terminology_is_ignored() -> None:
         {"resourceType": "ValueSet", "id": "odd", "expansion": {"contains": [5, {"system": "s"}]}},
         {"resourceType": "CodeSystem", "id": "cs", "concept": [5, {"code": "x", "property": [5]}]},
         {"resourceType": "Patient", "id": "p"},
-    ]
+        {"resourceType": "ValueSet", "id": "lists", "compose": {"include": [
+            {"system": ["s"], "concept": [{"code": ["c"]}]}]}},
+        {"resourceType": "ValueSet", "id": "nested", "expansion": {"contains": [
+            {"system": {"s": 1}, "code": "c"}]}},
+        {"resourceType": "CodeSystem", "id": "bad-url", "url": ["u"], "concept": [
+            {"code": "c", "property": [{"code": "itemWeight", "valueDecimal": 1}]}]},
+        {"resourceType": "CodeSystem", "id": "bad-code", "url": "u", "concept": [
+            {"code": ["c"], "property": [{"code": "itemWeight", "valueDecimal": 1}]}]},
+    ]  # fmt: skip
     terminology = compile_questionnaire(questionnaire).terminology
     assert terminology.value_sets["#empty"] == frozenset()
     assert terminology.value_sets["#odd"] == frozenset()
+    assert len(terminology.value_sets["#lists"]) == len(terminology.value_sets["#nested"]) == 1
     assert set(terminology.weights) == {("urn:colours", "red"), ("urn:colours", "blue")}
     questionnaire["contained"] = {}
     assert compile_questionnaire(questionnaire).terminology.value_sets == {}

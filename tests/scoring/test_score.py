@@ -9,7 +9,13 @@ import pytest
 
 from service.errors import UnprocessableContent
 from service.fhir.outcome import IssueType
-from service.scoring import Limits, compile_questionnaire, score_response
+from service.scoring import (
+    Limits,
+    check_scores,
+    compile_questionnaire,
+    score_response,
+    validate_response,
+)
 
 from .instruments import build_response, compiled, full_answers, questionnaires
 from .toy import toy, toy_response
@@ -312,3 +318,96 @@ def test_a_score_goes_before_later_siblings_and_later_rules_see_it(interpret: bo
     result = score_response(compile_questionnaire(questionnaire, interpret=interpret), response)
     assert _values(result) == {"s": 1, "t": 1}
     assert [item["linkId"] for item in result.response["item"]] == ["s", "t", "q"]
+
+
+VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
+
+
+def _variable(name: str, expression: str) -> dict[str, Any]:
+    value = {"name": name, "language": "text/fhirpath", "expression": expression}
+    return {"url": VARIABLE, "valueExpression": value}
+
+
+def _per_repetition() -> dict[str, Any]:
+    """A repeating group whose variable and calculated item work on its own repetition."""
+    return {
+        "resourceType": "Questionnaire",
+        "extension": [_variable("all", "%resource.repeat(item).where(linkId = 'a').answer.value")],
+        "item": [
+            {
+                "linkId": "g",
+                "type": "group",
+                "repeats": True,
+                "extension": [_variable("doubled", "item.where(linkId = 'a').answer.value * 2")],
+                "item": [
+                    {"linkId": "a", "type": "integer"},
+                    {
+                        "linkId": "t",
+                        "type": "decimal",
+                        "extension": [
+                            _variable("share", "%context.item.where(linkId = 'a').answer.value"),
+                            _calc("%doubled + %share + %all.sum()"),
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize("interpret", [False, True])
+def test_a_score_in_a_repeating_group_is_computed_per_repetition(interpret: bool) -> None:
+    """SDC: an item's variable has %context (and focus) its instance: here each repetition."""
+    response: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [
+            {"linkId": "g", "item": [{"linkId": "a", "answer": [{"valueInteger": 2}]}]},
+            {
+                "linkId": "g",
+                "item": [
+                    {"linkId": "a", "answer": [{"valueInteger": 5}]},
+                    {"linkId": "t", "answer": [{"valueDecimal": 99}]},
+                ],
+            },
+            {"linkId": "g", "item": [{"linkId": "a", "answer": [{"valueInteger": 1}]}]},
+        ],
+    }
+    cq = compile_questionnaire(_per_repetition(), interpret=interpret)
+    result = score_response(cq, response)
+    assert [(s.link_id, s.value) for s in result.scores] == [("t", 14), ("t", 23), ("t", 11)]
+    assert [s.instance for s in result.scores] == [0, 1, 2]
+    assert [g["item"][1]["answer"] for g in result.response["item"]] == [
+        [{"valueDecimal": 14}],
+        [{"valueDecimal": 23}],
+        [{"valueDecimal": 11}],
+    ]
+    assert [(i.rule, i.expression) for i in result.issues] == [
+        ("qr-questionnaire-missing", "QuestionnaireResponse.questionnaire"),
+        ("score-differs", "QuestionnaireResponse.item[1].item[1].answer[0].value"),
+    ]
+
+
+def test_check_scores_reports_differing_values_only_when_sent() -> None:
+    """For $validate: scoring runs only on a response that carries a calculated value."""
+
+    def differs(cq: Any, response: dict[str, Any]) -> list[str | None]:
+        issues = check_scores(cq, response, validate_response(cq, response))
+        return [issue.expression for issue in issues]
+
+    response = toy_response()
+    assert differs(toy(), response) == []
+    response["item"].append({"linkId": "score", "answer": [{"valueDecimal": 2.5}]})
+    assert differs(toy(), response) == ["QuestionnaireResponse.item[14].answer[0].value"]
+    response["item"][0]["answer"] = [{"valueString": "not a choice"}]  # an error: no scoring
+    assert differs(toy(), response) == []
+    failing = {
+        "resourceType": "Questionnaire",
+        "item": [{"linkId": "s", "type": "decimal", "extension": [_calc("'x'")]}],
+    }
+    sent = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": "s", "answer": [{"valueDecimal": 1}]}],
+    }
+    assert differs(compile_questionnaire(failing), sent) == []  # score-failed is $score's

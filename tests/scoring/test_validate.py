@@ -85,7 +85,12 @@ E, W, INFO = "error", "warning", "information"
 CASES: list[tuple[str, Mutation, Expected]] = [
     ("valid", lambda r: None, []),
     ("unknown element", _set("foo", value=1), [(E, "qr-unknown-element", f"{QR}.foo")]),
-    ("primitive extension", _set("_status", value={}), []),
+    ("primitive extension", _set("_status", value={"id": "s1"}), []),
+    (
+        "primitive extension empty",
+        _set("_status", value={}),
+        [(E, "qr-empty-value", f"{QR}.status")],
+    ),
     ("status missing", _drop("status"), [(E, "qr-status-missing", f"{QR}.status")]),
     ("status invalid", _set("status", value="done"), [(E, "qr-status-invalid", f"{QR}.status")]),
     (
@@ -259,7 +264,12 @@ CASES: list[tuple[str, Mutation, Expected]] = [
         _grp(4, {"valueDate": "2031-01-01"}),
         [(E, "qr-answer-max-value", f"{QR}.item[2].item[4].answer[0].value")],
     ),
-    ("date of other precision", _grp(4, {"valueDate": "2031"}), []),
+    (
+        "date of other precision above maxValue",
+        _grp(4, {"valueDate": "2031"}),
+        [(E, "qr-answer-max-value", f"{QR}.item[2].item[4].answer[0].value")],
+    ),
+    ("date of other precision, order unknown", _grp(4, {"valueDate": "2030"}), []),
     (
         "dateTime without zone",
         _answer(7, {"valueDateTime": "2024-05-01T10:00:00"}),

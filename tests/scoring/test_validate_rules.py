@@ -151,10 +151,14 @@ QUESTIONNAIRE: dict[str, Any] = {
 }
 
 
+def _ward(ward: str) -> dict[str, Any]:
+    return {"linkId": "ward", "answer": [{"valueString": ward}]}
+
+
 def _visit(admitted: bool, ward: str | None = None, days: int | None = None) -> dict[str, Any]:
     items: list[dict[str, Any]] = [{"linkId": "admitted", "answer": [{"valueBoolean": admitted}]}]
     if ward is not None:
-        items.append({"linkId": "ward", "answer": [{"valueString": ward}]})
+        items.append(_ward(ward))
     if days is not None:
         items.append({"linkId": "days", "answer": [{"valueInteger": days}]})
     return {"linkId": "visit", "item": items}
@@ -282,6 +286,16 @@ CASES: list[tuple[str, Mutation, Expected]] = [
         "ward required in the admitted repetition only",
         _visits(_visit(False), _visit(True)),
         [(E, "qr-required-missing", f"{QR}.item[7]")],
+    ),
+    (
+        "ward answered in a repetition without admitted: another's admitted does not count",
+        _visits(_visit(True, "B2"), {"linkId": "visit", "item": [_ward("C3")]}),
+        [(E, "qr-answer-on-disabled", f"{QR}.item[7].item[0].answer")],
+    ),
+    (
+        "ward not required in a repetition without admitted",
+        _visits(_visit(True, "B2"), {"linkId": "visit"}),
+        [],
     ),
     # enableWhenExpression with %context (per repetition)
     (
@@ -615,3 +629,132 @@ def _content_rules(item: dict[str, Any], **extra: Any) -> list[str | None]:
 )
 def test_content_errors(item: dict[str, Any], rules: list[str]) -> None:
     assert _content_rules(item) == rules
+
+
+MAX, MIN = "qr-answer-max-value", "qr-answer-min-value"
+
+
+@pytest.mark.parametrize(
+    ("kind", "limit", "bound", "answer", "expected"),
+    [
+        ("dateTime", "maxValue", "2024-01-01T00:00:00Z", "2025-06-01T00:00:00Z", [MAX]),
+        ("dateTime", "maxValue", "2024-01-01T00:00:00Z", "2023-12-31T23:00:00-02:00", [MAX]),
+        ("dateTime", "maxValue", "2024-01-01T00:00:00Z", "2024-01-01T01:00:00+02:00", []),
+        ("dateTime", "maxValue", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", []),
+        ("dateTime", "maxValue", "2024-01-01T00:00:00Z", "2025", [MAX]),
+        ("dateTime", "maxValue", "2024-01-01T00:00:00Z", "2024", []),  # unknown at a year
+        ("dateTime", "maxValue", "2024-01-01", "2024-01-02T00:30:00+02:00", [MAX]),
+        ("dateTime", "maxValue", "2024-01-01", "2024-01-01T10:00:00Z", []),
+        ("date", "maxValue", "2024-01-01", "2025", [MAX]),
+        ("date", "maxValue", "2024-01-01", "2025-06", [MAX]),
+        ("date", "maxValue", "2024-01-01", "2024-01", []),
+        ("date", "maxValue", "2024-01-01", "2023-12-31", []),
+        ("date", "minValue", "2024-06-01", "2024", []),
+        ("date", "minValue", "2024-06-01", "2023", [MIN]),
+        ("time", "maxValue", "12:00:00", "13:00:00.5", [MAX]),
+        ("time", "maxValue", "12:00:00", "12:00:00.5", [MAX]),
+        ("time", "maxValue", "12:00:00", "12:00:00", []),
+        ("time", "minValue", "08:30:00", "08:29:59.5", [MIN]),
+        ("time", "maxValue", "2024-01-01", "13:00:00", []),  # a time never compares with a date
+        ("dateTime", "maxValue", "2024-01-01T00:00:00Z", "2025-02-31T10:00:00Z", []),  # no such day
+        ("date", "maxValue", "2024-1-1", "2025", []),  # a malformed bound is not used
+    ],
+)
+def test_date_and_time_limits(
+    kind: str, limit: str, bound: str, answer: str, expected: list[str]
+) -> None:
+    """minValue / maxValue as FHIRPath compares: by precision, instants across zones."""
+    value = "valueDateTime" if "T" in bound else "valueTime" if ":" in bound else "valueDate"
+    key = {"date": "valueDate", "dateTime": "valueDateTime", "time": "valueTime"}[kind]
+    cq = compile_questionnaire(
+        _questionnaire({"linkId": "d", "type": kind, "extension": [_ext(limit, **{value: bound})]})
+    )
+    response = _response({"linkId": "d", "answer": [{key: answer}]})
+    assert [i.rule for i in validate_response(cq, response).issues] == expected
+
+
+def _group_variables() -> dict[str, Any]:
+    """Variables on repeating groups, used by an enableWhenExpression and a constraint below."""
+    cap = _fhirpath("item.where(linkId = 'cap').answer.value", name="cap")
+    on = _fhirpath("item.where(linkId = 'q1').answer.value", name="on")
+    return _questionnaire(
+        {
+            "linkId": "g",
+            "type": "group",
+            "repeats": True,
+            "extension": [{"url": CORE + "variable", "valueExpression": on}],
+            "item": [
+                {"linkId": "q1", "type": "boolean"},
+                {"linkId": "q2", "type": "string", "extension": [_when("%on = true")]},
+                {
+                    "linkId": "h",
+                    "type": "group",
+                    "repeats": True,
+                    "extension": [{"url": CORE + "variable", "valueExpression": cap}],
+                    "item": [
+                        {"linkId": "cap", "type": "integer"},
+                        {
+                            "linkId": "text",
+                            "type": "string",
+                            "extension": [
+                                _when("%on"),
+                                _constraint("cap", "error", "answer.value.length() <= %cap"),
+                            ],
+                        },
+                    ],
+                },
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("interpret", [False, True])
+def test_item_variables_are_evaluated_in_the_enclosing_repetition(interpret: bool) -> None:
+    """SDC: a variable on an item has %context (and focus) that item's instance."""
+
+    def h(cap: int, text: str) -> dict[str, Any]:
+        answers = [_item_of("cap", {"valueInteger": cap}), _item_of("text", {"valueString": text})]
+        return {"linkId": "h", "item": answers}
+
+    def g(on: bool, *more: dict[str, Any]) -> dict[str, Any]:
+        return {"linkId": "g", "item": [_item_of("q1", {"valueBoolean": on}), *more]}
+
+    cq = compile_questionnaire(_group_variables(), interpret=interpret)
+    q2 = _item_of("q2", {"valueString": "x"})
+    response = _response(
+        g(True, q2, h(3, "abcd"), h(10, "abcd")),
+        g(False, q2),
+        g(True, h(4, "abcd")),
+    )
+    issues = validate_response(cq, response).issues
+    assert [(i.rule, i.expression) for i in issues] == [
+        ("qr-answer-on-disabled", f"{QR}.item[1].item[1].answer"),
+        ("qr-constraint", f"{QR}.item[0].item[2].item[1]"),
+    ]
+
+
+def _item_of(link: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"linkId": link, "answer": [value]}
+
+
+def test_a_value_set_resolves_in_the_questionnaire_first_then_beside_it() -> None:
+    """`#id`: the Questionnaire's own contained ValueSet, else the one contained beside it."""
+
+    def value_set(id: str, code: str) -> dict[str, Any]:
+        contains = [{"system": "urn:s", "code": code}]
+        return {"resourceType": "ValueSet", "id": id, "expansion": {"contains": contains}}
+
+    items = [
+        {"linkId": "own", "type": "choice", "answerValueSet": "#vs"},
+        {"linkId": "beside", "type": "choice", "answerValueSet": "#other"},
+    ]
+    cq = compile_questionnaire(
+        _questionnaire(*items, contained=[value_set("vs", "a")]),
+        siblings=[{"resourceType": "ValueSet"}, value_set("vs", "b"), value_set("other", "b")],
+    )
+    response = _response(
+        _item_of("own", {"valueCoding": {"system": "urn:s", "code": "b"}}),
+        _item_of("beside", {"valueCoding": {"system": "urn:s", "code": "b"}}),
+    )
+    issues = validate_response(cq, response).issues
+    assert [(i.rule, i.location) for i in issues] == [("qr-answer-not-in-valueset", "own")]

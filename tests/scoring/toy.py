@@ -65,7 +65,11 @@ RESPONSE: dict[str, Any] = {
         {"linkId": "photo", "answer": [{"valueAttachment": {"contentType": "image/png"}}]},
         {"linkId": "doctor", "answer": [{"valueReference": {"reference": "Practitioner/1"}}]},
         {"linkId": "height", "answer": [{"valueQuantity": {"value": 180, "unit": "cm"}}]},
-        {"linkId": "story", "_text": {"extension": []}, "answer": [{"valueString": "Once"}]},
+        {
+            "linkId": "story",
+            "_text": {"extension": [{"url": "urn:toy:note", "valueString": "no text"}]},
+            "answer": [{"valueString": "Once"}],
+        },
         {"linkId": "wake", "answer": [{"valueTime": "07:00:00"}]},
     ],
 }

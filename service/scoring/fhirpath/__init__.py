@@ -17,6 +17,7 @@ from ._env import Env, Expression
 from ._errors import BudgetExceeded, FhirPathError
 from ._interpreter import InterpretedExpression
 from ._parser import parse
+from ._patterns import check_patterns
 
 __all__ = [
     "BudgetExceeded",
@@ -36,12 +37,15 @@ def compile_expression(
     """Parse once; compile the supported subset to closures, else (if allowed) interpret.
 
     Raises FhirPathError on syntax errors, on expressions longer than
-    `max_length` or nested too deeply, and on unsupported constructs when
-    `allow_fallback` is False.
+    `max_length` or nested too deeply, on a literal matches()/replaceMatches()
+    pattern that could backtrack without bound, and on unsupported constructs
+    when `allow_fallback` is False.
     """
     tree = parse(source, max_length=max_length)
+    node = build(tree)
+    check_patterns(node)
     try:
-        return CompiledExpression(source, compile_tree(build(tree)))
+        return CompiledExpression(source, compile_tree(node))
     except NotCompilableError:
         if not allow_fallback:
             raise
@@ -50,4 +54,6 @@ def compile_expression(
 
 def interpret_expression(source: str, *, max_length: int = 4096) -> Expression:
     """Always the fhirpathpy-backed interpreter (for tests, and as the fallback)."""
-    return InterpretedExpression(source, parse(source, max_length=max_length))
+    tree = parse(source, max_length=max_length)
+    check_patterns(build(tree))
+    return InterpretedExpression(source, tree)

@@ -149,8 +149,9 @@ def _select(args: tuple[Node, ...], compile_: Compile) -> Step:
         run.spend(len(items))
         selected = []
         for item in items:
-            selected.extend(projection([item], run))
-        run.spend(len(selected))
+            found = projection([item], run)
+            run.spend(len(found))  # as it comes: a cross product fails before it is built
+            selected.extend(found)
         return selected
 
     return step
@@ -171,7 +172,11 @@ def _repeat(args: tuple[Node, ...], compile_: Compile) -> Step:
         frontier = items
         while frontier:
             run.spend(len(frontier))
-            fresh = [new for item in frontier for new in projection([item], run) if seen.add(new)]
+            fresh: list[Any] = []
+            for item in frontier:
+                projected = projection([item], run)
+                run.spend(len(projected))  # each is looked up in `seen`, however many repeat
+                fresh.extend(new for new in projected if seen.add(new))
             found.extend(fresh)
             frontier = fresh
         return found

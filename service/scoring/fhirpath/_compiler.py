@@ -16,7 +16,7 @@ from ._ast import Binary, Call, Chain, Index, Literal, Member, Node, This, Unary
 from ._calls import FUNCTIONS, resource_repeat
 from ._code import Code, Fn, NotCompilableError, Step, constant
 from ._env import Env, Run, as_collection
-from ._errors import FhirPathError
+from ._errors import BudgetExceeded, FhirPathError
 from ._operators import BINARY, negate
 from ._values import MISSING, choice_names, navigate
 
@@ -47,6 +47,8 @@ class CompiledExpression:
             raise FhirPathError("FHIRPath evaluation nests too deeply") from exc
         except OverflowError as exc:  # integers beyond the range of a float
             raise FhirPathError(f"FHIRPath arithmetic overflow: {exc}") from exc
+        except MemoryError as exc:  # what the budget did not foresee is still too costly
+            raise BudgetExceeded("evaluation ran out of memory") from exc
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
@@ -167,8 +169,8 @@ def _member(name: str) -> Step:
     def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
         found = navigate(items, name, choices)
         run.left -= len(found)
-        if run.left < 0:
-            run.spend(0)
+        if run.left < run.mark:  # Run.spend, inlined: navigation is most of the work
+            run.checkpoint()
         return found
 
     return step
@@ -216,6 +218,9 @@ def _binary(op: str, left: Code, right: Code) -> Code:
         if folded is not None:
             return folded
     lhs, rhs = left.fn, right.fn
+    if op in _CHARGED:
+        charge = _CHARGED[op]
+        return Code(lambda focus, run: charge(apply(lhs(focus, run), rhs(focus, run)), run))
     if right.value is not None:
         fast = _against_constant(op, lhs, right.value)
         if fast is not None:
@@ -223,6 +228,22 @@ def _binary(op: str, left: Code, right: Code) -> Code:
         fixed = list(right.value)
         return Code(lambda focus, run: apply(lhs(focus, run), fixed))
     return Code(lambda focus, run: apply(lhs(focus, run), rhs(focus, run)))
+
+
+def _charge_string(result: list[Any], run: Run) -> list[Any]:
+    if result and type(result[0]) is str:
+        run.spend_string(len(result[0]))
+    return result
+
+
+def _charge_items(result: list[Any], run: Run) -> list[Any]:
+    run.spend(len(result))
+    return result
+
+
+#: Operators whose result the budget pays for: strings by their length (the operator
+#: itself refuses one over MAX_STRING before building it), a union by its items.
+_CHARGED = {"+": _charge_string, "&": _charge_string, "|": _charge_items}
 
 
 def _fold(compute: Any) -> Code | None:

@@ -2,7 +2,8 @@
 
 ValueError
 └── FhirPathError       does not parse, is unsupported, or fails at evaluation
-    └── BudgetExceeded  evaluation materialised more elements than Env.budget
+    └── BudgetExceeded  evaluation materialised more elements than Env.budget, would build
+                        a string over MAX_STRING, ran past Env.deadline or out of memory
 """
 
 from __future__ import annotations
@@ -15,4 +16,4 @@ class FhirPathError(ValueError):
 
 
 class BudgetExceeded(FhirPathError):
-    """Evaluation produced more elements / steps than the budget allows."""
+    """Evaluation cost more than allowed: elements, string length, time or memory."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -38,8 +39,17 @@ _DECIMAL = re.compile(r"[+-]?\d+(\.\d+)?", re.ASCII)
 
 
 def finite(value: float) -> list[Any]:
-    """A numeric result as a collection: overflow (infinity) is empty, per the FHIRPath spec."""
-    return [value] if type(value) is int or math.isfinite(value) else []
+    """A numeric result as a collection: overflow (infinity) is empty, per the FHIRPath spec.
+
+    An integer beyond the range of a double is Infinity in fhirpath.js, so empty too; that
+    also keeps repeated squaring (`%v * %v`) from building integers of millions of digits.
+    """
+    if type(value) is int:
+        return [value] if -_LARGEST <= value <= _LARGEST else []
+    return [value] if math.isfinite(value) else []
+
+
+_LARGEST = int(sys.float_info.max)
 
 
 def _numbers(items: list[Any], function: str) -> list[Any]:

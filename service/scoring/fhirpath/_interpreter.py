@@ -9,12 +9,14 @@ fhirpathpy 2.2.4 needs three corrections to score questionnaires:
   ResourceNode), `{}.sum()` is 0 where fhirpath.js gives empty, it has no
   `weight()`/`ordinal()`, `single()` returns an error dict instead of failing,
   `toDecimal()`/`toInteger()` of several items give empty instead of failing,
-  and `round()` rounds halves to even. Those functions are replaced by ours.
+  and `round()` rounds halves to even. Those functions are replaced by ours, as are
+  `matches()` and `replaceMatches()`, whose patterns must pass the regex guard (`_patterns`).
 - Its `evaluate()` copies every dict in the result; the weight lookup needs the
   resource's own objects, so this module runs the evaluator itself and unwraps.
 
 Evaluation is charged to the budget once per element navigated and once per
-operand, argument and iteration (each of which assigns `$this` in the context).
+operand, argument and iteration (each of which assigns `$this` in the context), and
+for what the functions in `_charged` build.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import FP_Quantity, FP_TimeBase, ResourceNode
 
 from . import _functions as functions
+from . import _patterns as patterns
+from ._charged import CHARGED, charge_strings
 from ._env import Env, Run
-from ._errors import FhirPathError
+from ._errors import BudgetExceeded, FhirPathError
 from ._parser import ParseTree
 from ._values import FHIR_TYPE_SUFFIXES
 
@@ -109,12 +113,22 @@ def _weight(ctx: _Context, items: list[Any]) -> list[Any]:
     return functions.weight([_plain(i) for i in items], ctx.run.env.weight)
 
 
+def _matches(ctx: _Context, items: list[Any], regex: Any) -> list[Any]:
+    return patterns.matches([_plain(i) for i in items], regex)
+
+
+def _replace_matches(ctx: _Context, items: list[Any], regex: Any, substitution: Any) -> list[Any]:
+    replaced = patterns.replace_matches([_plain(i) for i in items], regex, substitution)
+    return charge_strings(ctx.run, replaced)
+
+
 def _round(ctx: _Context, items: list[Any], precision: Any = None) -> list[Any]:
     places = None if precision is None or precision == [] else [int(precision)]
     return functions.round_([_plain(i) for i in items], places)
 
 
 _TABLE: dict[str, dict[str, Any]] = {
+    **CHARGED,
     "sum": _replacing(functions.sum_),
     "min": _replacing(functions.min_),
     "max": _replacing(functions.max_),
@@ -125,6 +139,12 @@ _TABLE: dict[str, dict[str, Any]] = {
     "weight": {"fn": _weight},
     "ordinal": {"fn": _weight},
     "round": {"fn": _round, "arity": {0: [], 1: ["Integer"]}},
+    "matches": {"fn": _matches, "arity": {1: ["String"]}, "nullable_input": True},
+    "replaceMatches": {
+        "fn": _replace_matches,
+        "arity": {2: ["String", "String"]},
+        "nullable_input": True,
+    },
 }
 
 
@@ -174,6 +194,8 @@ class InterpretedExpression:
             raise
         except RecursionError as exc:
             raise FhirPathError("FHIRPath evaluation nests too deeply") from exc
+        except MemoryError as exc:  # what the budget did not foresee is still too costly
+            raise BudgetExceeded("evaluation ran out of memory") from exc
         except Exception as exc:  # fhirpathpy signals evaluation errors with bare Exception
             raise FhirPathError(f"FHIRPath evaluation failed: {exc}") from exc
         return [_result(item) for item in found if not _is_primitive_extension(item)]

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ._env import check_length
 from ._errors import FhirPathError
 from ._functions import finite
 from ._values import compare, distinct, equal, equivalent, is_number, to_boolean
@@ -39,7 +40,7 @@ def plus(left: list[Any], right: list[Any]) -> list[Any]:
         return []
     x, y = _single(left, "+"), _single(right, "+")
     if type(x) is str and type(y) is str:
-        return [x + y]
+        return [_joined(x, y)]
     x, y = _numbers(left, right, "+")
     return finite(x + y)
 
@@ -108,7 +109,12 @@ def concatenate(left: list[Any], right: list[Any]) -> list[Any]:
     y = _single(right, "&") if right else ""
     if type(x) is not str or type(y) is not str:
         raise FhirPathError(f"operator & expects strings, got {x!r} and {y!r}")
-    return [x + y]
+    return [_joined(x, y)]
+
+
+def _joined(x: str, y: str) -> str:
+    check_length(len(x) + len(y))  # before building it
+    return x + y
 
 
 def equals(left: list[Any], right: list[Any]) -> list[Any]:

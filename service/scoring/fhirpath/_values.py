@@ -270,18 +270,38 @@ class Seen:
 
 
 def _bucket(item: Any, kind: type) -> Any:
-    # Equal items always share a bucket; unequal ones rarely do (and are then compared).
+    # Equal items always share a bucket; unequal ones rarely do (and are then compared):
+    # a bucket holding many items would make removing duplicates quadratic.
     if kind is int or kind is float:
         return round8(item)
     if kind is dict:
-        for name in ("linkId", "code"):
-            value = item.get(name)
-            if type(value) is str:
-                return value
-        return len(item)
+        named = _name(item)
+        if named is not None:
+            return named
+        return frozenset((name, _member(value)) for name, value in item.items())
     if kind is list:
         return len(item)
     return item  # bool: True and 1.0 share a bucket, and `equal` tells them apart
+
+
+def _name(item: dict[str, Any]) -> str | None:
+    for name in ("linkId", "code"):
+        value = item.get(name)
+        if type(value) is str:
+            return value
+    return None
+
+
+def _member(value: Any) -> Any:
+    """What a dict's bucket keeps of one member: enough to tell most answers apart."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return round8(value)
+    if kind is dict:
+        return _name(value) or len(value)  # a Coding by its code
+    if kind is list:
+        return len(value)
+    return value  # a string, boolean or None
 
 
 def distinct(items: list[Any]) -> list[Any]:

@@ -1,0 +1,404 @@
+"""The FHIR R4 structure of a QuestionnaireResponse: JSON types, formats and empty values.
+
+`_SPECS` names, for the resource, its items and answers and every datatype they use, each
+element with its type and cardinality; `check_elements` walks one JSON object by it,
+recursing into complex values (extensions nest); primitives are `_primitives`'s. The R4
+JSON rules (http://hl7.org/fhir/R4/json.html) hold everywhere: no nulls, no empty
+strings, objects or arrays; `_name` carries the id and extensions of the primitive
+`name`, and without `name` must carry extensions (ele-1). The elements the validation
+walk reads itself (`walked`: status, questionnaire, item, linkId, answer,
+answer.value[x]) are left to it, their `_name` companions are not.
+
+Table notation: `Coding` is 0..1, `Coding*` 0..*, `uri!` 1..1; `@` marks what R4's XML
+writes as an attribute (Element.id, Extension.url, Narrative.div): it has no `_name`.
+`value[x]` lists its types, `*` for every type an Extension may take. Datatypes without a
+table of their own (Address, Timing, ...) are checked only to be non-empty objects.
+
+| rule | issue | what |
+|---|---|---|
+| qr-unknown-element | structure | an element the type does not define |
+| qr-not-object | structure | a complex element not an object, or a 0..1 one an array |
+| qr-not-array | structure | a 0..* element not an array |
+| qr-empty-array | structure | `[]` |
+| qr-empty-value | structure, value | null, `{}`, `""` or blank; `_name` alone, no extensions |
+| qr-invalid-type | structure | a primitive of the wrong JSON type |
+| qr-invalid-value | value, code-invalid | a primitive not in its format; a code not bound |
+| qr-element-missing | required | no Extension.url, Narrative.status or Narrative.div |
+| qr-extension-value | invariant | not exactly one of value[x] and nested extensions (ext-1) |
+| qr-modifier-extension | not-supported | any modifierExtension: none is understood here |
+| qr-resource-type | structure | a contained resource without an R4 resourceType |
+
+Within an answer's value[x] each of these is reported as `qr-answer-invalid`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from service.errors import PayloadTooDeep
+from service.fhir.outcome import Issue, IssueSeverity, IssueType
+
+from ._primitives import PRIMITIVES, check_primitive
+
+__all__ = ["ANSWER", "ITEM", "RESOURCE_TYPES", "RESPONSE", "check_elements", "check_value"]
+
+#: Datatypes nest (extensions in extensions) no deeper than this below where a check starts.
+MAX_DEPTH = 32
+
+_COMPLEX_VALUES = (
+    "Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance "
+    "Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData "
+    "Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition "
+    "RelatedArtifact TriggerDefinition UsageContext Dosage Meta"
+)
+#: Resource types of FHIR R4 (4.0.1), for contained resources.
+RESOURCE_TYPES = frozenset(
+    # 146 names read better as text than as a 146-line list literal
+    """Account ActivityDefinition AdverseEvent AllergyIntolerance Appointment
+    AppointmentResponse AuditEvent Basic Binary BiologicallyDerivedProduct BodyStructure Bundle
+    CapabilityStatement CarePlan CareTeam CatalogEntry ChargeItem ChargeItemDefinition Claim
+    ClaimResponse ClinicalImpression CodeSystem Communication CommunicationRequest
+    CompartmentDefinition Composition ConceptMap Condition Consent Contract Coverage
+    CoverageEligibilityRequest CoverageEligibilityResponse DetectedIssue Device DeviceDefinition
+    DeviceMetric DeviceRequest DeviceUseStatement DiagnosticReport DocumentManifest
+    DocumentReference EffectEvidenceSynthesis Encounter Endpoint EnrollmentRequest
+    EnrollmentResponse EpisodeOfCare EventDefinition Evidence EvidenceVariable ExampleScenario
+    ExplanationOfBenefit FamilyMemberHistory Flag Goal GraphDefinition Group GuidanceResponse
+    HealthcareService ImagingStudy Immunization ImmunizationEvaluation
+    ImmunizationRecommendation ImplementationGuide InsurancePlan Invoice Library Linkage List
+    Location Measure MeasureReport Media Medication MedicationAdministration MedicationDispense
+    MedicationKnowledge MedicationRequest MedicationStatement MedicinalProduct
+    MedicinalProductAuthorization MedicinalProductContraindication MedicinalProductIndication
+    MedicinalProductIngredient MedicinalProductInteraction MedicinalProductManufactured
+    MedicinalProductPackaged MedicinalProductPharmaceutical MedicinalProductUndesirableEffect
+    MessageDefinition MessageHeader MolecularSequence NamingSystem NutritionOrder Observation
+    ObservationDefinition OperationDefinition OperationOutcome Organization
+    OrganizationAffiliation Parameters Patient PaymentNotice PaymentReconciliation Person
+    PlanDefinition Practitioner PractitionerRole Procedure Provenance Questionnaire
+    QuestionnaireResponse RelatedPerson RequestGroup ResearchDefinition
+    ResearchElementDefinition ResearchStudy ResearchSubject RiskAssessment RiskEvidenceSynthesis
+    Schedule SearchParameter ServiceRequest Slot Specimen SpecimenDefinition StructureDefinition
+    StructureMap Subscription Substance SubstanceNucleicAcid SubstancePolymer SubstanceProtein
+    SubstanceReferenceInformation SubstanceSourceMaterial SubstanceSpecification SupplyDelivery
+    SupplyRequest Task TerminologyCapabilities TestReport TestScript ValueSet VerificationResult
+    VisionPrescription""".split()  # noqa: SIM905
+)
+
+
+class _Element(NamedTuple):
+    """One element of a type: its type, cardinality, FHIRPath name and allowed codes."""
+
+    type: str
+    many: bool
+    required: bool
+    primitive: bool
+    simple: bool  # a 0..1 or 1..1 primitive with no binding: one call decides it
+    companion: bool  # a primitive that may have a `_name`
+    path: str  # `value` for value[x]
+    codes: frozenset[str] | None  # a required binding
+
+
+class _Spec(NamedTuple):
+    """The elements of one type, and those of them the validation walk reads itself."""
+
+    name: str
+    elements: dict[str, _Element]
+    walked: frozenset[str]
+    walks_values: bool  # every `value...` key is the walk's (answer.value[x])
+    required: tuple[str, ...]
+
+
+def _spec(
+    name: str,
+    elements: dict[str, str],
+    walked: tuple[str, ...] = (),
+    codes: dict[str, str] | None = None,
+) -> _Spec:
+    parsed: dict[str, _Element] = {}
+    for key, notation in elements.items():
+        if key == "value[x]":
+            kinds = notation.split() if notation != "*" else [*PRIMITIVES - {"xhtml"}]
+            kinds += _COMPLEX_VALUES.split() if notation == "*" else []
+            for kind in kinds:
+                parsed["value" + kind[0].upper() + kind[1:]] = _element(kind, "value", None)
+            continue
+        bound = frozenset(codes[key].split()) if codes and key in codes else None
+        parsed[key] = _element(notation, key, bound)
+    walks_values = "value[x]" in walked
+    if walks_values:
+        walked += tuple(k for k in parsed if k.startswith("value"))
+    required = tuple(k for k, e in parsed.items() if e.required and k not in walked)
+    return _Spec(name, parsed, frozenset(walked), walks_values, required)
+
+
+def _element(notation: str, path: str, codes: frozenset[str] | None) -> _Element:
+    kind = notation.strip("@*!")
+    primitive = kind in PRIMITIVES
+    companion = primitive and not notation.startswith("@")
+    many, required = notation.endswith("*"), notation.endswith("!")
+    simple = primitive and not many and codes is None
+    return _Element(kind, many, required, primitive, simple, companion, path, codes)
+
+
+_ELEMENT = {"id": "@string", "extension": "Extension*"}
+_BACKBONE = {**_ELEMENT, "modifierExtension": "ModifierExtension*"}
+_QUANTITY = _spec(
+    "Quantity",
+    {**_ELEMENT, "value": "decimal", "comparator": "code", "unit": "string", "system": "uri"}
+    | {"code": "code"},
+    codes={"comparator": "< <= >= >"},
+)
+_SPECS = {
+    spec.name: spec
+    for spec in (
+        _spec("Extension", {**_ELEMENT, "url": "@uri!", "value[x]": "*"}),
+        _spec(
+            "Meta",
+            {**_ELEMENT, "versionId": "id", "lastUpdated": "instant", "source": "uri"}
+            | {"profile": "canonical*", "security": "Coding*", "tag": "Coding*"},
+        ),
+        _spec(
+            "Narrative",
+            {**_ELEMENT, "status": "code!", "div": "@xhtml!"},
+            codes={"status": "generated extensions additional empty"},
+        ),
+        _spec(
+            "Identifier",
+            {**_ELEMENT, "use": "code", "type": "CodeableConcept", "system": "uri"}
+            | {"value": "string", "period": "Period", "assigner": "Reference"},
+            codes={"use": "usual official temp secondary old"},
+        ),
+        _spec(
+            "Reference",
+            {**_ELEMENT, "reference": "string", "type": "uri", "identifier": "Identifier"}
+            | {"display": "string"},
+        ),
+        _spec(
+            "Coding",
+            {**_ELEMENT, "system": "uri", "version": "string", "code": "code"}
+            | {"display": "string", "userSelected": "boolean"},
+        ),
+        _spec("CodeableConcept", {**_ELEMENT, "coding": "Coding*", "text": "string"}),
+        _QUANTITY,
+        *(_QUANTITY._replace(name=name) for name in ("Age", "Count", "Distance", "Duration")),
+        _spec(
+            "Attachment",
+            {**_ELEMENT, "contentType": "code", "language": "code", "data": "base64Binary"}
+            | {"url": "url", "size": "unsignedInt", "hash": "base64Binary", "title": "string"}
+            | {"creation": "dateTime"},
+        ),
+        _spec("Period", {**_ELEMENT, "start": "dateTime", "end": "dateTime"}),
+    )
+}
+#: The datatypes whose 0..1 elements `elements` descends into directly.
+_NESTED = dict(_SPECS)
+_SPECS["ModifierExtension"] = _SPECS["Extension"]
+_PRIMITIVE_EXTENSION = _spec("primitive", _ELEMENT)
+_ID = _element("id", "id", None)
+_OBJECT = _element("Element", "", None)  # no table: only a non-empty object
+_EXTENSION_VALUES = frozenset(k for k in _SPECS["Extension"].elements if k.startswith("value"))
+#: QuestionnaireResponse, with item and answer, as R4 defines them.
+RESPONSE = _spec(
+    "QuestionnaireResponse",
+    {"resourceType": "@code", "id": "id", "meta": "Meta", "implicitRules": "uri"}
+    | {"language": "code", "text": "Narrative", "contained": "Resource*"}
+    | {"extension": "Extension*", "modifierExtension": "ModifierExtension*"}
+    | {"identifier": "Identifier", "basedOn": "Reference*", "partOf": "Reference*"}
+    | {"questionnaire": "canonical", "status": "code!", "subject": "Reference"}
+    | {"encounter": "Reference", "authored": "dateTime", "author": "Reference"}
+    | {"source": "Reference", "item": "item*"},
+    walked=("resourceType", "questionnaire", "status", "item"),
+)
+ITEM = _spec(
+    "item",
+    {**_BACKBONE, "linkId": "string!", "definition": "uri", "text": "string"}
+    | {"answer": "answer*", "item": "item*"},
+    walked=("linkId", "answer", "item"),
+)
+ANSWER = _spec(
+    "answer",
+    {**_BACKBONE, "value[x]": "boolean decimal integer date dateTime time string uri"}
+    | {"item": "item*"},
+    walked=("value[x]", "item"),
+)
+
+
+def check_elements(
+    issues: list[Issue], spec: _Spec, node: dict[str, Any], where: str, link: str | None
+) -> bool:
+    """Check the elements of `node`, an object of type `spec` at `where`, that the validation
+    walk does not read itself; True if they are well-formed."""
+    for key in node:
+        if key not in spec.walked:
+            return _Check(issues, link, None).elements(spec, node, where, 0)
+    return True
+
+
+def check_value(
+    issues: list[Issue], kind: str, value: Any, where: str, link: str | None, *, rule: str
+) -> bool:
+    """Check `value`, of the datatype `kind`, at `where`, reporting every problem as `rule`;
+    True if it is well-formed."""
+    return _Check(issues, link, rule).value(_element(kind, "", None), value, where, 0)
+
+
+class _Check:
+    """One check: where its issues go, the linkId they concern, the rule they fall under."""
+
+    __slots__ = ("issues", "link", "rule")
+
+    def __init__(self, issues: list[Issue], link: str | None, rule: str | None) -> None:
+        self.issues, self.link, self.rule = issues, link, rule
+
+    def report(self, rule: str, code: IssueType, text: str, where: str) -> bool:
+        """Record an error; False, for `return self.report(...)`."""
+        rule = self.rule or rule
+        self.issues.append(Issue(IssueSeverity.ERROR, code, text, where, self.link, rule))
+        return False
+
+    def elements(self, spec: _Spec, node: dict[str, Any], where: str, depth: int) -> bool:
+        if depth > MAX_DEPTH:
+            raise PayloadTooDeep(f"elements nest deeper than {MAX_DEPTH} levels", expression=where)
+        clean = True
+        for key, value in node.items():
+            if key in spec.walked:
+                continue
+            element = spec.elements.get(key)
+            if element is not None:
+                if element.simple and check_primitive(element.type, value) is None:
+                    continue  # the common case, decided before a path is written
+                here = f"{where}.{element.path}"
+                table = _NESTED.get(element.type)
+                if table is not None and not element.many and type(value) is dict and value:
+                    clean &= self.elements(table, value, here, depth + 1)  # the common case
+                elif element.many:
+                    clean &= self.many(element, value, here, node.get("_" + key), depth)
+                else:
+                    clean &= self.one(element, value, here, depth)
+            elif key.startswith("_"):
+                clean &= self.companion(spec, node, key, where, depth)
+            elif not (spec.walks_values and key.startswith("value")):
+                text = f"unknown element {key!r}"
+                clean = self.report(
+                    "qr-unknown-element", IssueType.STRUCTURE, text, f"{where}.{key}"
+                )
+        for key in spec.required:
+            if key not in node and "_" + key not in node:
+                text = f"{spec.name}.{key} is required"
+                clean = self.report(
+                    "qr-element-missing", IssueType.REQUIRED, text, f"{where}.{key}"
+                )
+        if spec.name == "Extension":
+            clean &= self.extension_value(node, where)
+        return clean
+
+    def one(self, element: _Element, value: Any, where: str, depth: int) -> bool:
+        if type(value) is list:
+            wanted = "value" if element.companion else "JSON object"
+            text = f"takes one {wanted} (0..1), not an array"
+            rule = "qr-invalid-type" if element.companion else "qr-not-object"
+            return self.report(rule, IssueType.STRUCTURE, text, where)
+        return self.value(element, value, where, depth)
+
+    def many(self, element: _Element, value: Any, where: str, companions: Any, depth: int) -> bool:
+        if value is None:
+            return self.value(element, value, where, depth)
+        if type(value) is not list:
+            return self.report("qr-not-array", IssueType.STRUCTURE, "must be a JSON array", where)
+        if not value:
+            return self.report("qr-empty-array", IssueType.STRUCTURE, "must not be empty", where)
+        clean = True
+        for index, entry in enumerate(value):
+            if entry is None and _has(companions, index):
+                continue  # a primitive with extensions only: null in its place (R4 JSON)
+            clean &= self.value(element, entry, f"{where}[{index}]", depth)
+        return clean
+
+    def value(self, element: _Element, value: Any, where: str, depth: int) -> bool:
+        kind = element.type
+        if value is None:
+            text = "must not be null: leave the element out"
+            return self.report("qr-empty-value", IssueType.STRUCTURE, text, where)
+        if element.primitive:
+            problem = check_primitive(kind, value)
+            if problem is not None:
+                return self.report(*problem, where)
+            if element.codes is not None and value not in element.codes:
+                text = f"{str(value)[:40]!r} is not one of {', '.join(sorted(element.codes))}"
+                return self.report("qr-invalid-value", IssueType.CODE_INVALID, text, where)
+            return True
+        if type(value) is not dict:
+            text = f"must be a JSON object ({kind})"
+            return self.report("qr-not-object", IssueType.STRUCTURE, text, where)
+        if not value:
+            text = "must not be an empty object"
+            return self.report("qr-empty-value", IssueType.STRUCTURE, text, where)
+        if kind == "Resource":
+            return self.resource(value, where, depth)
+        spec = _SPECS.get(kind)
+        clean = spec is None or self.elements(spec, value, where, depth + 1)
+        if kind == "ModifierExtension":  # R4: a modifier not understood makes the resource unsafe
+            url = value.get("url")
+            text = f"modifierExtension {str(url)[:200]!r} is not understood: it may change meaning"
+            return self.report("qr-modifier-extension", IssueType.NOT_SUPPORTED, text, where)
+        return clean
+
+    def companion(
+        self, spec: _Spec, node: dict[str, Any], key: str, where: str, depth: int
+    ) -> bool:
+        """`_name`: the id and extensions of the primitive `name` (R4 JSON)."""
+        name, value = key[1:], node[key]
+        element = spec.elements.get(name)
+        if element is None or not element.companion:
+            text = f"unknown element {key!r}"
+            return self.report("qr-unknown-element", IssueType.STRUCTURE, text, f"{where}.{name}")
+        here = f"{where}.{element.path}"
+        if not element.many:
+            return self.extensions_of(value, here, name in node, depth)
+        if type(value) is not list:
+            return self.report("qr-not-array", IssueType.STRUCTURE, "must be a JSON array", here)
+        values = node.get(name)
+        if values is not None and type(values) is not list:
+            return True  # `name` itself is reported
+        if values is not None and len(values) != len(value):
+            text = f"{key!r} must have one entry for each of {name!r}"
+            return self.report("qr-not-array", IssueType.STRUCTURE, text, here)
+        clean = True
+        for index, entry in enumerate(value):
+            present = _has(values, index)
+            if entry is not None or not present:
+                clean &= self.extensions_of(entry, f"{here}[{index}]", present, depth)
+        return clean
+
+    def extensions_of(self, value: Any, where: str, present: bool, depth: int) -> bool:
+        """One `_name` object; `present` if its primitive has a value."""
+        if not self.value(_OBJECT, value, where, depth):
+            return False
+        clean = self.elements(_PRIMITIVE_EXTENSION, value, where, depth + 1)
+        if not present and "extension" not in value:
+            text = "a primitive without a value needs extensions (ele-1)"
+            return self.report("qr-empty-value", IssueType.STRUCTURE, text, where)
+        return clean
+
+    def extension_value(self, node: dict[str, Any], where: str) -> bool:
+        """ext-1: an extension has either one value[x] or nested extensions, not both."""
+        values = {key.removeprefix("_") for key in node} & _EXTENSION_VALUES
+        if len(values) + ("extension" in node) == 1:
+            return True
+        text = "an extension needs exactly one of value[x] and nested extensions (ext-1)"
+        return self.report("qr-extension-value", IssueType.INVARIANT, text, where)
+
+    def resource(self, value: dict[str, Any], where: str, depth: int) -> bool:
+        """A contained resource: only its type and id (its body is another type's business)."""
+        kind = value.get("resourceType")
+        if type(kind) is not str or kind not in RESOURCE_TYPES:
+            text = f"resourceType {str(kind)[:40]!r} is not an R4 resource type"
+            return self.report(
+                "qr-resource-type", IssueType.STRUCTURE, text, f"{where}.resourceType"
+            )
+        return "id" not in value or self.value(_ID, value["id"], f"{where}.id", depth)
+
+
+def _has(values: Any, index: int) -> bool:
+    """`values` is an array with a non-null entry at `index`."""
+    return type(values) is list and index < len(values) and values[index] is not None

@@ -1,0 +1,99 @@
+"""FHIR R4 primitive types in JSON: the JSON type each takes and its R4 format.
+
+Formats are the R4 regexes (http://hl7.org/fhir/R4/datatypes.html#primitive), matched in
+full, plus what a regex cannot say: int32 bounds, days that exist, base64 length, an
+XHTML `<div>`. Empty and blank strings are never valid (R4 JSON: no empty values).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Any
+
+from service.fhir.outcome import IssueType
+
+__all__ = ["PRIMITIVES", "Problem", "check_primitive"]
+
+#: (rule, issue type, text) of what is wrong with a value.
+Problem = tuple[str, IssueType, str]
+
+_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+_MONTH_DAY = r"-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
+_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
+_ZONE = r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+_URI = re.compile(r"\S*")
+_SPACE = re.compile(r"\s+")
+#: The R4 regex of each string-based primitive (http://hl7.org/fhir/R4/datatypes.html).
+_PATTERNS = {
+    "id": re.compile(r"[A-Za-z0-9\-.]{1,64}"),
+    "code": re.compile(r"[^\s]+(\s[^\s]+)*"),
+    "uri": _URI,
+    "url": _URI,
+    "canonical": _URI,
+    "oid": re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+"),
+    "uuid": re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+    "date": re.compile(rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?"),
+    "dateTime": re.compile(
+        rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T{_TIME}{_ZONE})?)?)?"
+    ),
+    "instant": re.compile(rf"{_YEAR}{_MONTH_DAY}T{_TIME}{_ZONE}"),
+    "time": re.compile(_TIME),
+    # R4's `(\s*([0-9a-zA-Z\+/=]){4}\s*)+` backtracks badly; the alphabet, then the length.
+    "base64Binary": re.compile(r"[0-9a-zA-Z+/=\s]+"),
+}
+_STRINGS = frozenset({*_PATTERNS, "string", "markdown", "xhtml"})
+_DAYS = frozenset({"date", "dateTime", "instant"})
+_INTEGERS = {"integer": -(2**31), "unsignedInt": 0, "positiveInt": 1}  # the least; int32 max
+#: The R4 primitive types, by their names in StructureDefinitions.
+PRIMITIVES = frozenset({*_STRINGS, *_INTEGERS, "decimal", "boolean"})
+
+
+def check_primitive(kind: str, value: Any) -> Problem | None:
+    """What is wrong with `value` as an R4 `kind` (a name in PRIMITIVES), or None."""
+    if kind in _STRINGS:  # most primitives are
+        return _string(kind, value) if type(value) is str else _wrong("a string")
+    json_type = type(value)  # exact: a bool is no integer, in JSON or in FHIR
+    if kind == "boolean":
+        return None if json_type is bool else _wrong("true or false")
+    if kind == "decimal":
+        if json_type is int or (json_type is float and math.isfinite(value)):
+            return None
+        return _wrong("a number") if json_type is not float else _invalid("a finite number")
+    least = _INTEGERS[kind]
+    if json_type is not int:
+        return _wrong("an integer")
+    return None if least <= value < 2**31 else _invalid(f"{kind}: {least} to 2147483647")
+
+
+def _string(kind: str, value: str) -> Problem | None:
+    if not value.strip():
+        return ("qr-empty-value", IssueType.VALUE, "must not be empty or blank")
+    pattern = _PATTERNS.get(kind)
+    if pattern is not None and not pattern.fullmatch(value):
+        return _invalid(f"a valid {kind}")
+    if kind in _DAYS and len(value) >= 10 and not _calendar(value):
+        return _invalid("a calendar date")
+    if kind == "base64Binary" and len(_SPACE.sub("", value)) % 4:
+        return _invalid("valid base64 (a multiple of 4 characters)")
+    if kind == "xhtml" and not (value.lstrip().startswith("<div") and value.rstrip()[-1] == ">"):
+        return _invalid("an XHTML <div> (txt-1)")
+    return None
+
+
+def _wrong(wanted: str) -> Problem:
+    return ("qr-invalid-type", IssueType.STRUCTURE, f"must be {wanted} in JSON")
+
+
+def _invalid(wanted: str) -> Problem:
+    return ("qr-invalid-value", IssueType.VALUE, f"must be {wanted}")
+
+
+def _calendar(value: str) -> bool:
+    """A day that exists (the regex lets 2023-02-30 through)."""
+    try:
+        date.fromisoformat(value[:10])  # YYYY-MM-DD, as the regex has made sure
+    except ValueError:
+        return False
+    return True
