@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -129,9 +130,30 @@ def test_eight_concurrent_creates_of_one_url_version_give_one_success(
     assert all(f"is already Questionnaire/{winner}" in text for _, text in answers[1:])
 
 
+def _load(replicas: Replicas, stop: threading.Event) -> list[int]:
+    """Scoring and reads on both replicas, one after another, until `stop`: the statuses."""
+    score = build_response("gad-7", dict.fromkeys("1234567", 2))
+    statuses: list[int] = []
+    while not stop.is_set():
+        for server in (replicas.a, replicas.b):
+            statuses.append(call(server, "POST", "/fhir/QuestionnaireResponse/$score", score)[0])
+            statuses.append(call(server, "GET", f"{Q}/shared")[0])
+    return statuses
+
+
 def test_killing_redis_leaves_reads_and_scoring_whole_and_writes_503(replicas: Replicas) -> None:
-    replicas.redis.process.kill()
-    replicas.redis.process.wait()
+    # Killed under load: four clients keep scoring and reading through the kill.
+    stop = threading.Event()
+    with ThreadPoolExecutor(4) as pool:
+        loads = [pool.submit(_load, replicas, stop) for _ in range(4)]
+        time.sleep(1.0)
+        replicas.redis.process.kill()
+        replicas.redis.process.wait()
+        time.sleep(2.0)
+        stop.set()
+        statuses = [status for load in loads for status in load.result()]
+    assert len(statuses) > 40
+    assert set(statuses) == {200}, statuses
     score = build_response("gad-7", dict.fromkeys("1234567", 2))
     site_score = {
         "resourceType": "QuestionnaireResponse",
