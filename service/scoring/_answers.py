@@ -13,6 +13,7 @@ from typing import Any
 
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 
+from ._complex import check_complex
 from ._content import ITEM_WEIGHT, ORDINAL_VALUE, extensions
 from ._datatypes import check_value
 from ._items import ItemDef, Option, answer_key
@@ -332,6 +333,13 @@ def _check_limits(
         return _check_length(out, definition, value, where) and _check_pattern(
             out, definition, value, where
         )
+    limits = definition.complex_limits  # None for items without such limits: no cost
+    if (
+        limits is not None
+        and value_type in _COMPLEX
+        and not check_complex(out.issues, limits, value_type, value, where, link=link)
+    ):
+        return False
     number = value.get("value") if value_type == "Quantity" else value
     if definition.max_decimal_places is not None and value_type in ("Decimal", "Quantity"):
         return _check_places(out, definition, number, where)

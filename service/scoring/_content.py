@@ -16,14 +16,20 @@ __all__ = [
     "MAX_DECIMAL_PLACES",
     "MAX_LENGTH",
     "MAX_OCCURS",
+    "MAX_QUANTITY",
+    "MAX_SIZE",
     "MAX_VALUE",
+    "MIME_TYPE",
     "MIN_LENGTH",
     "MIN_OCCURS",
+    "MIN_QUANTITY",
     "MIN_VALUE",
     "OPTION_EXCLUSIVE",
     "ORDINAL_VALUE",
+    "REFERENCE_RESOURCE",
     "REGEX",
     "SCORE_BAND",
+    "UNIT_OPTION",
     "VARIABLE",
     "extensions",
     "finite_number",
@@ -53,6 +59,19 @@ MAX_DECIMAL_PLACES = "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces"
 MIN_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccurs"
 MAX_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"
 OPTION_EXCLUSIVE = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive"
+#: minQuantity / maxQuantity, and SDC's sdc-questionnaire- names for them.
+MIN_QUANTITY = (
+    "http://hl7.org/fhir/StructureDefinition/minQuantity",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-minQuantity",
+)
+MAX_QUANTITY = (
+    "http://hl7.org/fhir/StructureDefinition/maxQuantity",
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity",
+)
+UNIT_OPTION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
+MIME_TYPE = "http://hl7.org/fhir/StructureDefinition/mimeType"
+MAX_SIZE = "http://hl7.org/fhir/StructureDefinition/maxSize"
+REFERENCE_RESOURCE = "http://hl7.org/fhir/StructureDefinition/questionnaire-referenceResource"
 SCORE_BAND = "https://rapport-fhir.github.io/fhir/StructureDefinition/score-band"
 
 #: Questionnaire.item.type (R4 item-type value set, without the abstract `question`).

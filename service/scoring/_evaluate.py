@@ -1,7 +1,8 @@
 """Evaluating a Questionnaire's enableWhenExpressions and targetConstraints on one response.
 
 As in SDC form fillers: `%resource` is the response, `%questionnaire` the
-Questionnaire, and the `variable`s in scope are those of the Questionnaire and
+Questionnaire, `%qitem` the Questionnaire item the expression (or variable) is on, and
+the `variable`s in scope are those of the Questionnaire and
 of the item and its ancestors, in document order, each evaluated (as scoring
 does) with `%context` and the focus the instance of the item declaring it: the
 response for the Questionnaire's, the repetition of a group (or the response
@@ -112,6 +113,7 @@ class Evaluator:
         try:
             self._env.variables = self._variables(link, context, frame)
             self._env.context = context
+            self._env.qitem = None if link is None else self._cq.items[link].qitem
             return expression.evaluate([context], self._env)
         except FhirPathError as exc:
             text = f"expression {expression.source!r} failed: {exc}"
@@ -132,7 +134,7 @@ class Evaluator:
     ) -> dict[str, list[Any]]:
         """The variables in scope at `link`, each evaluated in its item's instance."""
         if self._root is None:
-            self._root = self._evaluate(self._cq.scope.variables, {}, self._env.resource)
+            self._root = self._evaluate(self._cq.scope.variables, {}, self._env.resource, None)
         chain: list[str] = []
         while link is not None:
             chain.append(link)
@@ -149,15 +151,21 @@ class Evaluator:
                 key = (item, id(here))
                 found = self._scoped.get(key)
                 if found is None:
-                    found = self._scoped[key] = self._evaluate(declared, variables, here)
+                    qitem = self._cq.items[item].qitem
+                    found = self._scoped[key] = self._evaluate(declared, variables, here, qitem)
                 variables = found
         return variables
 
     def _evaluate(
-        self, declared: tuple[Variable, ...], visible: dict[str, list[Any]], context: Any
+        self,
+        declared: tuple[Variable, ...],
+        visible: dict[str, list[Any]],
+        context: Any,
+        qitem: dict[str, Any] | None,
     ) -> dict[str, list[Any]]:
         variables = dict(visible)
         self._env.context = context
+        self._env.qitem = qitem
         for variable in declared:
             self._env.variables = variables
             variables[variable.name] = variable.expression.evaluate([context], self._env)

@@ -3,7 +3,8 @@
 Limits are R4 `maxLength` and the core extensions minValue, maxValue,
 minLength, maxLength, regex (see `_regex`), maxDecimalPlaces,
 questionnaire-minOccurs/-maxOccurs (answers of a repeating question, or
-repetitions of a repeating group) and questionnaire-optionExclusive.
+repetitions of a repeating group) and questionnaire-optionExclusive; those on
+quantity, attachment and reference answers are `_complex`'s.
 
 Problems are appended to a list of issues (rule ids `q-*`, see `model`) so an
 author sees all of them at once; the caller raises.
@@ -18,6 +19,7 @@ from typing import Any
 
 from service.fhir.outcome import Issue, IssueType, error
 
+from ._complex import ComplexLimits, complex_limits
 from ._content import (
     HIDDEN,
     ITEM_TYPES,
@@ -94,8 +96,10 @@ class ItemDef:
     max_decimal_places: int | None
     min_occurs: int | None
     max_occurs: int | None
+    complex_limits: ComplexLimits | None  # None: no limit on its Quantity, Attachment, ...
     initial: tuple[dict[str, Any], ...]
     children: tuple[str, ...]
+    qitem: dict[str, Any]  # the item itself, SDC's %qitem in its expressions
 
 
 def answer_key(value_type: str, value: Any) -> Hashable:
@@ -159,8 +163,10 @@ def index_item(
         max_decimal_places=_count(item, MAX_DECIMAL_PLACES, path, issues),
         min_occurs=min_occurs,
         max_occurs=max_occurs,
+        complex_limits=complex_limits(item, kind, path, issues),
         initial=tuple(i for i in item.get("initial", ()) if type(i) is dict),
         children=(),
+        qitem=item,
     )
 
 

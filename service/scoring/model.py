@@ -8,6 +8,7 @@ and a rule id:
 |---|---|
 | q-not-questionnaire | not a JSON object with resourceType Questionnaire |
 | q-invalid | malformed item, type, answerOption, itemWeight, display (que-6), *Occurs, decimals |
+| q-invalid | a `_complex` extension (minQuantity, mimeType, ...) malformed, or on another type |
 | q-linkid | item without a linkId, or a linkId used twice (que-2) |
 | q-enablewhen-invalid | malformed enableWhen, unknown question, or beside enableWhenExpression |
 | q-constraint | a targetConstraint without key, severity error/warning, human or expression |
@@ -277,6 +278,7 @@ class _Builder:
     ) -> Scope:
         definition = index_item(item, path, parent, position, self.issues)
         self.items[definition.link_id] = definition  # placeholder keeps document order
+        visible = {**visible, "qitem": frozenset()}  # SDC %qitem: the item, on items only
         own, inner = _logic.variables(item, path, visible, self.compile, self.issues)
         self._rules(item, definition.link_id, path, own, inner)
         score = _logic.calculation(

@@ -1,8 +1,9 @@
 """Re-scoring a QuestionnaireResponse from its Questionnaire's own SDC expressions.
 
 Variables and calculatedExpressions are evaluated in document order (SDC), with
-`%resource` the response, `%questionnaire` the Questionnaire and `weight()` the
-itemWeight of the matched answerOption (recorded by validation). `%context`, also
+`%resource` the response, `%questionnaire` the Questionnaire, `%qitem` the
+Questionnaire item the expression is on and `weight()` the itemWeight of the
+matched answerOption (recorded by validation). `%context`, also
 the focus, is the instance of the item that declares the variable (SDC): the
 response for the Questionnaire's, each repetition of a group for the group's,
 the response item for a question's; a calculatedExpression (and its item's own
@@ -174,6 +175,7 @@ class _Run:
         response itself for the Questionnaire), or, for a calculated item, the instance
         holding it. The children are evaluated in each instance holding them.
         """
+        self.env.qitem = None if scope.link_id is None else self.cq.items[scope.link_id].qitem
         if scope.variables:
             variables = dict(variables)
             for variable in scope.variables:

@@ -41,6 +41,13 @@ response with indexes, `value[x]` written `.value`
 | qr-answer-regex | error | a string that does not match the item's regex |
 | qr-answer-regex-unchecked | warning | a string too long to match safely (see `_regex`) |
 | qr-answer-decimal-places | error | more decimal places than maxDecimalPlaces |
+| qr-answer-min-quantity / -max-quantity | error | outside minQuantity / maxQuantity (`_complex`) |
+| qr-answer-quantity-unchecked | warning | a quantity in other units than its bounds: not compared |
+| qr-answer-unit | error | a quantity's unit is not a questionnaire-unitOption |
+| qr-answer-mime-type | error | an attachment's contentType missing or not a mimeType |
+| qr-answer-max-size | error | an attachment larger than maxSize |
+| qr-answer-reference-type | error | a reference to a type not in questionnaire-referenceResource |
+| qr-answer-reference-unchecked | warning | a reference whose type cannot be told: not checked |
 | qr-answer-exclusive | error | an optionExclusive option together with other answers |
 | qr-occurs-max | error | more answers / group repetitions than maxOccurs |
 | qr-occurs-min | as qr-required-missing | fewer answers / group repetitions than minOccurs |

@@ -554,6 +554,21 @@ def test_the_scoring_compiler_issues_become_problems(tmp_path: Path) -> None:
     assert type(entry.compiled).__name__ == "CompiledQuestionnaire"
 
 
+def test_misplaced_answer_extensions_are_refused_by_the_catalogue(tmp_path: Path) -> None:
+    from service.scoring import compile_questionnaire
+
+    q = mini()
+    mime = {"url": "http://hl7.org/fhir/StructureDefinition/mimeType", "valueCode": "image/png"}
+    q["item"][1]["extension"] = [mime]  # an integer item takes no attachment
+    file = write(tmp_path, "mini.json", q)
+    problems, message = problems_of(tmp_path, compiler=compile_questionnaire)
+    assert [p.rule for p in problems] == ["q-invalid"]
+    assert f"{file}: linkId '2' (Questionnaire.item[1].extension[0]): q-invalid: " in message
+    q["item"][1] = {"linkId": "2", "type": "attachment", "text": "Two", "extension": [mime]}
+    write(tmp_path, "mini.json", q)
+    assert load_catalog([tmp_path], compiler=compile_questionnaire).get("Questionnaire", "mini")
+
+
 def test_cross_file_rules_apply_to_files_with_their_own_problems(tmp_path: Path) -> None:
     write(tmp_path, "cs.json", _code_system())
     q = mini()

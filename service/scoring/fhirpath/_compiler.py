@@ -88,6 +88,8 @@ def _variable(name: str) -> Code:
         )
     if name == "questionnaire":
         return Code(lambda focus, run: as_collection(run.env.questionnaire))
+    if name == "qitem":
+        return Code(lambda focus, run: as_collection(run.env.qitem))
     if name in _SYSTEMS:
         return constant((_SYSTEMS[name],))
 

@@ -44,6 +44,7 @@ class Env:
 
     `context` is what %context names (SDC: the response item an item-level
     expression is about); None means the resource, as for root-level expressions.
+    `qitem` is what %qitem names (SDC: the Questionnaire item an expression is on).
     `memo`, when a dict, lets compiled code keep what depends on `resource` alone
     (`%resource.repeat(item)`) from one evaluation to the next: whoever changes the
     resource while the Env is in use must clear it. `deadline`, a `time.monotonic()`
@@ -56,6 +57,7 @@ class Env:
     weight: Callable[[Any], float | int | None] = no_weight
     budget: int = 100_000
     context: Any = None
+    qitem: Any = None
     memo: dict[Any, Any] | None = None
     weights: dict[int, float | int] | None = None  # by id() of the node; compiled code uses
     # it instead of calling `weight` for each node (the two must agree)

@@ -166,6 +166,7 @@ class InterpretedExpression:
             "resource": env.resource,
             "context": env.resource if env.context is None else env.context,
             "questionnaire": env.questionnaire,
+            "qitem": env.qitem,
             "ucum": "http://unitsofmeasure.org",
             "sct": "http://snomed.info/sct",
             "loinc": "http://loinc.org",
