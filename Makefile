@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench crosscheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: lint  ## lint, then the whole suite
 
 bench: $(STAMP)  ## benchmarks; writes BENCHMARKS.md
 	$(BIN)/python -m benchmarks
+
+crosscheck:  ## every shipped score expression on every vector in fhirpath.js (needs node, npm)
+	npm ci --prefix tools/fhirpathjs --no-audit --no-fund --silent
+	node tools/fhirpathjs/check.js
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
