@@ -186,7 +186,8 @@ def _target_type(reference: dict[str, Any]) -> str | None:
 
 
 def _identity(cq: CompiledQuestionnaire, response: dict[str, Any], subject: Any) -> str:
-    """What identifies the response: its business identifier, else its id, else its content."""
+    """What identifies the response: its business identifier, else its id with its subject,
+    else its content."""
     identifier = response.get("identifier")
     if identifier is not None and type(identifier) is not dict:
         raise _malformed("identifier", "one Identifier")
@@ -198,7 +199,10 @@ def _identity(cq: CompiledQuestionnaire, response: dict[str, Any], subject: Any)
     if response_id is not None and type(response_id) is not str:
         raise _malformed("id", "a string")
     if response_id:
-        return f"id|{response_id}"
+        # A logical id is only unique on the server that assigned it: the subject keeps two
+        # sources' `QuestionnaireResponse/1` from updating each other's Observations.
+        about = json.dumps(_content(subject), sort_keys=True, separators=(",", ":"))
+        return f"id|{response_id}|{about}"
     canonical = f"{cq.url}|{cq.version or ''}" if cq.url else response.get("questionnaire")
     answers: list[Any] = []
     _answers(cq, response.get("item"), "", answers)

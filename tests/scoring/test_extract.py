@@ -256,6 +256,12 @@ def test_a_malformed_identity_is_refused(element: str, value: Any, expression: s
     ]
 
 
+def test_an_id_identifies_a_response_only_with_its_subject() -> None:
+    patient = _identifiers(_extract("gad-7", id="1"))
+    assert patient == _identifiers(_extract("gad-7", id="1", subject={"reference": "Patient/p1"}))
+    assert patient != _identifiers(_extract("gad-7", id="1", subject={"reference": "Patient/p2"}))
+
+
 def test_an_identifier_without_system_gives_way_to_the_id() -> None:
     partial = _extract("gad-7", identifier={"value": "42"}, id="qr-1")
     assert _identifiers(partial) == _identifiers(_extract("gad-7", id="qr-1"))
