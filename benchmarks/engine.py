@@ -13,13 +13,8 @@ from typing import Any
 
 from service.fhir import jsonio
 from service.fhir.outcome import operation_outcome
-from service.scoring import (
-    ScoreResult,
-    compile_questionnaire,
-    extract_observations,
-    score_response,
-    validate_response,
-)
+from service.questionnaire import compile_questionnaire
+from service.response import ScoreResult, extract_observations, score_response, validate_response
 
 from .floor import floor_index, floor_score
 from .instruments import Instrument

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.fhir import jsonio
-from service.scoring import CompiledQuestionnaire
+from service.questionnaire import CompiledQuestionnaire
 
 from .instruments import weight_of
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.fhir import jsonio
-from service.scoring import compile_questionnaire, score_response
+from service.questionnaire import compile_questionnaire
+from service.response import score_response
 
 from .engine import score_parameters
 from .instruments import Instrument

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.catalog.vectors import response_for, weight_of
 from service.config import SHIPPED
+from service.vectors import response_for, weight_of
 
 __all__ = ["Instrument", "build_response", "instruments", "weight_of"]
 

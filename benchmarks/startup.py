@@ -54,7 +54,7 @@ def main() -> int:
     from service import create_app  # noqa: PLC0415 - the import is what is measured
     from service.catalog import load_catalog  # noqa: PLC0415
     from service.config import load_settings  # noqa: PLC0415
-    from service.scoring import compile_questionnaire  # noqa: PLC0415
+    from service.questionnaire import compile_questionnaire  # noqa: PLC0415
 
     imported = time.perf_counter()
     settings = load_settings({"questionnaire_dirs": ()}, environ={})

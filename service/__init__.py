@@ -40,7 +40,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from service.catalog import load_catalog  # noqa: PLC0415
     from service.catalog.layered import open_site  # noqa: PLC0415
     from service.observability import configure_logging  # noqa: PLC0415
-    from service.scoring import Limits, compile_questionnaire  # noqa: PLC0415
+    from service.questionnaire import Limits, compile_questionnaire  # noqa: PLC0415
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     configure_logging(settings.log_level)

@@ -39,8 +39,8 @@ def _parser() -> argparse.ArgumentParser:
 def lint(paths: Sequence[Path], out: TextIO) -> int:
     """Check the content at `paths`; print `ok: …` or one line per problem; the exit status."""
     # Scoring is the heaviest import; only `lint` needs it, and it compiles as start-up does.
-    from service.catalog.vectors import check_vectors  # noqa: PLC0415
-    from service.scoring import compile_questionnaire  # noqa: PLC0415
+    from service.questionnaire import compile_questionnaire  # noqa: PLC0415
+    from service.vectors import check_vectors  # noqa: PLC0415
 
     try:
         catalog = load_catalog(paths, compiler=compile_questionnaire)

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from service.scoring import CompiledQuestionnaire, score_response
+from service.questionnaire import CompiledQuestionnaire
+from service.response import score_response
 
-from ._catalog import Catalog
-from ._entry import Entry
-from ._errors import Problem
-from ._items import dicts
+from .catalog._catalog import Catalog
+from .catalog._entry import Entry
+from .questionnaire.problems import Problem
+from .questionnaire.walk import dicts
 
 __all__ = ["check_vectors", "response_for", "weight_of"]
 

@@ -13,7 +13,8 @@ from benchmarks.floor import floor_index, floor_score
 from benchmarks.instruments import instruments
 from benchmarks.soak import SoakPlan, soak
 from service.fhir import jsonio
-from service.scoring import compile_questionnaire, score_response
+from service.questionnaire import compile_questionnaire
+from service.response import score_response
 from tests.support.gunicorn import REPO_ROOT
 
 

@@ -21,7 +21,7 @@ import redis
 from flask.testing import FlaskClient
 
 from service.observability import JsonFormatter
-from tests.scoring.instruments import build_response, full_answers
+from tests.builders.instruments import build_response, full_answers
 from tests.support.gunicorn import run_gunicorn
 from tests.support.raw_http import send_raw
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer

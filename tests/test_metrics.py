@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service import create_app
 from service.config import load_settings
-from tests.scoring.instruments import build_response, full_answers
+from tests.builders.instruments import build_response, full_answers
 from tests.support.gunicorn import run_gunicorn
 
 CT = "application/fhir+json"

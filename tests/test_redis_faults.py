@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import redis
 
-from tests.catalog.builders import mini
-from tests.scoring.instruments import build_response
+from tests.builders.catalog import mini
+from tests.builders.instruments import build_response
 from tests.support.gunicorn import LiveServer, run_gunicorn
 from tests.support.redis import RedisServer, run_redis
 

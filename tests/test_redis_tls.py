@@ -18,7 +18,7 @@ import redis
 
 from service import create_app
 from service.config import load_settings
-from tests.catalog.builders import mini
+from tests.builders.catalog import mini
 from tests.support.processes import free_port, log_tail, stop
 
 PASSWORD = "s3cret-for-tests"

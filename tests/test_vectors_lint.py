@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from service.catalog import load_catalog
-from service.catalog.vectors import check_vectors
-from service.scoring import compile_questionnaire
+from service.questionnaire import compile_questionnaire
+from service.vectors import check_vectors
 
-from .builders import mini, write
+from .builders.catalog import mini, write
 
 CANONICAL = "https://example.org/fhir/Questionnaire/mini|1.0.0"
 

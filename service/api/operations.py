@@ -19,7 +19,7 @@ from service.api.telemetry import count_score, count_validation
 from service.catalog.lookup import resolve_questionnaire
 from service.errors import InvalidRequest, RapportError
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
-from service.scoring import check_scores, extract_observations, score_response, validate_response
+from service.response import check_scores, extract_observations, score_response, validate_response
 
 __all__ = ["OPERATION_NAMES", "blueprint", "run_operation"]
 

@@ -22,7 +22,7 @@ from service.fhir.outcome import Issue, IssueSeverity
 from service.observability import CatalogueView, Metrics
 from service.observability.logs import FIELDS
 from service.observability.metrics import CONTENT_TYPE
-from service.scoring import CompiledQuestionnaire
+from service.questionnaire import CompiledQuestionnaire
 
 __all__ = ["REQUEST_ID", "blueprint", "count_score", "count_validation", "init_app", "route"]
 

@@ -8,10 +8,11 @@ listing every problem with file, linkId, path and rule.
 
 from __future__ import annotations
 
+from service.questionnaire.checks import RESOURCE_TYPES, Compiler, check_resource
+from service.questionnaire.problems import CatalogError, Problem
+
 from ._catalog import Catalog, version_key
-from ._checks import RESOURCE_TYPES, Compiler, check_resource
 from ._entry import Entry, SearchKeys, content_hash, fold
-from ._errors import CatalogError, Problem
 from ._loader import load_catalog, resource_files
 
 __all__ = [

@@ -11,8 +11,7 @@ from typing import Any
 
 from service.fhir.jsonio import dumps
 from service.fhir.search import fold
-
-from ._items import dicts, walk_items
+from service.questionnaire.walk import dicts, walk_items
 
 __all__ = ["Entry", "SearchKeys", "build_entry", "content_hash", "fold"]
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from service.fhir.jsonio import loads
+from service.questionnaire.checks import RESOURCE_TYPES, Compiler, check_resource
+from service.questionnaire.checks.codes import check_codings, code_index
+from service.questionnaire.problems import CatalogError, Problem
 
 from ._catalog import Catalog
-from ._checks import RESOURCE_TYPES, Compiler, check_resource
-from ._codes import check_codings, code_index
 from ._entry import build_entry
-from ._errors import CatalogError, Problem
 
 __all__ = ["load_catalog", "resource_files"]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from service.errors import InvalidRequest, PreconditionFailed, UnprocessableContent
 from service.fhir.outcome import IssueType, error
-from service.scoring import Limits
+from service.questionnaire import Limits
+from service.questionnaire.problems import Problem
 
-from ._errors import Problem
 from .site import ID_PATTERN
 
 __all__ = [

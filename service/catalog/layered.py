@@ -30,12 +30,12 @@ from service.errors import (
     ResourceNotFound,
     ServiceUnavailable,
 )
+from service.questionnaire.checks import Compiler, check_resource
+from service.questionnaire.checks.codes import check_codings, code_index
+from service.questionnaire.problems import CatalogError, Problem
 
 from ._catalog import Catalog
-from ._checks import Compiler, check_resource
-from ._codes import check_codings, code_index
 from ._entry import Entry, build_entry
-from ._errors import CatalogError, Problem
 from ._site_rules import (
     canonical,
     check_id,

@@ -20,11 +20,11 @@ import orjson
 
 from service.errors import InvalidRequest, UnknownQuestionnaire, UnprocessableContent
 from service.fhir.outcome import IssueType, error
-from service.scoring import CompiledQuestionnaire, Limits, compile_questionnaire
+from service.questionnaire import CompiledQuestionnaire, Limits, compile_questionnaire
+from service.questionnaire.checks import check_resource
+from service.questionnaire.checks.expressions import EXPRESSION_EXTENSIONS, expression_extensions
+from service.questionnaire.problems import CatalogError
 
-from ._checks import check_resource
-from ._errors import CatalogError
-from ._expressions import EXPRESSION_EXTENSIONS, expression_extensions
 from ._site_rules import check_size
 
 __all__ = ["resolve_questionnaire"]

@@ -1,7 +1,7 @@
 """`matches()` and `replaceMatches()`, with fhirpathpy's semantics and the regex guard.
 
 Python's `re` backtracks without bound (`'aaaa…!'.matches('^(a+)+$')` takes minutes), so
-the patterns go through `service.scoring._regex`: a literal pattern it refuses makes the
+the patterns go through `service.fhirpath.regex`: a literal pattern it refuses makes the
 expression fail to compile, and at evaluation a pattern it refuses, or an input too long
 for the pattern's worst case at every position, fails the evaluation (FhirPathError)
 rather than running. As in fhirpathpy, `matches()` searches with `.` matching newlines
@@ -15,10 +15,10 @@ import functools
 import re
 from typing import Any
 
-from .._regex import MAX_STEPS, Pattern, UnsafePattern, compile_pattern
 from ._ast import Call, Literal, Node, walk
 from ._env import check_length
 from ._errors import FhirPathError
+from .regex import MAX_STEPS, Pattern, UnsafePattern, compile_pattern
 
 __all__ = ["check_patterns", "matches", "replace_matches"]
 

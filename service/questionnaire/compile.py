@@ -8,11 +8,11 @@ and a rule id:
 |---|---|
 | q-not-questionnaire | not a JSON object with resourceType Questionnaire |
 | q-invalid | malformed item, type, answerOption, itemWeight, display (que-6), *Occurs, decimals |
-| q-invalid | a `_complex` extension (minQuantity, mimeType, ...) malformed, or on another type |
+| q-invalid | a `complex_limits` extension (minQuantity, mimeType, ...) malformed, or on another type |
 | q-linkid | item without a linkId, or a linkId used twice (que-2) |
 | q-enablewhen-invalid | malformed enableWhen, unknown question, or beside enableWhenExpression |
 | q-constraint | a targetConstraint without key, severity error/warning, human or expression |
-| q-regex | a regex that is invalid, too long or unsafe (nested repetition, see `_regex`) |
+| q-regex | a regex that is invalid, too long or unsafe (nested repetition, see `service.fhirpath.regex`) |
 | q-expression | valueExpression missing, not valid FHIRPath, or a matches() regex _regex refuses |
 | q-expression-language | a language other than text/fhirpath |
 | q-variable | a variable without a name, or declared twice in one scope |
@@ -32,13 +32,14 @@ from typing import Any
 
 from service.errors import UnprocessableContent
 from service.fhir.outcome import Issue, IssueType, error
+from service.fhirpath import Expression, compile_expression, interpret_expression
 
-from . import _logic, _rules
-from ._items import EnableWhen, ItemDef, Option, index_item
-from ._logic import Band, Scope, ScoreDef, Variable
-from ._rules import Constraint
-from ._terminology import Terminology, terminology
-from .fhirpath import Expression, compile_expression, interpret_expression
+from . import constraints as _rules
+from . import logic as _logic
+from .constraints import Constraint
+from .items import EnableWhen, ItemDef, Option, index_item
+from .logic import Band, Scope, ScoreDef, Variable
+from .terminology import Terminology, terminology
 
 __all__ = [
     "Band",

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, error
+from service.fhirpath import Expression, FhirPathError
 
-from ._content import CONSTRAINTS, ENABLE_WHEN_EXPRESSION, extensions
-from ._logic import Compiler, expression_of, uses_of
-from .fhirpath import Expression, FhirPathError
+from .extensions import CONSTRAINTS, ENABLE_WHEN_EXPRESSION, extensions
+from .logic import Compiler, expression_of, uses_of
 
 __all__ = ["Constraint", "constraints", "enable_expression"]
 

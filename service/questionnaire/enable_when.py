@@ -18,7 +18,7 @@ answer; other operators are false for an unanswered question; `!=` holds when
 the question is answered and no answer equals the value.
 
 Values compare as the HL7 validator compares them: numbers as numbers; dates,
-dateTimes and times as FHIRPath orders them (`_temporal`: precision by
+dateTimes and times as FHIRPath orders them (`service.fhir.temporal`: precision by
 precision, dateTimes with a time as instants), where an order unknown at the
 two precisions satisfies no operator, `!=` included; a Coding by system and
 code, or by code alone when the condition gives no system; a Quantity by its
@@ -32,8 +32,9 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from ._items import EnableWhen, ItemDef
-from ._temporal import order
+from service.fhir.temporal import order
+
+from .items import EnableWhen, ItemDef
 
 __all__ = ["Enablement", "Frame"]
 

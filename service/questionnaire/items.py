@@ -1,10 +1,10 @@
 """Indexing one Questionnaire.item: its type, options with weights, enableWhen and limits.
 
 Limits are R4 `maxLength` and the core extensions minValue, maxValue,
-minLength, maxLength, regex (see `_regex`), maxDecimalPlaces,
+minLength, maxLength, regex (see `service.fhirpath.regex`), maxDecimalPlaces,
 questionnaire-minOccurs/-maxOccurs (answers of a repeating question, or
 repetitions of a repeating group) and questionnaire-optionExclusive; those on
-quantity, attachment and reference answers are `_complex`'s.
+quantity, attachment and reference answers are `complex_limits`'s.
 
 Problems are appended to a list of issues (rule ids `q-*`, see `model`) so an
 author sees all of them at once; the caller raises.
@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.fhir.outcome import Issue, IssueType, error
+from service.fhirpath.regex import Pattern, UnsafePattern, compile_pattern
 
-from ._complex import ComplexLimits, complex_limits
-from ._content import (
+from .complex_limits import ComplexLimits, complex_limits
+from .extensions import (
     HIDDEN,
     ITEM_TYPES,
     ITEM_WEIGHT,
@@ -38,7 +39,6 @@ from ._content import (
     finite_number,
     first_value,
 )
-from ._regex import Pattern, UnsafePattern, compile_pattern
 
 __all__ = ["EnableWhen", "ItemDef", "Option", "answer_key", "index_item"]
 

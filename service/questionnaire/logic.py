@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.fhir.outcome import Issue, IssueType, error
+from service.fhirpath import Expression, FhirPathError, referenced_linkids, referenced_variables
 
-from ._content import CALCULATED, EXTRACT, SCORE_BAND, VARIABLE, extensions, finite_number
-from .fhirpath import Expression, FhirPathError, referenced_linkids, referenced_variables
+from .extensions import CALCULATED, EXTRACT, SCORE_BAND, VARIABLE, extensions, finite_number
 
 __all__ = [
     "Band",

@@ -15,8 +15,8 @@ from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._content import finite_number
-from ._items import answer_key
+from .extensions import finite_number
+from .items import answer_key
 
 __all__ = ["Terminology", "terminology"]
 

@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.fhir.temporal import order
+from service.questionnaire.extensions import ITEM_WEIGHT, ORDINAL_VALUE, extensions
+from service.questionnaire.items import ItemDef, Option, answer_key
+from service.questionnaire.terminology import Terminology
 
-from ._complex import check_complex
-from ._content import ITEM_WEIGHT, ORDINAL_VALUE, extensions
-from ._datatypes import check_value
-from ._items import ItemDef, Option, answer_key
-from ._temporal import order
-from ._terminology import Terminology
+from .complex import check_complex
+from .datatypes import check_value
 
 __all__ = ["ANSWER_TYPES", "Answers", "check_answer", "check_exclusive"]
 

@@ -2,7 +2,7 @@
 
 `_SPECS` names, for the resource, its items and answers and every datatype they use, each
 element with its type and cardinality; `check_elements` walks one JSON object by it,
-recursing into complex values (extensions nest); primitives are `_primitives`'s. The R4
+recursing into complex values (extensions nest); primitives are `primitives`'s. The R4
 JSON rules (http://hl7.org/fhir/R4/json.html) hold everywhere: no nulls, no empty
 strings, objects or arrays; `_name` carries the id and extensions of the primitive
 `name`, and without `name` must carry extensions (ele-1). The elements the validation
@@ -37,8 +37,9 @@ from typing import Any, NamedTuple
 
 from service.errors import PayloadTooDeep
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.fhir.r4 import RESOURCE_TYPES
 
-from ._primitives import PRIMITIVES, check_primitive
+from .primitives import PRIMITIVES, check_primitive
 
 __all__ = ["ANSWER", "ITEM", "RESOURCE_TYPES", "RESPONSE", "check_elements", "check_value"]
 
@@ -50,38 +51,6 @@ _COMPLEX_VALUES = (
     "Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData "
     "Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition "
     "RelatedArtifact TriggerDefinition UsageContext Dosage Meta"
-)
-#: Resource types of FHIR R4 (4.0.1), for contained resources.
-RESOURCE_TYPES = frozenset(
-    # 146 names read better as text than as a 146-line list literal
-    """Account ActivityDefinition AdverseEvent AllergyIntolerance Appointment
-    AppointmentResponse AuditEvent Basic Binary BiologicallyDerivedProduct BodyStructure Bundle
-    CapabilityStatement CarePlan CareTeam CatalogEntry ChargeItem ChargeItemDefinition Claim
-    ClaimResponse ClinicalImpression CodeSystem Communication CommunicationRequest
-    CompartmentDefinition Composition ConceptMap Condition Consent Contract Coverage
-    CoverageEligibilityRequest CoverageEligibilityResponse DetectedIssue Device DeviceDefinition
-    DeviceMetric DeviceRequest DeviceUseStatement DiagnosticReport DocumentManifest
-    DocumentReference EffectEvidenceSynthesis Encounter Endpoint EnrollmentRequest
-    EnrollmentResponse EpisodeOfCare EventDefinition Evidence EvidenceVariable ExampleScenario
-    ExplanationOfBenefit FamilyMemberHistory Flag Goal GraphDefinition Group GuidanceResponse
-    HealthcareService ImagingStudy Immunization ImmunizationEvaluation
-    ImmunizationRecommendation ImplementationGuide InsurancePlan Invoice Library Linkage List
-    Location Measure MeasureReport Media Medication MedicationAdministration MedicationDispense
-    MedicationKnowledge MedicationRequest MedicationStatement MedicinalProduct
-    MedicinalProductAuthorization MedicinalProductContraindication MedicinalProductIndication
-    MedicinalProductIngredient MedicinalProductInteraction MedicinalProductManufactured
-    MedicinalProductPackaged MedicinalProductPharmaceutical MedicinalProductUndesirableEffect
-    MessageDefinition MessageHeader MolecularSequence NamingSystem NutritionOrder Observation
-    ObservationDefinition OperationDefinition OperationOutcome Organization
-    OrganizationAffiliation Parameters Patient PaymentNotice PaymentReconciliation Person
-    PlanDefinition Practitioner PractitionerRole Procedure Provenance Questionnaire
-    QuestionnaireResponse RelatedPerson RequestGroup ResearchDefinition
-    ResearchElementDefinition ResearchStudy ResearchSubject RiskAssessment RiskEvidenceSynthesis
-    Schedule SearchParameter ServiceRequest Slot Specimen SpecimenDefinition StructureDefinition
-    StructureMap Subscription Substance SubstanceNucleicAcid SubstancePolymer SubstanceProtein
-    SubstanceReferenceInformation SubstanceSourceMaterial SubstanceSpecification SupplyDelivery
-    SupplyRequest Task TerminologyCapabilities TestReport TestScript ValueSet VerificationResult
-    VisionPrescription""".split()  # noqa: SIM905
 )
 
 

@@ -24,14 +24,14 @@ from __future__ import annotations
 from typing import Any
 
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.fhirpath import Env, Expression, FhirPathError
+from service.questionnaire.compile import CompiledQuestionnaire
+from service.questionnaire.constraints import Constraint
+from service.questionnaire.enable_when import Frame
+from service.questionnaire.items import ItemDef
+from service.questionnaire.logic import Variable
 
-from ._answers import Answers
-from ._enable import Frame
-from ._items import ItemDef
-from ._logic import Variable
-from ._rules import Constraint
-from .fhirpath import Env, Expression, FhirPathError
-from .model import CompiledQuestionnaire
+from .answers import Answers
 
 __all__ = ["Evaluator"]
 

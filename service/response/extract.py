@@ -38,8 +38,8 @@ from typing import Any
 
 from service.errors import UnprocessableContent
 from service.fhir.outcome import IssueType
+from service.questionnaire.compile import CompiledQuestionnaire
 
-from .model import CompiledQuestionnaire
 from .score import Score, ScoreResult
 
 __all__ = ["OBSERVATION_SYSTEM", "extract_observations", "observation_identifier"]

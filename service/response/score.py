@@ -37,9 +37,9 @@ from typing import Any
 
 from service.errors import UnprocessableContent
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.fhirpath import BudgetExceeded, Env, Expression, FhirPathError
+from service.questionnaire.compile import CompiledQuestionnaire, Scope, ScoreDef
 
-from .fhirpath import BudgetExceeded, Env, Expression, FhirPathError
-from .model import CompiledQuestionnaire, Scope, ScoreDef
 from .validate import Validation, validate_response
 
 __all__ = ["Score", "ScoreResult", "check_scores", "score_response"]

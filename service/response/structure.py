@@ -1,6 +1,6 @@
 """Resource-level checks of a QuestionnaireResponse: its shape, status and questionnaire.
 
-The elements the walk does not read (meta, subject, authored, ...) are `_datatypes`'s.
+The elements the walk does not read (meta, subject, authored, ...) are `datatypes`'s.
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.questionnaire.compile import CompiledQuestionnaire
 
-from ._answers import Answers
-from ._datatypes import RESPONSE, check_elements
-from .model import CompiledQuestionnaire
+from .answers import Answers
+from .datatypes import RESPONSE, check_elements
 
 __all__ = ["STATUSES", "check_resource"]
 

@@ -9,7 +9,7 @@ response with indexes, `value[x]` written `.value`
 |---|---|---|
 | qr-not-object | error | the resource, an item or an answer is not a JSON object |
 | qr-resource-type | error | resourceType is not QuestionnaireResponse |
-| qr-unknown-element | error | an element R4 does not define (at any level: see `_datatypes`) |
+| qr-unknown-element | error | an element R4 does not define (at any level: see `datatypes`) |
 | qr-status-missing | error | no status (1..1) |
 | qr-status-invalid | error | status not one of the R4 codes (in-progress, completed, ...) |
 | qr-questionnaire-missing | warning | no `questionnaire`; the caller chose one |
@@ -39,9 +39,9 @@ response with indexes, `value[x]` written `.value`
 | qr-answer-min-value / qr-answer-max-value | error | outside minValue / maxValue |
 | qr-answer-too-long / qr-answer-too-short | error | outside maxLength / minLength |
 | qr-answer-regex | error | a string that does not match the item's regex |
-| qr-answer-regex-unchecked | warning | a string too long to match safely (see `_regex`) |
+| qr-answer-regex-unchecked | warning | a string too long to match safely (see `service.fhirpath.regex`) |
 | qr-answer-decimal-places | error | more decimal places than maxDecimalPlaces |
-| qr-answer-min-quantity / -max-quantity | error | outside minQuantity / maxQuantity (`_complex`) |
+| qr-answer-min-quantity / -max-quantity | error | outside minQuantity / maxQuantity (`complex`) |
 | qr-answer-quantity-unchecked | warning | a quantity in other units than its bounds: not compared |
 | qr-answer-unit | error | a quantity's unit is not a questionnaire-unitOption |
 | qr-answer-mime-type | error | an attachment's contentType missing or not a mimeType |
@@ -77,13 +77,13 @@ from typing import Any
 
 from service.errors import PayloadTooDeep
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.questionnaire.compile import CompiledQuestionnaire, ItemDef
+from service.questionnaire.enable_when import Enablement, Frame
 
-from ._answers import Answers, check_answer, check_exclusive
-from ._datatypes import ANSWER, ITEM, check_elements
-from ._enable import Enablement, Frame
-from ._evaluate import Evaluator
-from ._structure import check_resource
-from .model import CompiledQuestionnaire, ItemDef
+from .answers import Answers, check_answer, check_exclusive
+from .datatypes import ANSWER, ITEM, check_elements
+from .evaluate import Evaluator
+from .structure import check_resource
 
 __all__ = ["MAX_DEPTH", "Validation", "validate_response"]
 

@@ -20,7 +20,7 @@ from service.api.scopes import ENDPOINT_SCOPES, PUBLIC, granted, need, required_
 from service.config import ConfigError, load_settings
 from service.fhir.conformance import OAUTH_URIS, SMART_ON_FHIR
 from tests.api.conftest import outcome_codes
-from tests.scoring.instruments import build_response, full_answers
+from tests.builders.instruments import build_response, full_answers
 from tests.support.fhir_schema import validate_r4
 from tests.support.gunicorn import run_gunicorn
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer, hmac_token

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from service import create_app
 from service.config import load_settings
-from tests.catalog.builders import mini
+from tests.builders.catalog import mini
 
 CT = {"Content-Type": "application/fhir+json"}
 #: How each interaction is reached (http.html), from the type and a resource's id and version.

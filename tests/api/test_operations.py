@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.config import load_settings
 from tests.api.conftest import outcome_codes
+from tests.builders.instruments import build_response, vectors
 from tests.hardening.bad_inputs import _contained
-from tests.scoring.instruments import build_response, vectors
 from tests.support.fhir_schema import validate_r4
 
 BASE = "/fhir/QuestionnaireResponse"
@@ -37,7 +37,7 @@ def scores_of(parameters: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def code_of(name: str, link_id: str) -> str:
-    from tests.scoring.instruments import questionnaires
+    from tests.builders.instruments import questionnaires
 
     stack = list(questionnaires()[name]["item"])
     while stack:
@@ -216,7 +216,7 @@ def test_a_contained_questionnaire_finds_its_value_set_beside_it(
 
 
 def test_parameters_form_with_inline_questionnaire(client: FlaskClient) -> None:
-    from tests.scoring.instruments import questionnaires
+    from tests.builders.instruments import questionnaires
 
     response = phq9(subject={"reference": "Patient/p1"})
     body = {
@@ -236,7 +236,7 @@ def test_parameters_form_with_inline_questionnaire(client: FlaskClient) -> None:
 
 
 def test_an_inline_questionnaire_needs_no_id(client: FlaskClient) -> None:
-    from tests.scoring.instruments import questionnaires
+    from tests.builders.instruments import questionnaires
 
     questionnaire = {k: v for k, v in questionnaires()["phq-9"].items() if k != "id"}
     body = {

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from service import create_app
 from service.config import ConfigError, load_settings
-from tests.scoring.instruments import build_response, full_answers
+from tests.builders.instruments import build_response, full_answers
 from tests.support.gunicorn import LiveServer
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer
 

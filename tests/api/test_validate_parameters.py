@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.api.test_operations import call
-from tests.scoring.instruments import build_response, full_answers
+from tests.builders.instruments import build_response, full_answers
 
 IGNORED = "Parameters.parameter.where(name = '{}')"
 

@@ -16,8 +16,8 @@ from service import create_app
 from service.api.limits import SUBJECT, client_key, storage_uri
 from service.config import load_settings
 from tests.api.conftest import outcome_codes
-from tests.catalog.builders import mini
-from tests.scoring.instruments import build_response
+from tests.builders.catalog import mini
+from tests.builders.instruments import build_response
 from tests.support.processes import free_port
 
 CT = {"Content-Type": "application/fhir+json"}

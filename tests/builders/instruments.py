@@ -7,8 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from service.catalog.vectors import response_for, weight_of
-from service.scoring import CompiledQuestionnaire, compile_questionnaire
+from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
+from service.vectors import response_for, weight_of
 
 FOLDER = Path(__file__).resolve().parents[2] / "questionnaires"
 

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from service.scoring import CompiledQuestionnaire, compile_questionnaire
+from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
 
 PATH = Path(__file__).with_name("toy.questionnaire.json")
 

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from service.catalog import Catalog, content_hash, fold, load_catalog, version_key
-
-from .builders import mini, write
+from tests.builders.catalog import mini, write
 
 URL = "https://example.org/fhir/Questionnaire/mini"
 

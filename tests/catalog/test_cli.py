@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .builders import mini, write
+from tests.builders.catalog import mini, write
 
 ROOT = Path(__file__).resolve().parents[2]
 

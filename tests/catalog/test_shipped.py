@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from service.catalog import Catalog, load_catalog
-from service.catalog._expressions import parse_error
-from service.catalog._sdc import _referenced
+from service.questionnaire.checks.expressions import parse_error
+from service.questionnaire.checks.sdc import _referenced
 
 SHIPPED = Path(__file__).resolve().parents[2] / "questionnaires"
 BASE = "https://rapport-fhir.github.io/fhir"
@@ -148,7 +148,7 @@ def test_files_are_the_served_resources(catalog: Catalog) -> None:
 
 
 def test_shipped_catalogue_compiles_for_scoring() -> None:
-    from service.scoring import CompiledQuestionnaire, compile_questionnaire
+    from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
 
     assert _best_of_three(compiler=compile_questionnaire) < 1.0
     catalog = load_catalog([SHIPPED], compiler=compile_questionnaire)

@@ -27,8 +27,8 @@ from service.errors import (
     ServiceUnavailable,
     UnprocessableContent,
 )
-from service.scoring import compile_questionnaire
-from tests.catalog.builders import mini
+from service.questionnaire import compile_questionnaire
+from tests.builders.catalog import mini
 from tests.support.processes import free_port
 
 VERSIONS = "rapport:questionnaire:versions"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from service.scoring import fhirpath
-from service.scoring.fhirpath import Env, compile_expression, interpret_expression
+from service import fhirpath
+from service.fhirpath import Env, compile_expression, interpret_expression
 
 CORPUS = json.loads(Path(__file__).with_name("fhirpath_cases.json").read_text(encoding="utf-8"))
 WEIGHTS: dict[str, int] = CORPUS["weights"]

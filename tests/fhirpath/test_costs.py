@@ -14,8 +14,7 @@ import pytest
 
 from service.errors import UnprocessableContent
 from service.fhir.outcome import IssueType
-from service.scoring import Limits, compile_questionnaire, score_response
-from service.scoring.fhirpath import (
+from service.fhirpath import (
     BudgetExceeded,
     Env,
     Expression,
@@ -23,9 +22,10 @@ from service.scoring.fhirpath import (
     compile_expression,
     interpret_expression,
 )
-from service.scoring.fhirpath._env import MAX_STRING
-
-from .instruments import build_response, full_answers, questionnaires
+from service.fhirpath._env import MAX_STRING
+from service.questionnaire import Limits, compile_questionnaire
+from service.response import score_response
+from tests.builders.instruments import build_response, full_answers, questionnaires
 
 ENGINES = [
     pytest.param(compile_expression, id="compiled"),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from service.scoring.fhirpath import (
+from service.fhirpath import (
     BudgetExceeded,
     Env,
     FhirPathError,
@@ -22,7 +22,7 @@ from service.scoring.fhirpath import (
     referenced_linkids,
     referenced_variables,
 )
-from service.scoring.fhirpath._code import NotCompilableError
+from service.fhirpath._code import NotCompilableError
 
 CORPUS = json.loads(Path(__file__).with_name("fhirpath_cases.json").read_text(encoding="utf-8"))
 INF = float("inf")

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.scoring import CompiledQuestionnaire, compile_questionnaire, score_response
-
-from .instruments import build_response, compiled, questionnaires, weight_of
+from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
+from service.response import score_response
+from tests.builders.instruments import build_response, compiled, questionnaires, weight_of
 
 #: (instrument, examples in the default run, examples in the thorough run); 10,000 in all.
 EXAMPLES = {

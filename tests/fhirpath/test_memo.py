@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from service.scoring.fhirpath import (
+from service.fhirpath import (
     BudgetExceeded,
     Env,
     FhirPathError,

@@ -13,7 +13,7 @@ from typing import Any
 import fhirpathpy
 import pytest
 
-from service.scoring.fhirpath import Env, FhirPathError, compile_expression, interpret_expression
+from service.fhirpath import Env, FhirPathError, compile_expression, interpret_expression
 
 NESTED = "^(a+)+$"
 EVIL = "a" * 39 + "!"

@@ -15,12 +15,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.scoring.fhirpath import (
-    Env,
-    FhirPathError,
-    compile_expression,
-    interpret_expression,
-)
+from service.fhirpath import Env, FhirPathError, compile_expression, interpret_expression
 
 LINKIDS = [str(n) for n in range(1, 31)]
 WEIGHTS = {"a0": 0, "a1": 1, "a2": 2, "a3": 3, "a4": 4}

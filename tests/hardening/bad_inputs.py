@@ -425,7 +425,7 @@ CASES: tuple[dict[str, Any], ...] = (
         "status-missing", "POST", SCORE, 422, "required", at="QuestionnaireResponse.status",
         json_body={k: v for k, v in _qr().items() if k != "status"},
     ),
-    # R4 structure of the response itself (service.scoring._datatypes)
+    # R4 structure of the response itself (service.response.datatypes)
     _case(
         "authored-not-a-datetime", "POST", SCORE, 422, "value",
         at="QuestionnaireResponse.authored", json_body=_qr(authored="yesterday"),

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.scoring.instruments import build_response, questionnaires, weight_of
+from tests.builders.instruments import build_response, questionnaires, weight_of
 
 Answers = dict[str, int]
 Expected = dict[str, float | bool | None]

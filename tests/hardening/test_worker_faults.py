@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scoring.instruments import build_response, full_answers
+from tests.builders.instruments import build_response, full_answers
 from tests.support.gunicorn import LiveServer, run_gunicorn
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from service.catalog import CatalogError, load_catalog
-
-from .builders import CALCULATED, EXAMPLE_CS, VARIABLE, mini, problems_of, write
+from tests.builders.catalog import CALCULATED, EXAMPLE_CS, VARIABLE, mini, problems_of, write
 
 
 def _code_system(**changes: Any) -> dict[str, Any]:
@@ -537,7 +536,7 @@ def test_score_items_need_a_code(tmp_path: Path) -> None:
 
 
 def test_the_scoring_compiler_issues_become_problems(tmp_path: Path) -> None:
-    from service.scoring import compile_questionnaire
+    from service.questionnaire import compile_questionnaire
 
     q = mini()
     q["item"][4]["extension"][0]["valueExpression"]["expression"] = "%nope + 1"
@@ -555,7 +554,7 @@ def test_the_scoring_compiler_issues_become_problems(tmp_path: Path) -> None:
 
 
 def test_misplaced_answer_extensions_are_refused_by_the_catalogue(tmp_path: Path) -> None:
-    from service.scoring import compile_questionnaire
+    from service.questionnaire import compile_questionnaire
 
     q = mini()
     mime = {"url": "http://hl7.org/fhir/StructureDefinition/mimeType", "valueCode": "image/png"}

@@ -8,10 +8,9 @@ import pytest
 
 from service.errors import UnprocessableContent
 from service.fhir.outcome import IssueType
-from service.scoring import Limits, compile_questionnaire
-
-from .instruments import compiled, questionnaires
-from .toy import toy, toy_questionnaire
+from service.questionnaire import Limits, compile_questionnaire
+from tests.builders.instruments import compiled, questionnaires
+from tests.builders.toy import toy, toy_questionnaire
 
 CALC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
 VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"

@@ -1,4 +1,4 @@
-"""enableWhen: every operator and answer type, chains and cycles (service.scoring._enable)."""
+"""enableWhen: every operator and answer type, chains and cycles (service.questionnaire.enable_when)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from service.scoring import CompiledQuestionnaire, compile_questionnaire, validate_response
-from service.scoring._enable import Enablement, Frame
+from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
+from service.questionnaire.enable_when import Enablement, Frame
+from service.response import validate_response
 
 
 def _root(values: dict[str, list[tuple[str, Any]]]) -> Frame:

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from service.catalog import load_catalog
-
-from .builders import EXAMPLE_CS, mini, problems_of, write
+from tests.builders.catalog import EXAMPLE_CS, mini, problems_of, write
 
 Mutation = Callable[[dict[str, Any]], None]
 OPTION_A = {"system": EXAMPLE_CS, "code": "a", "display": "A"}

@@ -9,12 +9,12 @@ import pytest
 
 from service.errors import UnprocessableContent
 from service.fhir.outcome import IssueType
-from service.scoring import compile_questionnaire, extract_observations, score_response
-from service.scoring.extract import OBSERVATION_SYSTEM
+from service.questionnaire import compile_questionnaire
+from service.response import extract_observations, score_response
+from service.response.extract import OBSERVATION_SYSTEM
+from tests.builders.instruments import build_response, compiled, full_answers, questionnaires
+from tests.builders.toy import toy, toy_response
 from tests.support.fhir_schema import validate_r4
-
-from .instruments import build_response, compiled, full_answers, questionnaires
-from .toy import toy, toy_response
 
 CONTEXT: dict[str, Any] = {
     "id": "qr-1",

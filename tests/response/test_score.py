@@ -9,16 +9,10 @@ import pytest
 
 from service.errors import UnprocessableContent
 from service.fhir.outcome import IssueType
-from service.scoring import (
-    Limits,
-    check_scores,
-    compile_questionnaire,
-    score_response,
-    validate_response,
-)
-
-from .instruments import build_response, compiled, full_answers, questionnaires
-from .toy import toy, toy_response
+from service.questionnaire import Limits, compile_questionnaire
+from service.response import check_scores, score_response, validate_response
+from tests.builders.instruments import build_response, compiled, full_answers, questionnaires
+from tests.builders.toy import toy, toy_response
 
 CALC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
 

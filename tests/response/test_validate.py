@@ -1,4 +1,4 @@
-"""Validation: each rule of service.scoring.validate with the exact issue and expression."""
+"""Validation: each rule of service.response.validate with the exact issue and expression."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from service.errors import PayloadTooDeep
-from service.scoring import Limits, compile_questionnaire, validate_response
-from service.scoring.validate import MAX_DEPTH
-
-from .instruments import build_response, compiled, full_answers
-from .toy import toy, toy_response
+from service.questionnaire import Limits, compile_questionnaire
+from service.response import validate_response
+from service.response.validate import MAX_DEPTH
+from tests.builders.instruments import build_response, compiled, full_answers
+from tests.builders.toy import toy, toy_response
 
 QR = "QuestionnaireResponse"
 Mutation = Callable[[dict[str, Any]], Any]

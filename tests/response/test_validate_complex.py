@@ -13,12 +13,8 @@ from typing import Any
 import pytest
 
 from service.errors import UnprocessableContent
-from service.scoring import (
-    CompiledQuestionnaire,
-    compile_questionnaire,
-    score_response,
-    validate_response,
-)
+from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
+from service.response import score_response, validate_response
 
 QR = "QuestionnaireResponse"
 CORE = "http://hl7.org/fhir/StructureDefinition/"

@@ -1,4 +1,4 @@
-"""R4 structure of the response itself (service.scoring._datatypes): the cases in
+"""R4 structure of the response itself (service.response.datatypes): the cases in
 datatype_cases.json, each a change to a response that sets every element."""
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ from typing import Any
 import pytest
 
 from service.errors import PayloadTooDeep
-from service.scoring import validate_response
-from service.scoring._datatypes import MAX_DEPTH
-
-from .toy import toy
+from service.response import validate_response
+from service.response.datatypes import MAX_DEPTH
+from tests.builders.toy import toy
 
 CORPUS = json.loads(Path(__file__).with_name("datatype_cases.json").read_text(encoding="utf-8"))
 VALID: dict[str, Any] = CORPUS["valid"]
 CASES: list[dict[str, Any]] = CORPUS["cases"]
 SOURCES = [
-    Path(__file__).parents[2] / "service" / "scoring" / name
-    for name in ("_datatypes.py", "_primitives.py")
+    Path(__file__).parents[2] / "service" / "response" / name
+    for name in ("datatypes.py", "primitives.py")
 ]
 
 

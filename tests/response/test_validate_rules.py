@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from service.errors import UnprocessableContent
-from service.scoring import CompiledQuestionnaire, compile_questionnaire, validate_response
-from service.scoring._regex import MAX_PATTERN, UnsafePattern, compile_pattern
+from service.fhirpath.regex import MAX_PATTERN, UnsafePattern, compile_pattern
+from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
+from service.response import validate_response
 
 QR = "QuestionnaireResponse"
 SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/"

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from service.scoring import score_response
-
-from .instruments import build_response, compiled, questionnaires, vectors
+from service.response import score_response
+from tests.builders.instruments import build_response, compiled, questionnaires, vectors
 
 #: Scores are IEEE doubles as fhirpath.js computes them; vectors write them to ~16 digits.
 TOLERANCE = 1e-9

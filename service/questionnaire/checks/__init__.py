@@ -7,15 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from service.errors import RapportError
+from service.questionnaire.problems import Problem
+from service.questionnaire.walk import locate, walk_items
 
-from ._codes import check_code_system
-from ._enable_when import check_enable_when
-from ._errors import Problem
-from ._expressions import check_expressions
-from ._invariants import check_invariants
-from ._items import locate, walk_items
-from ._sdc import check_sdc
-from ._structure import check_bindings, check_id, check_json, check_model, check_required
+from .codes import check_code_system
+from .enable_when import check_enable_when
+from .expressions import check_expressions
+from .invariants import check_invariants
+from .sdc import check_sdc
+from .structure import check_bindings, check_id, check_json, check_model, check_required
 
 __all__ = ["RESOURCE_TYPES", "Compiler", "check_resource"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ._errors import Problem
-from ._items import dicts, link_id_of
+from service.questionnaire.problems import Problem
+from service.questionnaire.walk import dicts, link_id_of
 
 __all__ = ["CodeIndex", "check_code_system", "check_codings", "code_index", "codings", "concepts"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ._errors import Problem
-from ._items import ItemRef, dicts
+from service.questionnaire.problems import Problem
+from service.questionnaire.walk import ItemRef, dicts
 
 __all__ = ["check_enable_when"]
 

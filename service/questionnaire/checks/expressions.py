@@ -6,10 +6,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from service.scoring.fhirpath import FhirPathError, compile_expression
-
-from ._errors import Problem
-from ._items import dicts, link_id_of
+from service.fhirpath import FhirPathError, compile_expression
+from service.questionnaire.problems import Problem
+from service.questionnaire.walk import dicts, link_id_of
 
 __all__ = ["EXPRESSION_EXTENSIONS", "check_expressions", "expression_extensions", "parse_error"]
 

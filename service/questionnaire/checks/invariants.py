@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._errors import Problem
-from ._items import ItemRef, dicts, present, walk_items
+from service.questionnaire.problems import Problem
+from service.questionnaire.walk import ItemRef, dicts, present, walk_items
 
 __all__ = ["check_invariants"]
 

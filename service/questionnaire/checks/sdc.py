@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from service.scoring.fhirpath import FhirPathError, referenced_linkids
+from service.fhirpath import FhirPathError, referenced_linkids
+from service.questionnaire.problems import Problem
+from service.questionnaire.walk import ItemRef, dicts
 
-from ._errors import Problem
-from ._expressions import expression_extensions
-from ._items import ItemRef, dicts
+from .expressions import expression_extensions
 
 __all__ = ["check_sdc"]
 

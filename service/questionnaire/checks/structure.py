@@ -13,8 +13,8 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
-from ._errors import Problem
-from ._items import ItemRef, dicts, locate
+from service.questionnaire.problems import Problem
+from service.questionnaire.walk import ItemRef, dicts, locate
 
 __all__ = ["check_bindings", "check_id", "check_json", "check_model", "check_required"]
 
