@@ -1,4 +1,6 @@
-"""Command line: `python -m service lint [PATH ...]` checks catalogue content as start-up does."""
+"""Command line: `python -m service lint [PATH ...]` checks catalogue content as start-up does;
+`python -m service rules [--write]` checks (or rewrites) what is generated from the rule registry.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +35,37 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument(
         "paths", nargs="*", type=Path, default=[Path("questionnaires")], metavar="PATH"
     )
+    rules = commands.add_parser(
+        "rules",
+        help="check the files generated from the rule registry (service/rules/)",
+        description=(
+            "Compare questionnaires/CodeSystem-rapport-rules.json and docs/rules.md with "
+            "what the rule registry generates; exit 1 naming each stale file, or rewrite "
+            "them with --write."
+        ),
+    )
+    rules.add_argument("--write", action="store_true", help="rewrite the stale files")
     return parser
+
+
+#: The repository: the generated files live beside service/.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rules(write: bool, out: TextIO) -> int:
+    """Report (or with `write`, rewrite) the stale generated files; the exit status."""
+    from service.rules import publish  # noqa: PLC0415
+
+    if write:
+        for path in publish.write(ROOT):
+            print(f"wrote {path}", file=out)
+        return 0
+    stale = publish.stale(ROOT)
+    for path in stale:
+        print(f"stale: {path} (python -m service rules --write)", file=out)
+    if not stale:
+        print("ok: generated rule files are current", file=out)
+    return 1 if stale else 0
 
 
 def lint(paths: Sequence[Path], out: TextIO) -> int:
@@ -63,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "lint":
         return lint(args.paths, sys.stdout)
+    if args.command == "rules":
+        return rules(args.write, sys.stdout)
     parser.print_help(sys.stderr)
     return 2
 

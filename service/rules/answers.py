@@ -1,0 +1,401 @@
+"""Rules on the answers of a QuestionnaireResponse: types, options, limits, enableWhen,
+required items, constraints.
+
+Generated documentation (docs/rules.md, the rapport-rules CodeSystem) is made from these
+entries: `python -m service rules --write`.
+"""
+
+from __future__ import annotations
+
+from ._rule import Rule
+
+# Each entry is exported (`from .x import *`) and listed in the CodeSystem in this order.
+
+
+QR_ANSWER_ON_GROUP = Rule(
+    "qr-answer-on-group",
+    "error",
+    "structure",
+    "Answer on a group",
+    definition="A group item takes no answers; its children go in item.",
+    checks="no answers on groups and display items",
+    tests="V[answer on group], V[answer on display]",
+)
+
+QR_ANSWER_ON_DISPLAY = Rule(
+    "qr-answer-on-display",
+    "error",
+    "structure",
+    "Answer on a display item",
+    definition="A display item takes no answers.",
+    checks="no answers on groups and display items",
+    tests="V[answer on group], V[answer on display]",
+)
+
+QR_ANSWER_REPEATED = Rule(
+    "qr-answer-repeated",
+    "error",
+    "structure",
+    "More than one answer",
+    definition="A question that does not repeat takes at most one answer.",
+    checks="one answer to a non-repeating item",
+    tests="V[answer repeated], `test_shipped_instrument[duplicate answer]`",
+)
+
+QR_ANSWER_VALUE_MISSING = Rule(
+    "qr-answer-value-missing",
+    "error",
+    "required",
+    "Answer without a value",
+    definition="Each answer must carry exactly one value[x]; this one has none.",
+    checks="exactly one value[x]",
+    tests="V[answer without value], V[answer with two values]",
+)
+
+QR_ANSWER_VALUE_MULTIPLE = Rule(
+    "qr-answer-value-multiple",
+    "error",
+    "structure",
+    "Answer with several values",
+    definition="Each answer must carry exactly one value[x]; this one has more than one.",
+    checks="exactly one value[x]",
+    tests="V[answer without value], V[answer with two values]",
+)
+
+QR_ANSWER_TYPE = Rule(
+    "qr-answer-type",
+    "error",
+    "value",
+    "Wrong kind of answer",
+    definition=(
+        "The answer's value[x] must fit the item's type, for example valueInteger for an integer "
+        "item or valueCoding for a choice item."
+    ),
+    checks="value[x] fits the item type",
+    tests=(
+        "V[string for integer], V[string for a choice], `test_shipped_instrument[string for a "
+        "choice]`"
+    ),
+)
+
+QR_ANSWER_INVALID = Rule(
+    "qr-answer-invalid",
+    "error",
+    "value (structure, code-invalid inside a complex value)",
+    "Malformed value",
+    definition=(
+        "An answer's value[x] must be well formed: a 32-bit integer, a finite decimal, a valid "
+        "date, dateTime or time, a non-empty string, a Coding with a code, and every element of a "
+        "Coding, Quantity, Attachment or Reference of its R4 type."
+    ),
+    checks=(
+        "well-formed value (int32, finite, dates, non-empty strings, Coding code), and every "
+        "element of a Coding, Quantity, Attachment or Reference value of its R4 type"
+    ),
+    tests=(
+        "V[int32 overflow], V[date invalid], V[coding without code], D[Coding display a number], "
+        "D[Coding userSelected a string], D[Quantity comparator not of the binding], D[Reference "
+        "reference empty], D[Attachment size a string], ..."
+    ),
+)
+
+QR_ANSWER_NOT_IN_OPTIONS = Rule(
+    "qr-answer-not-in-options",
+    "error",
+    "code-invalid",
+    "Not one of the options",
+    definition=(
+        "A coded answer must be one of the item's answerOptions, with the same system and code."
+    ),
+    checks="a listed answerOption (system+code)",
+    tests="V[coding not an option], `test_shipped_instrument[wrong code]`",
+)
+
+QR_ANSWER_DISPLAY_MISMATCH = Rule(
+    "qr-answer-display-mismatch",
+    "warning",
+    "value",
+    "Option display differs",
+    definition=(
+        "A coded answer's display, when given, should be the display of the answerOption it names. "
+        "A warning."
+    ),
+    checks="an option's display",
+    tests="V[coding display differs]; pass V[coding display same]",
+)
+
+QR_ANSWER_NOT_IN_VALUESET = Rule(
+    "qr-answer-not-in-valueset",
+    "error",
+    "code-invalid",
+    "Not in the value set",
+    definition=(
+        "A coded answer must be in the item's answerValueSet when that value set is contained in "
+        "the Questionnaire."
+    ),
+    checks="in the contained answerValueSet (the Questionnaire's, else beside a contained one)",
+    tests=(
+        "V[coding not in contained value set], "
+        "`test_a_value_set_resolves_in_the_questionnaire_first_then_beside_it`; pass V[coding in a "
+        "value set expansion], `tests/api/test_operations.py::test_a_contained_questionnaire_finds_"
+        "its_value_set_beside_it`"
+    ),
+)
+
+QR_ANSWER_VALUESET_UNCHECKED = Rule(
+    "qr-answer-valueset-unchecked",
+    "information",
+    "informational",
+    "Value set not checked",
+    definition=(
+        "The item's answerValueSet is not contained in the Questionnaire, so the answer was not "
+        "checked against it. For information."
+    ),
+    checks="answerValueSet not contained: not checked",
+    tests="V[external value set]",
+)
+
+QR_ANSWER_WEIGHT_IGNORED = Rule(
+    "qr-answer-weight-ignored",
+    "warning",
+    "value",
+    "Answer's own weight ignored",
+    definition=(
+        "The answer carries its own itemWeight; scores use the weight of the Questionnaire's "
+        "answerOption instead. A warning."
+    ),
+    checks="the answer's own itemWeight is ignored",
+    tests="V[coding carries its own weight]; pass V[coding carries the same weight]",
+)
+
+QR_ANSWER_MIN_VALUE = Rule(
+    "qr-answer-min-value",
+    "error",
+    "value",
+    "Below the minimum",
+    definition="The answer is less than the item's minValue.",
+    checks="minValue / maxValue (dates, dateTimes, times by precision)",
+    tests=(
+        "V[below minValue], V[above maxValue], V[date above maxValue], V[date of other precision "
+        "above maxValue], `test_date_and_time_limits`; pass V[date of other precision, order "
+        "unknown]"
+    ),
+)
+
+QR_ANSWER_MAX_VALUE = Rule(
+    "qr-answer-max-value",
+    "error",
+    "value",
+    "Above the maximum",
+    definition="The answer is greater than the item's maxValue.",
+    checks="minValue / maxValue (dates, dateTimes, times by precision)",
+    tests=(
+        "V[below minValue], V[above maxValue], V[date above maxValue], V[date of other precision "
+        "above maxValue], `test_date_and_time_limits`; pass V[date of other precision, order "
+        "unknown]"
+    ),
+)
+
+QR_ANSWER_TOO_LONG = Rule(
+    "qr-answer-too-long",
+    "error",
+    "too-long",
+    "Answer too long",
+    definition="A text answer is longer than the item's maxLength.",
+    checks="maxLength / minLength",
+    tests="V[string too long], V[string too short]",
+)
+
+QR_ANSWER_TOO_SHORT = Rule(
+    "qr-answer-too-short",
+    "error",
+    "value",
+    "Answer too short",
+    definition="A text answer is shorter than the item's minLength.",
+    checks="maxLength / minLength",
+    tests="V[string too long], V[string too short]",
+)
+
+QR_ANSWER_REGEX = Rule(
+    "qr-answer-regex",
+    "error",
+    "value",
+    "Does not match the pattern",
+    definition="A text answer must match the item's regex extension in full.",
+    checks="the `regex` extension, full match",
+    tests="R[regex mismatch], R[regex partial match]; `test_regex_cost_bound`",
+)
+
+QR_ANSWER_REGEX_UNCHECKED = Rule(
+    "qr-answer-regex-unchecked",
+    "warning",
+    "too-costly",
+    "Pattern not checked",
+    definition=(
+        "The answer is too long to be matched safely against the item's regex, so it was not "
+        "checked. A warning."
+    ),
+    checks="an answer too long to match safely",
+    tests="`test_regex_cost_bound`",
+)
+
+QR_ANSWER_DECIMAL_PLACES = Rule(
+    "qr-answer-decimal-places",
+    "error",
+    "value",
+    "Too many decimal places",
+    definition="A decimal answer has more decimal places than the item's maxDecimalPlaces allows.",
+    checks="maxDecimalPlaces",
+    tests="R[too many decimals]; pass R[integer-valued decimal]",
+)
+
+QR_ANSWER_MIN_QUANTITY = Rule(
+    "qr-answer-min-quantity",
+    "error",
+    "value",
+    "Below minQuantity",
+    definition=(
+        "A quantity answer is less than the item's minQuantity (or SDC "
+        "sdc-questionnaire-minQuantity). Compared only when both are in the same units: system and "
+        "code when both have a code, else the unit text."
+    ),
+    checks=(
+        "minQuantity / maxQuantity (core or SDC url), compared in the same units only (system+code,"
+        " else unit)"
+    ),
+    tests=(
+        "C[below minQuantity], C[above maxQuantity], C[above maxQuantity by unit text (SDC url)], "
+        "C[above maxQuantity by unit text, the answer coded]; pass C[at minQuantity], C[at "
+        "maxQuantity], C[quantity without a value]"
+    ),
+)
+
+QR_ANSWER_MAX_QUANTITY = Rule(
+    "qr-answer-max-quantity",
+    "error",
+    "value",
+    "Above maxQuantity",
+    definition=(
+        "A quantity answer is more than the item's maxQuantity (or SDC "
+        "sdc-questionnaire-maxQuantity). Compared only when both are in the same units: system and "
+        "code when both have a code, else the unit text."
+    ),
+    checks=(
+        "minQuantity / maxQuantity (core or SDC url), compared in the same units only (system+code,"
+        " else unit)"
+    ),
+    tests=(
+        "C[below minQuantity], C[above maxQuantity], C[above maxQuantity by unit text (SDC url)], "
+        "C[above maxQuantity by unit text, the answer coded]; pass C[at minQuantity], C[at "
+        "maxQuantity], C[quantity without a value]"
+    ),
+)
+
+QR_ANSWER_QUANTITY_UNCHECKED = Rule(
+    "qr-answer-quantity-unchecked",
+    "warning",
+    "not-supported",
+    "Quantity not compared",
+    definition=(
+        "A quantity answer is in other units than the item's minQuantity or maxQuantity, or has "
+        "none, so it was not compared with it: units are not converted. A warning."
+    ),
+    checks=(
+        "a quantity in other units than minQuantity / maxQuantity (no conversion), or none: not "
+        "compared"
+    ),
+    tests=(
+        "C[quantity in other units: not compared], C[quantity of another unit text: not compared], "
+        "C[quantity without units: not compared]"
+    ),
+)
+
+QR_ANSWER_UNIT = Rule(
+    "qr-answer-unit",
+    "error",
+    "code-invalid",
+    "Unit not allowed",
+    definition=(
+        "A quantity answer's system and code must be those of one of the item's "
+        "questionnaire-unitOption Codings."
+    ),
+    checks="a quantity's system+code is a questionnaire-unitOption's",
+    tests=(
+        "C[unit not a unitOption], C[unit of a unitOption's code in another system], C[unit without"
+        " a code]; pass C[quantity in other units: not compared]"
+    ),
+)
+
+QR_ANSWER_MIME_TYPE = Rule(
+    "qr-answer-mime-type",
+    "error",
+    "code-invalid (required: no contentType)",
+    "Attachment type not allowed",
+    definition=(
+        "An attachment answer must have a contentType that is one of the item's mimeType codes, "
+        "parameters and case aside; a code `type/*` allows every subtype."
+    ),
+    checks=(
+        "an attachment's contentType is a mimeType (parameters, case aside; `type/*` any subtype)"
+    ),
+    tests=(
+        "C[contentType not a mimeType], C[attachment without a contentType], C[contentType not of a"
+        " type/* mimeType]; pass C[contentType with parameters, in capitals]"
+    ),
+)
+
+QR_ANSWER_MAX_SIZE = Rule(
+    "qr-answer-max-size",
+    "error",
+    "too-long",
+    "Attachment too large",
+    definition=(
+        "An attachment answer's size, or the decoded length of its data when it has no size, must "
+        "not exceed the item's maxSize in bytes."
+    ),
+    checks="an attachment's size, else its decoded data, is at most maxSize bytes",
+    tests=(
+        "C[size above maxSize], C[data above maxSize], C[data above maxSize, no mimeType]; pass "
+        "C[data of maxSize], C[size within maxSize is taken over data], C[attachment by url only]"
+    ),
+)
+
+QR_ANSWER_REFERENCE_TYPE = Rule(
+    "qr-answer-reference-type",
+    "error",
+    "value",
+    "Reference to a type not allowed",
+    definition=(
+        "A reference answer's resource type, from Reference.type or else its relative or absolute "
+        "URL, must be one of the item's questionnaire-referenceResource codes."
+    ),
+    checks=(
+        "a reference's type (Reference.type, else its relative or absolute URL) is a "
+        "questionnaire-referenceResource"
+    ),
+    tests=(
+        "C[reference to another type], C[absolute reference to another type, a version], "
+        "C[contained reference of another type given]; pass C[absolute reference to an allowed "
+        "type, a version], C[reference type given as a core StructureDefinition]"
+    ),
+)
+
+QR_ANSWER_REFERENCE_UNCHECKED = Rule(
+    "qr-answer-reference-unchecked",
+    "warning",
+    "not-supported",
+    "Reference type not checked",
+    definition=(
+        "The resource type of a reference answer cannot be told (a #contained or urn: reference "
+        "without Reference.type, or an identifier only), so it was not checked against the item's "
+        "questionnaire-referenceResource codes. A warning."
+    ),
+    checks=(
+        "a reference whose type cannot be told (`#id` or `urn:` without type, identifier only): not"
+        " checked"
+    ),
+    tests=(
+        "C[contained reference of unknown type], C[urn reference of unknown type], C[identifier "
+        "only]"
+    ),
+)

@@ -1,0 +1,196 @@
+"""Rules on scores ($score, $validate) and on Questionnaire content as it is compiled (q-*).
+
+Generated documentation (docs/rules.md, the rapport-rules CodeSystem) is made from these
+entries: `python -m service rules --write`.
+"""
+
+from __future__ import annotations
+
+from ._rule import Rule
+
+# Each entry is exported (`from .x import *`) and listed in the CodeSystem in this order.
+
+
+SCORE_WITHHELD = Rule(
+    "score-withheld",
+    "warning",
+    "business-rule",
+    "Score withheld",
+    definition=(
+        "A score's expression gave no value, usually because items it needs are unanswered (they "
+        "are named), so the score is left out. A warning."
+    ),
+)
+
+SCORE_DIFFERS = Rule(
+    "score-differs",
+    "warning",
+    "value",
+    "Score differs",
+    definition=(
+        "The response carried a value for a score that differs from the one the service computes; "
+        "the service's value replaces it. A warning."
+    ),
+)
+
+SCORE_TOO_COSTLY = Rule(
+    "score-too-costly",
+    "error",
+    "too-costly",
+    "Scoring too costly",
+    definition=(
+        "Evaluating a score went beyond the evaluation budget the server allows, so nothing is "
+        "scored (422)."
+    ),
+)
+
+SCORE_FAILED = Rule(
+    "score-failed",
+    "error",
+    "processing",
+    "Scoring failed",
+    definition=(
+        "A score's expression failed, or gave a value of the wrong type or one FHIR cannot carry, "
+        "so nothing is scored (422)."
+    ),
+)
+
+Q_NOT_QUESTIONNAIRE = Rule(
+    "q-not-questionnaire",
+    "error",
+    "invalid",
+    "Not a Questionnaire",
+    definition=(
+        "The content given as the Questionnaire is not a JSON object with resourceType "
+        "Questionnaire."
+    ),
+)
+
+Q_INVALID = Rule(
+    "q-invalid",
+    "error",
+    "invalid",
+    "Malformed Questionnaire content",
+    definition=(
+        "An item, its type, an answerOption, an itemWeight, a display item (que-6), a minOccurs or "
+        "maxOccurs, or a maxDecimalPlaces is malformed; or a minQuantity, maxQuantity, unitOption, "
+        "mimeType, maxSize or referenceResource extension has the wrong value[x] or value, or is on"
+        " an item of a type it does not apply to."
+    ),
+)
+
+Q_LINKID = Rule(
+    "q-linkid",
+    "error",
+    "invalid",
+    "linkId missing or repeated",
+    definition="Every item needs a linkId, and no two items may share one (que-2).",
+)
+
+Q_ENABLEWHEN_INVALID = Rule(
+    "q-enablewhen-invalid",
+    "error",
+    "invalid",
+    "Unusable enableWhen",
+    definition=(
+        "An enableWhen is malformed or names an unknown question, or an item has both enableWhen "
+        "and enableWhenExpression, which SDC forbids."
+    ),
+)
+
+Q_CONSTRAINT = Rule(
+    "q-constraint",
+    "error",
+    "invalid",
+    "Malformed constraint",
+    definition=(
+        "A targetConstraint (or questionnaire-constraint) needs a key, a severity of error or "
+        "warning, a human text and an expression."
+    ),
+)
+
+Q_REGEX = Rule(
+    "q-regex",
+    "error",
+    "invalid",
+    "Unusable regex",
+    definition=(
+        "A regex extension is invalid, longer than 1,000 characters, or unsafe to run (nested "
+        "repetition, alternation or lookaround inside a repetition, backreferences)."
+    ),
+)
+
+Q_EXPRESSION = Rule(
+    "q-expression",
+    "error",
+    "invalid",
+    "Unusable expression",
+    definition=(
+        "An expression extension has no valueExpression, or its expression is not valid FHIRPath."
+    ),
+)
+
+Q_EXPRESSION_LANGUAGE = Rule(
+    "q-expression-language",
+    "error",
+    "not-supported",
+    "Unsupported expression language",
+    definition="An expression evaluated by the server must be in text/fhirpath.",
+)
+
+Q_VARIABLE = Rule(
+    "q-variable",
+    "error",
+    "invalid",
+    "Bad variable",
+    definition="A variable has no name, or the same name is declared twice in one scope.",
+)
+
+Q_VARIABLE_UNDEFINED = Rule(
+    "q-variable-undefined",
+    "error",
+    "invalid",
+    "Undefined variable",
+    definition=(
+        "An expression uses a %variable that is not in scope where the expression stands (SDC "
+        "variable); %qitem is in scope on items only."
+    ),
+)
+
+Q_CALCULATED_TYPE = Rule(
+    "q-calculated-type",
+    "error",
+    "not-supported",
+    "Calculated item of an unsupported type",
+    definition="A calculatedExpression may only stand on a decimal, integer or boolean item.",
+)
+
+Q_EXTRACT_NEEDS_CODE = Rule(
+    "q-extract-needs-code",
+    "error",
+    "invalid",
+    "Extracted score without a code",
+    definition="An item marked observationExtract needs a code to file the Observation under.",
+)
+
+Q_SCORE_BAND = Rule(
+    "q-score-band",
+    "error",
+    "invalid",
+    "Malformed score band",
+    definition=(
+        "A score-band extension needs an interpretation Coding with a code, and numeric low and "
+        "high bounds where given, low not above high; boolean scores take no bands."
+    ),
+)
+
+Q_TOO_LARGE = Rule(
+    "q-too-large",
+    "error",
+    "too-costly",
+    "Questionnaire too large",
+    definition=(
+        "The Questionnaire has more items, deeper nesting or more expressions than the server's "
+        "limits allow."
+    ),
+)
