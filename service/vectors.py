@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from service import rules
 from service.questionnaire import CompiledQuestionnaire
 from service.response import score_response
 
@@ -42,16 +43,16 @@ def _check_file(path: Path, entry: Entry, compiled: CompiledQuestionnaire) -> It
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        yield Problem(source, "vectors", f"cannot read: {exc}")
+        yield Problem(source, rules.VECTORS, f"cannot read: {exc}")
         return
     canonical = f"{entry.url}|{entry.version}"
     if document.get("questionnaire") != canonical:
         text = f"questionnaire {document.get('questionnaire')!r} should be {canonical!r}"
-        yield Problem(source, "vectors", text, "questionnaire")
+        yield Problem(source, rules.VECTORS, text, "questionnaire")
     for index, vector in enumerate(document.get("vectors", [])):
         where = f"vectors[{index}] {vector.get('name', '')!r}"
         for text in _failures(vector, entry.resource, compiled):
-            yield Problem(source, "vectors", text, where)
+            yield Problem(source, rules.VECTORS, text, where)
 
 
 def _failures(

@@ -1,10 +1,8 @@
-"""The rapport-rules CodeSystem names every rule code the service can put in an issue.
+"""The rule registry (service/rules/) is the one list of rule codes an issue can carry.
 
-There is no registry of rules: each module passes its own string. So the code base is read
-(with `ast`, not run) for every rule it can emit, in the three ways rules are written:
-a `rule=` argument, the rule of a catalogue `Problem(source, rule, ...)`, and any string
-constant shaped like a rule code (`qr-...`, `q-...`, `que-N`, `score-...`, ...), which
-catches rules handed on through variables, tuples and default arguments.
+The service's source is read (with `ast`, not run): no rule code is written as a string
+outside the registry, and every entry is used. The rapport-rules CodeSystem and
+docs/rules.md are generated from the registry and must be current.
 """
 
 from __future__ import annotations
@@ -12,72 +10,83 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from service import rules
 from service.fhir.outcome import RULES_SYSTEM
+from service.rules import publish
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "service"
+REGISTRY = SOURCE / "rules"
 CODE_SYSTEM = ROOT / "questionnaires" / "CodeSystem-rapport-rules.json"
 
 RULE_SHAPE = re.compile(r"(qr|q|que|csd|sdc|score|search|enableWhen)-[A-Za-z0-9-]*[A-Za-z0-9]")
+#: The fixed start of an f-string that builds a code (`f"qr-answer-on-{kind}"`).
+RULE_START = re.compile(r"(qr|q|que|csd|sdc|score|search|enableWhen)-[A-Za-z0-9-]*")
 #: Strings of that shape that are not rule codes.
 NOT_RULES = frozenset({"search-type"})  # a CapabilityStatement interaction code
-#: Rules built with an f-string, by their fixed start: every code the string can become.
-DYNAMIC = {"qr-answer-on-": frozenset({"qr-answer-on-group", "qr-answer-on-display"})}
 
 
-def _strings(node: ast.AST) -> Iterator[str | ast.JoinedStr]:
-    """Every string constant and f-string in `node`."""
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.JoinedStr):
-            yield sub
-        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-            yield sub.value
-
-
-def _called(call: ast.Call) -> str:
-    func = call.func
-    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-
-
-def _rule_arguments(tree: ast.AST) -> Iterator[ast.AST]:
-    """Each expression passed as a rule: `rule=`, and Problem's second argument."""
-    for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call)):
-        yield from (keyword.value for keyword in call.keywords if keyword.arg == "rule")
-        if _called(call) == "Problem" and len(call.args) > 1:
-            yield call.args[1]
-
-
-def _prefix(node: ast.JoinedStr) -> str:
-    start = node.values[0] if node.values else None
-    return start.value if isinstance(start, ast.Constant) and isinstance(start.value, str) else ""
-
-
-def _expand(node: ast.JoinedStr, where: Path) -> frozenset[str]:
-    """The codes an f-string rule can become."""
-    prefix = _prefix(node)
-    assert prefix in DYNAMIC, f"{where}:{node.lineno}: add {ast.unparse(node)} to DYNAMIC"
-    return DYNAMIC[prefix]
-
-
-def emitted_rules() -> set[str]:
-    """Every rule code in the service's source."""
-    found: set[str] = set()
+def _sources() -> Iterator[tuple[Path, ast.AST]]:
     for path in sorted(SOURCE.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for argument in _rule_arguments(tree):
-            for text in _strings(argument):
-                found |= {text} if isinstance(text, str) else _expand(text, path)
-        for text in _strings(tree):
-            if isinstance(text, str) and RULE_SHAPE.fullmatch(text):
-                found.add(text)
-            elif isinstance(text, ast.JoinedStr) and RULE_SHAPE.match(_prefix(text)):
-                found |= _expand(text, path)
-    return found - NOT_RULES
+        if REGISTRY not in path.parents:
+            yield path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            found.add(id(body[0].value))
+    return found
+
+
+def rule_strings() -> list[str]:
+    """Every string (or f-string start) outside the registry shaped like a code (`qr-...`).
+
+    Codes of no such shape (`json`, `r4`, ...) cannot be passed as strings either: issues and
+    problems take a `Rule`, which mypy --strict holds them to.
+    """
+    found = []
+    for path, tree in _sources():
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr) and node.values:
+                start = node.values[0]
+                text = start.value if isinstance(start, ast.Constant) else ""
+                shaped = isinstance(text, str) and RULE_START.fullmatch(text)
+            elif isinstance(node, ast.Constant) and id(node) not in docstrings:
+                text = node.value
+                shaped = isinstance(text, str) and RULE_SHAPE.fullmatch(text)
+            else:
+                continue
+            if shaped and text not in NOT_RULES:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text!r}")
+    return found
+
+
+def used_entries() -> set[str]:
+    """The registry entries the service's source names (`rules.QR_NOT_OBJECT`)."""
+    names = {
+        node.attr
+        for _, tree in _sources()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "rules"
+    }
+    return {
+        getattr(rules, name).code
+        for name in names
+        if isinstance(getattr(rules, name, None), rules.Rule)
+    }
 
 
 def concepts() -> dict[str, dict[str, str]]:
@@ -88,23 +97,57 @@ def concepts() -> dict[str, dict[str, str]]:
 
 
 def test_the_scan_finds_rules_of_every_kind() -> None:
-    found = emitted_rules()
+    found = used_entries()
     expected = {"qr-required-missing", "qr-answer-on-group", "q-linkid", "que-12", "r4", "json"}
     assert expected | {"score-withheld", "sdc-weight", "search-param-ignored"} <= found
     assert not found & NOT_RULES
 
 
+def test_no_rule_code_is_written_outside_the_registry() -> None:
+    assert rule_strings() == []
+
+
 def test_every_rule_the_service_emits_is_in_the_code_system_and_no_other() -> None:
     defined = concepts()
-    emitted = emitted_rules()
+    emitted = used_entries()
     assert sorted(emitted - set(defined)) == []  # emitted but undefined
     assert sorted(set(defined) - emitted) == []  # defined but never emitted
+    assert [entry.code for entry in rules.RULES] == list(defined)
 
 
 def test_every_rule_is_explained() -> None:
     for code, concept in concepts().items():
         assert concept["display"].strip(), code
         assert len(concept["definition"].split()) >= 4, code
+    for entry in rules.RULES:
+        assert entry.severity, entry.code
+        assert entry.issue, entry.code
+        if entry.code.startswith("qr-"):  # the response rules' table names what proves each
+            assert entry.checks, entry.code
+            assert entry.tests, entry.code
+
+
+def test_the_generated_files_are_current() -> None:
+    assert publish.stale(ROOT) == [], "run: python -m service rules --write"
+
+
+def test_the_rules_command_reports_a_stale_file(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "rules.md").write_text("old\n", encoding="utf-8")
+    assert publish.stale(tmp_path) == [publish.CODE_SYSTEM, publish.DOCS]
+    assert publish.write(tmp_path) == [publish.CODE_SYSTEM, publish.DOCS]
+    assert publish.stale(tmp_path) == []
+    command = [sys.executable, "-m", "service", "rules"]
+    checked = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert (checked.returncode, checked.stdout) == (0, "ok: generated rule files are current\n")
+
+
+def test_an_entry_is_its_code() -> None:
+    entry = rules.QR_NOT_OBJECT
+    assert entry == "qr-not-object"
+    assert entry.code == "qr-not-object"
+    assert rules.rule("qr-not-object") is entry
+    assert type(entry.code) is str
 
 
 def test_the_code_system_is_served_where_issues_point(client: FlaskClient) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service import rules
 from service.fhir.jsonio import loads
 from service.questionnaire.checks import RESOURCE_TYPES, Compiler, check_resource
 from service.questionnaire.checks.codes import check_codings, code_index
@@ -42,7 +43,7 @@ def resource_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(Problem(str(path), "path", "no such file or folder"))
+            problems.append(Problem(str(path), rules.PATH, "no such file or folder"))
     return files, problems
 
 
@@ -84,11 +85,11 @@ def _load_file(path: Path, compiler: Compiler | None) -> tuple[_Loaded | None, l
         data = path.read_bytes()
         modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     except OSError as exc:
-        return None, [Problem(source, "path", f"cannot read: {exc.strerror}")]
+        return None, [Problem(source, rules.PATH, f"cannot read: {exc.strerror}")]
     try:
         resource = loads(data)
     except ValueError as exc:  # jsonio's InvalidRequest / PayloadTooDeep
-        return None, [Problem(source, "json", str(exc))]
+        return None, [Problem(source, rules.JSON, str(exc))]
     problems, compiled = check_resource(resource, source, compiler)
     if not isinstance(resource, dict) or resource.get("resourceType") not in RESOURCE_TYPES:
         return None, problems
@@ -114,13 +115,13 @@ def _check_together(loaded: list[_Loaded]) -> Iterator[Problem]:
         root, rid = item.resource["resourceType"], item.resource["id"]
         if (root, rid) in ids:
             text = f"{root} id {rid!r} is also defined in {ids[root, rid]}"
-            yield Problem(str(item.source), "duplicate-id", text, f"{root}.id")
+            yield Problem(str(item.source), rules.DUPLICATE_ID, text, f"{root}.id")
         ids.setdefault((root, rid), item.source)
         url, version = item.resource.get("url"), item.resource.get("version")
         if isinstance(url, str) and (version is None or isinstance(version, str)):
             if (url, version) in canonicals:
                 text = f"{url}|{version} is also defined in {canonicals[url, version]}"
-                yield Problem(str(item.source), "duplicate-canonical", text, f"{root}.url")
+                yield Problem(str(item.source), rules.DUPLICATE_CANONICAL, text, f"{root}.url")
             canonicals.setdefault((url, version), item.source)
     index = code_index([i.resource for i in loaded if i.resource["resourceType"] == "CodeSystem"])
     for item in loaded:

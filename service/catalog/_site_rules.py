@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service import rules
 from service.errors import InvalidRequest, PreconditionFailed, UnprocessableContent
 from service.fhir.outcome import IssueType, error
 from service.questionnaire import Limits
@@ -37,7 +38,9 @@ def check_size(resource: dict[str, Any]) -> None:
             count += len(items)
             if count > MAX_ITEMS:
                 text = f"more than {MAX_ITEMS} items"
-                issue = error(IssueType.TOO_COSTLY, text, "Questionnaire.item", rule="q-too-large")
+                issue = error(
+                    IssueType.TOO_COSTLY, text, "Questionnaire.item", rule=rules.Q_TOO_LARGE
+                )
                 raise UnprocessableContent(text, issues=[issue], issue_type=IssueType.TOO_COSTLY)
             pending.extend(item for item in items if isinstance(item, dict))
 
@@ -52,7 +55,7 @@ def duplicate(resource: dict[str, Any], source: str, holder: str) -> Problem:
     """The problem of a url|version that Questionnaire `holder` has already."""
     claimed = f"{resource.get('url')}|{resource.get('version')}"
     text = f"{claimed} is already Questionnaire/{holder}"
-    return Problem(source, "duplicate-canonical", text, "Questionnaire.url")
+    return Problem(source, rules.DUPLICATE_CANONICAL, text, "Questionnaire.url")
 
 
 def questionnaire_body(resource: Any) -> dict[str, Any]:

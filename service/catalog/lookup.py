@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from service import rules
 from service.errors import InvalidRequest, UnknownQuestionnaire, UnprocessableContent
 from service.fhir.outcome import IssueType, error
 from service.questionnaire import CompiledQuestionnaire, Limits, compile_questionnaire
@@ -96,7 +97,7 @@ def _check_cost(questionnaire: dict[str, Any], size: int) -> None:
 
 
 def _too_costly(text: str) -> UnprocessableContent:
-    issue = error(IssueType.TOO_COSTLY, text, "Questionnaire", rule="q-too-large")
+    issue = error(IssueType.TOO_COSTLY, text, "Questionnaire", rule=rules.Q_TOO_LARGE)
     return UnprocessableContent(text, issues=[issue], issue_type=IssueType.TOO_COSTLY)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from service.rules import Rule
+
 __all__ = [
     "MAX_ISSUES",
     "RULES_SYSTEM",
@@ -17,7 +19,7 @@ __all__ = [
     "operation_outcome",
 ]
 
-#: Our machine codes for validation rules (`details.coding`), listed in the README.
+#: Our machine codes for validation rules (`details.coding`): the registry, service/rules/.
 RULES_SYSTEM = "https://rapport-fhir.github.io/fhir/CodeSystem/rapport-rules"
 
 
@@ -66,13 +68,13 @@ class Issue:
     text: str
     expression: str | None = None
     location: str | None = None
-    rule: str | None = None
+    rule: Rule | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The issue as FHIR JSON (texts that echo client input are clipped)."""
         details: dict[str, Any] = {"text": _clip(self.text)}
         if self.rule:
-            details["coding"] = [{"system": RULES_SYSTEM, "code": self.rule}]
+            details["coding"] = [{"system": RULES_SYSTEM, "code": self.rule.code}]
         issue: dict[str, Any] = {
             "severity": self.severity.value,
             "code": self.code.value,
@@ -97,9 +99,16 @@ def _clip(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def error(code: IssueType, text: str, expression: str | None = None, **kw: Any) -> Issue:
+def error(
+    code: IssueType,
+    text: str,
+    expression: str | None = None,
+    *,
+    location: str | None = None,
+    rule: Rule | None = None,
+) -> Issue:
     """Shorthand for an error-severity issue."""
-    return Issue(IssueSeverity.ERROR, code, text, expression, **kw)
+    return Issue(IssueSeverity.ERROR, code, text, expression, location, rule)
 
 
 def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:

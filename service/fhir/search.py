@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from service import rules
 from service.errors import InvalidRequest
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 
@@ -132,7 +133,7 @@ class SearchQuery:
                 IssueType.NOT_SUPPORTED,
                 f"Search parameter '{name[:60]}' is not supported here and was ignored",
                 location=f"http.{name[:60]}",
-                rule="search-param-ignored",
+                rule=rules.SEARCH_PARAM_IGNORED,
             )
             for name in self.ignored
         ]

@@ -2,25 +2,7 @@
 
 Content problems raise `UnprocessableContent` carrying every issue found, each
 with an `expression` into the Questionnaire (`Questionnaire.item[3].extension[2]`)
-and a rule id:
-
-| rule | what |
-|---|---|
-| q-not-questionnaire | not a JSON object with resourceType Questionnaire |
-| q-invalid | malformed item, type, answerOption, itemWeight, display (que-6), *Occurs, decimals |
-| q-invalid | a `complex_limits` extension (minQuantity, mimeType, ...) malformed, or on another type |
-| q-linkid | item without a linkId, or a linkId used twice (que-2) |
-| q-enablewhen-invalid | malformed enableWhen, unknown question, or beside enableWhenExpression |
-| q-constraint | a targetConstraint without key, severity error/warning, human or expression |
-| q-regex | a regex that is invalid, too long or unsafe (nested repetition, see `service.fhirpath.regex`) |
-| q-expression | valueExpression missing, not valid FHIRPath, or a matches() regex _regex refuses |
-| q-expression-language | a language other than text/fhirpath |
-| q-variable | a variable without a name, or declared twice in one scope |
-| q-variable-undefined | an expression uses a %variable not in scope (SDC variable) |
-| q-calculated-type | calculatedExpression on a type other than decimal, integer, boolean |
-| q-extract-needs-code | observationExtract on an item without code |
-| q-score-band | malformed score-band extension |
-| q-too-large | more items, nesting or expressions than `Limits` allow (too-costly) |
+and one of the q-* rules of the registry (service/rules/content.py; docs/rules.md).
 """
 
 from __future__ import annotations
@@ -30,9 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from service import rules
 from service.errors import UnprocessableContent
 from service.fhir.outcome import Issue, IssueType, error
 from service.fhirpath import Expression, compile_expression, interpret_expression
+from service.rules import Rule
 
 from . import constraints as _rules
 from . import logic as _logic
@@ -123,7 +107,7 @@ def compile_questionnaire(
     if type(questionnaire) is not dict or questionnaire.get("resourceType") != "Questionnaire":
         raise UnprocessableContent(
             "not a Questionnaire",
-            issues=[_issue("Questionnaire", "not a Questionnaire", "q-not-questionnaire")],
+            issues=[_issue("Questionnaire", "not a Questionnaire", rules.Q_NOT_QUESTIONNAIRE)],
         )
     builder = _Builder(limits, interpret)
     root_vars, visible = _logic.variables(
@@ -182,12 +166,12 @@ def _score_paths(items: dict[str, ItemDef], scores: list[ScoreDef]) -> frozenset
     return frozenset(found)
 
 
-def _issue(expression: str, text: str, rule: str, code: IssueType = IssueType.INVALID) -> Issue:
+def _issue(expression: str, text: str, rule: Rule, code: IssueType = IssueType.INVALID) -> Issue:
     return error(code, text, expression, rule=rule)
 
 
 def _too_large(expression: str, text: str) -> UnprocessableContent:
-    issue = _issue(expression, text, "q-too-large", IssueType.TOO_COSTLY)
+    issue = _issue(expression, text, rules.Q_TOO_LARGE, IssueType.TOO_COSTLY)
     return UnprocessableContent(text, issues=[issue], issue_type=IssueType.TOO_COSTLY)
 
 
@@ -237,7 +221,7 @@ class _Builder:
     ) -> tuple[tuple[str, ...], tuple[Scope, ...]]:
         """Index the items under `path`; their linkIds and their non-empty scopes."""
         if type(raw) is not list:
-            self.issues.append(_issue(f"{path}.item", "item must be an array", "q-invalid"))
+            self.issues.append(_issue(f"{path}.item", "item must be an array", rules.Q_INVALID))
             return (), ()
         if raw and depth > self.limits.max_depth:
             raise _too_large(path, f"items nest deeper than {self.limits.max_depth} levels")
@@ -259,11 +243,11 @@ class _Builder:
         if len(self.items) >= self.limits.max_items:
             raise _too_large(path, f"more than {self.limits.max_items} items")
         if type(item) is not dict or type(item.get("linkId")) is not str or not item["linkId"]:
-            self.issues.append(_issue(path, "an item needs a linkId", "q-linkid"))
+            self.issues.append(_issue(path, "an item needs a linkId", rules.Q_LINKID))
             return False
         if item["linkId"] in self.items:
             text = f"linkId '{item['linkId']}' is used by more than one item (que-2)"
-            self.issues.append(_issue(f"{path}.linkId", text, "q-linkid"))
+            self.issues.append(_issue(f"{path}.linkId", text, rules.Q_LINKID))
             return False
         return True
 
@@ -323,4 +307,4 @@ class _Builder:
                 if condition.question not in self.items:
                     text = f"enableWhen.question '{condition.question}' is not an item"
                     where = f"{definition.path}.enableWhen[{index}].question"
-                    self.issues.append(_issue(where, text, "q-enablewhen-invalid"))
+                    self.issues.append(_issue(where, text, rules.Q_ENABLEWHEN_INVALID))

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from service import rules
 from service.fhir.outcome import Issue, IssueType, error
 from service.fhir.r4 import RESOURCE_TYPES
 
@@ -126,14 +127,14 @@ def complex_limits(
                 continue
             text = f"{name} needs a {key} {wanted}"
         issues.append(
-            error(IssueType.INVALID, text, f"{path}.extension[{index}]", rule="q-invalid")
+            error(IssueType.INVALID, text, f"{path}.extension[{index}]", rule=rules.Q_INVALID)
         )
     if not found:
         return None
     low, high = found.get("minQuantity", [None])[0], found.get("maxQuantity", [None])[0]
     if low is not None and high is not None and same_units(low, high) and low.value > high.value:
         text = f"item '{item['linkId']}' has minQuantity above maxQuantity"
-        issues.append(error(IssueType.INVALID, text, path, rule="q-invalid"))
+        issues.append(error(IssueType.INVALID, text, path, rule=rules.Q_INVALID))
     return ComplexLimits(
         min_quantity=low,
         max_quantity=high,

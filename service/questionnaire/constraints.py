@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from service import rules
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, error
 from service.fhirpath import Expression, FhirPathError
+from service.rules import Rule
 
 from .extensions import CONSTRAINTS, ENABLE_WHEN_EXPRESSION, extensions
 from .logic import Compiler, expression_of, uses_of
@@ -36,7 +38,7 @@ class Constraint:
     location: str | None
 
 
-def _issue(where: str, text: str, rule: str) -> Issue:
+def _issue(where: str, text: str, rule: Rule) -> Issue:
     return error(IssueType.INVALID, text, where, rule=rule)
 
 
@@ -55,7 +57,7 @@ def enable_expression(
     where = f"{path}.extension[{index}]"
     if "enableWhen" in item:
         text = "enableWhen and enableWhenExpression cannot both be present (SDC)"
-        issues.append(_issue(where, text, "q-enablewhen-invalid"))
+        issues.append(_issue(where, text, rules.Q_ENABLEWHEN_INVALID))
         return None
     compiled = expression_of(ext, where, compile_, issues)
     if compiled is None:
@@ -103,7 +105,7 @@ def _constraint(
         or not isinstance(location, str | None)
     ):
         text = "targetConstraint needs key, severity (error|warning), human and expression"
-        issues.append(_issue(where, text, "q-constraint"))
+        issues.append(_issue(where, text, rules.Q_CONSTRAINT))
         return None
     compiled = _compile(expression, where, compile_, issues)
     if compiled is None:
@@ -122,10 +124,10 @@ def _compile(
     source = expression.get("valueString")
     if type(source) is not str:
         text = "targetConstraint needs an expression (valueExpression or valueString)"
-        issues.append(_issue(where, text, "q-constraint"))
+        issues.append(_issue(where, text, rules.Q_CONSTRAINT))
         return None
     try:
         return compile_(source)
     except FhirPathError as exc:
-        issues.append(_issue(where, f"invalid FHIRPath: {exc}", "q-expression"))
+        issues.append(_issue(where, f"invalid FHIRPath: {exc}", rules.Q_EXPRESSION))
         return None

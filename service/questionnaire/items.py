@@ -17,8 +17,10 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from service import rules
 from service.fhir.outcome import Issue, IssueType, error
 from service.fhirpath.regex import Pattern, UnsafePattern, compile_pattern
+from service.rules import Rule
 
 from .complex_limits import ComplexLimits, complex_limits
 from .extensions import (
@@ -170,7 +172,7 @@ def index_item(
     )
 
 
-def _bad(expression: str, text: str, rule: str = "q-invalid") -> Issue:
+def _bad(expression: str, text: str, rule: Rule = rules.Q_INVALID) -> Issue:
     return error(IssueType.INVALID, text, expression, rule=rule)
 
 
@@ -212,7 +214,7 @@ def _pattern(item: dict[str, Any], path: str, issues: list[Issue]) -> Pattern | 
                 raise UnsafePattern("needs a valueString")
             return compile_pattern(source)
         except UnsafePattern as exc:
-            issues.append(_bad(f"{path}.extension[{index}]", f"regex: {exc}", "q-regex"))
+            issues.append(_bad(f"{path}.extension[{index}]", f"regex: {exc}", rules.Q_REGEX))
     return None
 
 
@@ -281,7 +283,7 @@ def _enable_when(item: dict[str, Any], path: str, issues: list[Issue]) -> tuple[
                 _bad(
                     f"{path}.enableWhen[{index}]",
                     "enableWhen needs question, a known operator and one answer[x]",
-                    "q-enablewhen-invalid",
+                    rules.Q_ENABLEWHEN_INVALID,
                 )
             )
         else:

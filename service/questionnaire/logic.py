@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from service import rules
 from service.fhir.outcome import Issue, IssueType, error
 from service.fhirpath import Expression, FhirPathError, referenced_linkids, referenced_variables
+from service.rules import Rule
 
 from .extensions import CALCULATED, EXTRACT, SCORE_BAND, VARIABLE, extensions, finite_number
 
@@ -84,7 +86,7 @@ class Scope:
     link_id: str | None = None
 
 
-def _issue(expression: str, text: str, rule: str, code: IssueType = IssueType.INVALID) -> Issue:
+def _issue(expression: str, text: str, rule: Rule, code: IssueType = IssueType.INVALID) -> Issue:
     return error(code, text, expression, rule=rule)
 
 
@@ -94,16 +96,18 @@ def expression_of(
     """The valueExpression of an extension, compiled; None (and an issue) if unusable."""
     value = ext.get("valueExpression")
     if type(value) is not dict or type(value.get("expression")) is not str:
-        issues.append(_issue(where, "needs a valueExpression with an expression", "q-expression"))
+        issues.append(
+            _issue(where, "needs a valueExpression with an expression", rules.Q_EXPRESSION)
+        )
         return None
     if value.get("language") != "text/fhirpath":
         text = f"expression language {value.get('language')!r} is not supported (text/fhirpath)"
-        issues.append(_issue(where, text, "q-expression-language", IssueType.NOT_SUPPORTED))
+        issues.append(_issue(where, text, rules.Q_EXPRESSION_LANGUAGE, IssueType.NOT_SUPPORTED))
         return None
     try:
         return value, compile_(value["expression"])
     except FhirPathError as exc:
-        issues.append(_issue(where, f"invalid FHIRPath: {exc}", "q-expression"))
+        issues.append(_issue(where, f"invalid FHIRPath: {exc}", rules.Q_EXPRESSION))
         return None
 
 
@@ -115,7 +119,7 @@ def uses_of(
     for name in sorted(referenced_variables(source)):
         if name not in visible:
             text = f"variable %{name} is not defined in this scope (SDC variable)"
-            issues.append(_issue(where, text, "q-variable-undefined"))
+            issues.append(_issue(where, text, rules.Q_VARIABLE_UNDEFINED))
         else:
             found |= visible[name]
     return frozenset(found)
@@ -139,10 +143,12 @@ def variables(
         value, expression = found
         name = value.get("name")
         if type(name) is not str or not name.isidentifier():
-            issues.append(_issue(where, "a variable needs a name (an identifier)", "q-variable"))
+            issues.append(
+                _issue(where, "a variable needs a name (an identifier)", rules.Q_VARIABLE)
+            )
             continue
         if name in inner and name not in visible:
-            issues.append(_issue(where, f"variable %{name} is declared twice", "q-variable"))
+            issues.append(_issue(where, f"variable %{name} is declared twice", rules.Q_VARIABLE))
             continue
         uses = uses_of(expression.source, inner, where, issues)
         declared.append(Variable(name, expression, uses))
@@ -171,13 +177,13 @@ def calculation(
     link_id = item["linkId"]
     if kind not in SCORE_TYPES:
         text = f"calculated item '{link_id}' has type {kind}; scores are decimal|integer|boolean"
-        issues.append(_issue(where, text, "q-calculated-type", IssueType.NOT_SUPPORTED))
+        issues.append(_issue(where, text, rules.Q_CALCULATED_TYPE, IssueType.NOT_SUPPORTED))
         return None
     code = _code(item)
     extract = any(e.get("valueBoolean") is True for _, e in extensions(item, EXTRACT))
     if extract and code is None:
         text = f"score '{link_id}' has observationExtract but no code (SDC extraction needs one)"
-        issues.append(_issue(f"{path}.code", text, "q-extract-needs-code"))
+        issues.append(_issue(f"{path}.code", text, rules.Q_EXTRACT_NEEDS_CODE))
     return ScoreDef(
         link_id=link_id,
         text=item.get("text") if type(item.get("text")) is str else None,
@@ -206,7 +212,7 @@ def bands(item: dict[str, Any], path: str, kind: str, issues: list[Issue]) -> tu
         band = _band(ext) if kind != "boolean" else None
         if band is None:
             text = "score-band needs numeric low ≤ high and an interpretation Coding"
-            issues.append(_issue(where, text, "q-score-band"))
+            issues.append(_issue(where, text, rules.Q_SCORE_BAND))
         else:
             found.append(band)
     return tuple(found)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service import rules
 from service.errors import UnprocessableContent
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.rules import Rule
 
 __all__ = ["CatalogError", "Problem"]
 
@@ -21,7 +23,7 @@ class Problem:
     """One broken rule: the file, where in the resource (FHIRPath and linkId), the rule, why."""
 
     source: str
-    rule: str
+    rule: Rule
     text: str
     path: str | None = None
     link_id: str | None = None
@@ -40,13 +42,13 @@ class Problem:
     def to_issue(self) -> Issue:
         """The problem as an OperationOutcome issue (for refused catalogue writes)."""
         code = _CODES.get(self.rule) or (
-            IssueType.INVARIANT if self.rule.startswith("que-") else IssueType.INVALID
+            IssueType.INVARIANT if self.rule.code.startswith("que-") else IssueType.INVALID
         )
         return Issue(IssueSeverity.ERROR, code, self.text, self.path, rule=self.rule)
 
 
 #: Rules whose issue code is not `invalid`: content over the compiler's limits (model.py).
-_CODES = {"q-too-large": IssueType.TOO_COSTLY}
+_CODES = {rules.Q_TOO_LARGE: IssueType.TOO_COSTLY}
 
 
 class CatalogError(UnprocessableContent):

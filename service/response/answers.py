@@ -11,11 +11,13 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from service import rules
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.fhir.temporal import order
 from service.questionnaire.extensions import ITEM_WEIGHT, ORDINAL_VALUE, extensions
 from service.questionnaire.items import ItemDef, Option, answer_key
 from service.questionnaire.terminology import Terminology
+from service.rules import Rule
 
 from .complex import check_complex
 from .datatypes import check_value
@@ -90,13 +92,13 @@ class Answers:
         text: str,
         *,
         where: str,
-        rule: str,
+        rule: Rule,
         link: str,
     ) -> None:
         """Record an issue at `where` about the item `link`."""
         self.issues.append(Issue(severity, code, text, where, link, rule))
 
-    def error(self, code: IssueType, text: str, where: str, rule: str, link: str) -> None:
+    def error(self, code: IssueType, text: str, where: str, rule: Rule, link: str) -> None:
         """Record an error."""
         self.add(IssueSeverity.ERROR, code, text, where=where, rule=rule, link=link)
 
@@ -134,12 +136,12 @@ def _check_answer(
     link = definition.link_id
     if type(answer) is not dict:
         out.error(
-            IssueType.STRUCTURE, "an answer must be a JSON object", where, "qr-not-object", link
+            IssueType.STRUCTURE, "an answer must be a JSON object", where, rules.QR_NOT_OBJECT, link
         )
         return None
     keys = [key for key in answer if key.startswith("value")]
     if len(keys) != 1:
-        rule = "qr-answer-value-missing" if not keys else "qr-answer-value-multiple"
+        rule = rules.QR_ANSWER_VALUE_MISSING if not keys else rules.QR_ANSWER_VALUE_MULTIPLE
         text = "an answer needs exactly one value[x]" + (f", got {', '.join(keys)}" if keys else "")
         out.error(IssueType.REQUIRED if not keys else IssueType.STRUCTURE, text, where, rule, link)
         return None
@@ -149,14 +151,14 @@ def _check_answer(
     if value_type not in allowed:
         wanted = " or ".join("value" + t for t in sorted(allowed))
         text = f"item '{link}' ({definition.type}) takes {wanted}, not {keys[0]}"
-        out.error(IssueType.VALUE, text, where, "qr-answer-type", link)
+        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_TYPE, link)
         return None
     problem = _complex(value_type, value) if value_type in _COMPLEX else _format(value_type, value)
     if problem is not None:
-        out.error(IssueType.VALUE, f"{keys[0]} {problem}", where, "qr-answer-invalid", link)
+        out.error(IssueType.VALUE, f"{keys[0]} {problem}", where, rules.QR_ANSWER_INVALID, link)
         return None
     if value_type in _COMPLEX and not check_value(
-        out.issues, value_type, value, where, link, rule="qr-answer-invalid"
+        out.issues, value_type, value, where, link, rule=rules.QR_ANSWER_INVALID
     ):
         return None  # the R4 datatype itself: unknown elements, types, formats
     kind = definition.type
@@ -245,7 +247,7 @@ def _check_option(
     option = definition.options.get(key)
     if option is None:
         text = f"{_show(value_type, value)} is not an answerOption of item '{link}'"
-        out.error(IssueType.CODE_INVALID, text, where, "qr-answer-not-in-options", link)
+        out.error(IssueType.CODE_INVALID, text, where, rules.QR_ANSWER_NOT_IN_OPTIONS, link)
         return False
     if value_type == "Coding":
         _coding(out, definition, option, value, where)
@@ -262,12 +264,12 @@ def _check_value_set(out: Answers, definition: ItemDef, key: Any, value: Any, wh
             IssueType.INFORMATIONAL,
             text,
             where=where,
-            rule="qr-answer-valueset-unchecked",
+            rule=rules.QR_ANSWER_VALUESET_UNCHECKED,
             link=link,
         )
     elif key not in codes:
         text = f"{_show('Coding', value)} is not in {definition.answer_value_set} of item '{link}'"
-        out.error(IssueType.CODE_INVALID, text, where, "qr-answer-not-in-valueset", link)
+        out.error(IssueType.CODE_INVALID, text, where, rules.QR_ANSWER_NOT_IN_VALUESET, link)
         return False
     weight = out.terminology.weights.get((value.get("system"), value.get("code")))
     _weigh(out, definition, weight, value, where)
@@ -283,7 +285,7 @@ def _coding(out: Answers, definition: ItemDef, option: Option, value: Any, where
             IssueType.VALUE,
             text,
             where=where,
-            rule="qr-answer-display-mismatch",
+            rule=rules.QR_ANSWER_DISPLAY_MISMATCH,
             link=definition.link_id,
         )
     weight = _option_weight(out, option, value.get("system"), value.get("code"))
@@ -311,7 +313,7 @@ def _weigh(out: Answers, definition: ItemDef, weight: float | None, value: Any, 
                 IssueType.VALUE,
                 text,
                 where=where,
-                rule="qr-answer-weight-ignored",
+                rule=rules.QR_ANSWER_WEIGHT_IGNORED,
                 link=definition.link_id,
             )
 
@@ -323,11 +325,11 @@ def _check_limits(
     low, high = definition.min_value, definition.max_value
     if _order(value_type, value, low) == -1:
         text = f"{value} is below the minimum {low} of item '{link}'"
-        out.error(IssueType.VALUE, text, where, "qr-answer-min-value", link)
+        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_MIN_VALUE, link)
         return False
     if _order(value_type, value, high) == 1:
         text = f"{value} is above the maximum {high} of item '{link}'"
-        out.error(IssueType.VALUE, text, where, "qr-answer-max-value", link)
+        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_MAX_VALUE, link)
         return False
     if value_type == "String":
         return _check_length(out, definition, value, where) and _check_pattern(
@@ -356,7 +358,7 @@ def _check_places(out: Answers, definition: ItemDef, number: Any, where: str) ->
     if most is not None and places > most:
         link = definition.link_id
         text = f"{number} has {places} decimal places; item '{link}' allows {most}"
-        out.error(IssueType.VALUE, text, where, "qr-answer-decimal-places", link)
+        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_DECIMAL_PLACES, link)
         return False
     return True
 
@@ -374,13 +376,13 @@ def _check_pattern(out: Answers, definition: ItemDef, value: str, where: str) ->
             IssueType.TOO_COSTLY,
             text,
             where=where,
-            rule="qr-answer-regex-unchecked",
+            rule=rules.QR_ANSWER_REGEX_UNCHECKED,
             link=link,
         )
         return True
     if not matches:
         text = f"does not match the pattern {pattern.source!r} of item '{link}'"
-        out.error(IssueType.VALUE, text, where, "qr-answer-regex", link)
+        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_REGEX, link)
     return matches
 
 
@@ -394,7 +396,7 @@ def check_exclusive(
             link = definition.link_id
             text = f"{_show(value_type, value)} is exclusive: it cannot be given with other answers"
             here = f"{where}.answer[{index}].value"
-            out.error(IssueType.BUSINESS_RULE, text, here, "qr-answer-exclusive", link)
+            out.error(IssueType.BUSINESS_RULE, text, here, rules.QR_ANSWER_EXCLUSIVE, link)
 
 
 def _order(value_type: str, value: Any, bound: Any) -> int | None:
@@ -415,11 +417,11 @@ def _check_length(out: Answers, definition: ItemDef, value: str, where: str) -> 
     link = definition.link_id
     if definition.max_length is not None and len(value) > definition.max_length:
         text = f"longer than the maxLength {definition.max_length} of item '{link}'"
-        out.error(IssueType.TOO_LONG, text, where, "qr-answer-too-long", link)
+        out.error(IssueType.TOO_LONG, text, where, rules.QR_ANSWER_TOO_LONG, link)
         return False
     if definition.min_length is not None and len(value) < definition.min_length:
         text = f"shorter than the minLength {definition.min_length} of item '{link}'"
-        out.error(IssueType.VALUE, text, where, "qr-answer-too-short", link)
+        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_TOO_SHORT, link)
         return False
     return True
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from service import rules
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.questionnaire.complex_limits import Bound, ComplexLimits, same_units
+from service.rules import Rule
 
 __all__ = ["check_complex"]
 
@@ -42,12 +44,12 @@ class _Report:
     def __init__(self, issues: list[Issue], link: str, where: str) -> None:
         self.issues, self.link, self.where = issues, link, where
 
-    def error(self, code: IssueType, text: str, rule: str) -> bool:
+    def error(self, code: IssueType, text: str, rule: Rule) -> bool:
         """Record an error; False, for `return report.error(...)`."""
         self.issues.append(Issue(IssueSeverity.ERROR, code, text, self.where, self.link, rule))
         return False
 
-    def unchecked(self, text: str, rule: str) -> None:
+    def unchecked(self, text: str, rule: Rule) -> None:
         """Record a warning that a limit could not be checked."""
         self.issues.append(
             Issue(IssueSeverity.WARNING, IssueType.NOT_SUPPORTED, text, self.where, self.link, rule)
@@ -59,7 +61,7 @@ def _check_quantity(report: _Report, limits: ComplexLimits, value: dict[str, Any
     if limits.units and (system, code) not in limits.units:
         allowed = ", ".join(sorted(f"{s or ''}|{c}" for s, c in limits.units))
         text = f"unit {system or ''}|{code or ''} is not a unitOption of item '{report.link}'"
-        return report.error(IssueType.CODE_INVALID, f"{text} ({allowed})", "qr-answer-unit")
+        return report.error(IssueType.CODE_INVALID, f"{text} ({allowed})", rules.QR_ANSWER_UNIT)
     number = value.get("value")
     if number is None:
         return True  # a Quantity may have no value: nothing to compare
@@ -76,12 +78,14 @@ def _within(report: _Report, answer: Bound, bound: Bound | None, side: int) -> b
     name = "minQuantity" if side < 0 else "maxQuantity"
     if not same_units(bound, answer):
         text = f"{_show(answer)} is not compared with the {name} {_show(bound)}: other units"
-        report.unchecked(text, "qr-answer-quantity-unchecked")
+        report.unchecked(text, rules.QR_ANSWER_QUANTITY_UNCHECKED)
         return True
     if (answer.value > bound.value) - (answer.value < bound.value) != side:
         return True
     beyond, rule = (
-        ("below", "qr-answer-min-quantity") if side < 0 else ("above", "qr-answer-max-quantity")
+        ("below", rules.QR_ANSWER_MIN_QUANTITY)
+        if side < 0
+        else ("above", rules.QR_ANSWER_MAX_QUANTITY)
     )
     text = f"{_show(answer)} is {beyond} the {name} {_show(bound)} of item '{report.link}'"
     return report.error(IssueType.VALUE, text, rule)
@@ -99,11 +103,11 @@ def _check_attachment(report: _Report, limits: ComplexLimits, value: dict[str, A
         allowed = ", ".join(sorted(limits.mime_types))
         if type(content_type) is not str:
             text = f"an attachment to item '{link}' needs a contentType ({allowed})"
-            return report.error(IssueType.REQUIRED, text, "qr-answer-mime-type")
+            return report.error(IssueType.REQUIRED, text, rules.QR_ANSWER_MIME_TYPE)
         base = content_type.split(";", 1)[0].strip().lower()  # parameters (charset) aside
         if base not in limits.mime_types and base.split("/")[0] + "/*" not in limits.mime_types:
             text = f"contentType {content_type!r} is not a mimeType of item '{link}' ({allowed})"
-            return report.error(IssueType.CODE_INVALID, text, "qr-answer-mime-type")
+            return report.error(IssueType.CODE_INVALID, text, rules.QR_ANSWER_MIME_TYPE)
     most = limits.max_size
     if most is None:
         return True
@@ -113,7 +117,7 @@ def _check_attachment(report: _Report, limits: ComplexLimits, value: dict[str, A
         size = _decoded_length(data) if type(data) is str else None
     if size is not None and size > most:
         text = f"{size} bytes is more than the maxSize {most:g} of item '{link}'"
-        return report.error(IssueType.TOO_LONG, text, "qr-answer-max-size")
+        return report.error(IssueType.TOO_LONG, text, rules.QR_ANSWER_MAX_SIZE)
     return True
 
 
@@ -128,11 +132,11 @@ def _check_reference(report: _Report, allowed: frozenset[str], value: dict[str, 
     names = ", ".join(sorted(allowed))
     if kind is None:
         text = f"the type of the reference cannot be told, so not checked against {names}"
-        report.unchecked(text, "qr-answer-reference-unchecked")
+        report.unchecked(text, rules.QR_ANSWER_REFERENCE_UNCHECKED)
         return True
     if kind not in allowed:
         text = f"a reference to a {kind}; item '{report.link}' takes {names}"
-        return report.error(IssueType.VALUE, text, "qr-answer-reference-type")
+        return report.error(IssueType.VALUE, text, rules.QR_ANSWER_REFERENCE_TYPE)
     return True
 
 

@@ -14,19 +14,8 @@ writes as an attribute (Element.id, Extension.url, Narrative.div): it has no `_n
 `value[x]` lists its types, `*` for every type an Extension may take. Datatypes without a
 table of their own (Address, Timing, ...) are checked only to be non-empty objects.
 
-| rule | issue | what |
-|---|---|---|
-| qr-unknown-element | structure | an element the type does not define |
-| qr-not-object | structure | a complex element not an object, or a 0..1 one an array |
-| qr-not-array | structure | a 0..* element not an array |
-| qr-empty-array | structure | `[]` |
-| qr-empty-value | structure, value | null, `{}`, `""` or blank; `_name` alone, no extensions |
-| qr-invalid-type | structure | a primitive of the wrong JSON type |
-| qr-invalid-value | value, code-invalid | a primitive not in its format; a code not bound |
-| qr-element-missing | required | no Extension.url, Narrative.status or Narrative.div |
-| qr-extension-value | invariant | not exactly one of value[x] and nested extensions (ext-1) |
-| qr-modifier-extension | not-supported | any modifierExtension: none is understood here |
-| qr-resource-type | structure | a contained resource without an R4 resourceType |
+Its rules are the registry's (service/rules/response.py; docs/rules.md), among them
+qr-unknown-element, qr-not-array, qr-empty-value, qr-invalid-value, qr-extension-value.
 
 Within an answer's value[x] each of these is reported as `qr-answer-invalid`.
 """
@@ -35,9 +24,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from service import rules
 from service.errors import PayloadTooDeep
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.fhir.r4 import RESOURCE_TYPES
+from service.rules import Rule
 
 from .primitives import PRIMITIVES, check_primitive
 
@@ -204,7 +195,7 @@ def check_elements(
 
 
 def check_value(
-    issues: list[Issue], kind: str, value: Any, where: str, link: str | None, *, rule: str
+    issues: list[Issue], kind: str, value: Any, where: str, link: str | None, *, rule: Rule
 ) -> bool:
     """Check `value`, of the datatype `kind`, at `where`, reporting every problem as `rule`;
     True if it is well-formed."""
@@ -216,10 +207,10 @@ class _Check:
 
     __slots__ = ("issues", "link", "rule")
 
-    def __init__(self, issues: list[Issue], link: str | None, rule: str | None) -> None:
+    def __init__(self, issues: list[Issue], link: str | None, rule: Rule | None) -> None:
         self.issues, self.link, self.rule = issues, link, rule
 
-    def report(self, rule: str, code: IssueType, text: str, where: str) -> bool:
+    def report(self, rule: Rule, code: IssueType, text: str, where: str) -> bool:
         """Record an error; False, for `return self.report(...)`."""
         rule = self.rule or rule
         self.issues.append(Issue(IssueSeverity.ERROR, code, text, where, self.link, rule))
@@ -249,13 +240,13 @@ class _Check:
             elif not (spec.walks_values and key.startswith("value")):
                 text = f"unknown element {key!r}"
                 clean = self.report(
-                    "qr-unknown-element", IssueType.STRUCTURE, text, f"{where}.{key}"
+                    rules.QR_UNKNOWN_ELEMENT, IssueType.STRUCTURE, text, f"{where}.{key}"
                 )
         for key in spec.required:
             if key not in node and "_" + key not in node:
                 text = f"{spec.name}.{key} is required"
                 clean = self.report(
-                    "qr-element-missing", IssueType.REQUIRED, text, f"{where}.{key}"
+                    rules.QR_ELEMENT_MISSING, IssueType.REQUIRED, text, f"{where}.{key}"
                 )
         if spec.name == "Extension":
             clean &= self.extension_value(node, where)
@@ -265,7 +256,7 @@ class _Check:
         if type(value) is list:
             wanted = "value" if element.companion else "JSON object"
             text = f"takes one {wanted} (0..1), not an array"
-            rule = "qr-invalid-type" if element.companion else "qr-not-object"
+            rule = rules.QR_INVALID_TYPE if element.companion else rules.QR_NOT_OBJECT
             return self.report(rule, IssueType.STRUCTURE, text, where)
         return self.value(element, value, where, depth)
 
@@ -273,9 +264,13 @@ class _Check:
         if value is None:
             return self.value(element, value, where, depth)
         if type(value) is not list:
-            return self.report("qr-not-array", IssueType.STRUCTURE, "must be a JSON array", where)
+            return self.report(
+                rules.QR_NOT_ARRAY, IssueType.STRUCTURE, "must be a JSON array", where
+            )
         if not value:
-            return self.report("qr-empty-array", IssueType.STRUCTURE, "must not be empty", where)
+            return self.report(
+                rules.QR_EMPTY_ARRAY, IssueType.STRUCTURE, "must not be empty", where
+            )
         clean = True
         for index, entry in enumerate(value):
             if entry is None and _has(companions, index):
@@ -287,21 +282,21 @@ class _Check:
         kind = element.type
         if value is None:
             text = "must not be null: leave the element out"
-            return self.report("qr-empty-value", IssueType.STRUCTURE, text, where)
+            return self.report(rules.QR_EMPTY_VALUE, IssueType.STRUCTURE, text, where)
         if element.primitive:
             problem = check_primitive(kind, value)
             if problem is not None:
                 return self.report(*problem, where)
             if element.codes is not None and value not in element.codes:
                 text = f"{str(value)[:40]!r} is not one of {', '.join(sorted(element.codes))}"
-                return self.report("qr-invalid-value", IssueType.CODE_INVALID, text, where)
+                return self.report(rules.QR_INVALID_VALUE, IssueType.CODE_INVALID, text, where)
             return True
         if type(value) is not dict:
             text = f"must be a JSON object ({kind})"
-            return self.report("qr-not-object", IssueType.STRUCTURE, text, where)
+            return self.report(rules.QR_NOT_OBJECT, IssueType.STRUCTURE, text, where)
         if not value:
             text = "must not be an empty object"
-            return self.report("qr-empty-value", IssueType.STRUCTURE, text, where)
+            return self.report(rules.QR_EMPTY_VALUE, IssueType.STRUCTURE, text, where)
         if kind == "Resource":
             return self.resource(value, where, depth)
         spec = _SPECS.get(kind)
@@ -309,7 +304,7 @@ class _Check:
         if kind == "ModifierExtension":  # R4: a modifier not understood makes the resource unsafe
             url = value.get("url")
             text = f"modifierExtension {str(url)[:200]!r} is not understood: it may change meaning"
-            return self.report("qr-modifier-extension", IssueType.NOT_SUPPORTED, text, where)
+            return self.report(rules.QR_MODIFIER_EXTENSION, IssueType.NOT_SUPPORTED, text, where)
         return clean
 
     def companion(
@@ -320,18 +315,22 @@ class _Check:
         element = spec.elements.get(name)
         if element is None or not element.companion:
             text = f"unknown element {key!r}"
-            return self.report("qr-unknown-element", IssueType.STRUCTURE, text, f"{where}.{name}")
+            return self.report(
+                rules.QR_UNKNOWN_ELEMENT, IssueType.STRUCTURE, text, f"{where}.{name}"
+            )
         here = f"{where}.{element.path}"
         if not element.many:
             return self.extensions_of(value, here, name in node, depth)
         if type(value) is not list:
-            return self.report("qr-not-array", IssueType.STRUCTURE, "must be a JSON array", here)
+            return self.report(
+                rules.QR_NOT_ARRAY, IssueType.STRUCTURE, "must be a JSON array", here
+            )
         values = node.get(name)
         if values is not None and type(values) is not list:
             return True  # `name` itself is reported
         if values is not None and len(values) != len(value):
             text = f"{key!r} must have one entry for each of {name!r}"
-            return self.report("qr-not-array", IssueType.STRUCTURE, text, here)
+            return self.report(rules.QR_NOT_ARRAY, IssueType.STRUCTURE, text, here)
         clean = True
         for index, entry in enumerate(value):
             present = _has(values, index)
@@ -346,7 +345,7 @@ class _Check:
         clean = self.elements(_PRIMITIVE_EXTENSION, value, where, depth + 1)
         if not present and "extension" not in value:
             text = "a primitive without a value needs extensions (ele-1)"
-            return self.report("qr-empty-value", IssueType.STRUCTURE, text, where)
+            return self.report(rules.QR_EMPTY_VALUE, IssueType.STRUCTURE, text, where)
         return clean
 
     def extension_value(self, node: dict[str, Any], where: str) -> bool:
@@ -355,7 +354,7 @@ class _Check:
         if len(values) + ("extension" in node) == 1:
             return True
         text = "an extension needs exactly one of value[x] and nested extensions (ext-1)"
-        return self.report("qr-extension-value", IssueType.INVARIANT, text, where)
+        return self.report(rules.QR_EXTENSION_VALUE, IssueType.INVARIANT, text, where)
 
     def resource(self, value: dict[str, Any], where: str, depth: int) -> bool:
         """A contained resource: only its type and id (its body is another type's business)."""
@@ -363,7 +362,7 @@ class _Check:
         if type(kind) is not str or kind not in RESOURCE_TYPES:
             text = f"resourceType {str(kind)[:40]!r} is not an R4 resource type"
             return self.report(
-                "qr-resource-type", IssueType.STRUCTURE, text, f"{where}.resourceType"
+                rules.QR_RESOURCE_TYPE, IssueType.STRUCTURE, text, f"{where}.resourceType"
             )
         return "id" not in value or self.value(_ID, value["id"], f"{where}.id", depth)
 

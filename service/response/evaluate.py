@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service import rules
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.fhirpath import Env, Expression, FhirPathError
 from service.questionnaire.compile import CompiledQuestionnaire
@@ -97,7 +98,7 @@ class Evaluator:
                 f"{constraint.human} (constraint {constraint.key})",
                 location or where,
                 link,
-                "qr-constraint",
+                rules.QR_CONSTRAINT,
             )
         )
 
@@ -124,7 +125,7 @@ class Evaluator:
                     text,
                     where,
                     link,
-                    "qr-expression-failed",
+                    rules.QR_EXPRESSION_FAILED,
                 )
             )
             return None
@@ -182,6 +183,6 @@ class Evaluator:
                 text,
                 where,
                 link,
-                "qr-expression-failed",
+                rules.QR_EXPRESSION_FAILED,
             )
         )

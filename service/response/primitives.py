@@ -12,12 +12,14 @@ import re
 from datetime import date
 from typing import Any
 
+from service import rules
 from service.fhir.outcome import IssueType
+from service.rules import Rule
 
 __all__ = ["PRIMITIVES", "Problem", "check_primitive"]
 
 #: (rule, issue type, text) of what is wrong with a value.
-Problem = tuple[str, IssueType, str]
+Problem = tuple[Rule, IssueType, str]
 
 _YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
 _MONTH_DAY = r"-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
@@ -69,7 +71,7 @@ def check_primitive(kind: str, value: Any) -> Problem | None:
 
 def _string(kind: str, value: str) -> Problem | None:
     if not value.strip():
-        return ("qr-empty-value", IssueType.VALUE, "must not be empty or blank")
+        return (rules.QR_EMPTY_VALUE, IssueType.VALUE, "must not be empty or blank")
     pattern = _PATTERNS.get(kind)
     if pattern is not None and not pattern.fullmatch(value):
         return _invalid(f"a valid {kind}")
@@ -83,11 +85,11 @@ def _string(kind: str, value: str) -> Problem | None:
 
 
 def _wrong(wanted: str) -> Problem:
-    return ("qr-invalid-type", IssueType.STRUCTURE, f"must be {wanted} in JSON")
+    return (rules.QR_INVALID_TYPE, IssueType.STRUCTURE, f"must be {wanted} in JSON")
 
 
 def _invalid(wanted: str) -> Problem:
-    return ("qr-invalid-value", IssueType.VALUE, f"must be {wanted}")
+    return (rules.QR_INVALID_VALUE, IssueType.VALUE, f"must be {wanted}")
 
 
 def _calendar(value: str) -> bool:

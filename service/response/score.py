@@ -16,12 +16,7 @@ Values are what the expression computes in IEEE doubles, exactly as fhirpath.js
 integer weights our content uses are exact, and a mean is the double nearest to
 the true quotient (44/15 is 2.933333333333333). Integer results stay integers.
 
-| rule | severity | what |
-|---|---|---|
-| score-withheld | warning | the score's rule gave no value (answers missing: they are named) |
-| score-differs | warning | the response carried another value for a score; ours replaces it |
-| score-too-costly | error (422) | an evaluation exceeded the budget or the time in `Limits` |
-| score-failed | error (422) | an expression failed or gave a value of the wrong type |
+Scoring's rules are the registry's score-* (service/rules/content.py, docs/rules.md).
 
 A calculated item is computed and filled in at the top level, or in each
 instance of its parent group (a `Score` per repetition); one under a question's
@@ -35,10 +30,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from service import rules
 from service.errors import UnprocessableContent
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.fhirpath import BudgetExceeded, Env, Expression, FhirPathError
 from service.questionnaire.compile import CompiledQuestionnaire, Scope, ScoreDef
+from service.rules import Rule
 
 from .validate import Validation, validate_response
 
@@ -91,7 +88,7 @@ def check_scores(cq: CompiledQuestionnaire, response: Any, validation: Validatio
         result = _score(cq, response, validation)
     except UnprocessableContent:
         return []
-    return [issue for issue in result.issues if issue.rule == "score-differs"]
+    return [issue for issue in result.issues if issue.rule == rules.SCORE_DIFFERS]
 
 
 def _score(cq: CompiledQuestionnaire, response: Any, validation: Validation) -> ScoreResult:
@@ -215,9 +212,9 @@ class _Run:
         try:
             return expression.evaluate([context], self.env)
         except BudgetExceeded as exc:
-            raise _failure(f"{where}: {exc}", "score-too-costly", IssueType.TOO_COSTLY) from exc
+            raise _failure(f"{where}: {exc}", rules.SCORE_TOO_COSTLY, IssueType.TOO_COSTLY) from exc
         except FhirPathError as exc:
-            raise _failure(f"{where}: {exc}", "score-failed", IssueType.PROCESSING) from exc
+            raise _failure(f"{where}: {exc}", rules.SCORE_FAILED, IssueType.PROCESSING) from exc
 
     def score(self, definition: ScoreDef, variables: dict[str, list[Any]], holder: Any) -> None:
         """Compute one score in the instance holding its item, fill it in there, and note why
@@ -275,7 +272,7 @@ class _Run:
                 text,
                 where,
                 definition.link_id,
-                "score-withheld",
+                rules.SCORE_WITHHELD,
             )
         )
 
@@ -297,7 +294,7 @@ class _Run:
                 text,
                 f"{path}.answer[0].value",
                 definition.link_id,
-                "score-differs",
+                rules.SCORE_DIFFERS,
             )
         )
 
@@ -317,7 +314,7 @@ class _Run:
         siblings.insert(at, item)
 
 
-def _failure(text: str, rule: str, code: IssueType) -> UnprocessableContent:
+def _failure(text: str, rule: Rule, code: IssueType) -> UnprocessableContent:
     issue = Issue(IssueSeverity.ERROR, code, text, None, None, rule)
     return UnprocessableContent(text, issues=[issue], issue_type=code)
 
@@ -333,20 +330,20 @@ def _value(definition: ScoreDef, result: list[Any]) -> float | bool | None:
         if not _representable(value):
             raise _failure(
                 f"score '{definition.link_id}' is not a finite decimal FHIR can carry",
-                "score-failed",
+                rules.SCORE_FAILED,
                 IssueType.PROCESSING,
             )
         if definition.type == "integer" and type(value) is float:
             if not value.is_integer():
                 raise _failure(
                     f"score '{definition.link_id}' gave {value}, not an integer",
-                    "score-failed",
+                    rules.SCORE_FAILED,
                     IssueType.PROCESSING,
                 )
             return int(value)
         return value  # type: ignore[no-any-return]
     text = f"score '{definition.link_id}' ({definition.type}) gave {result!r}"
-    raise _failure(text, "score-failed", IssueType.PROCESSING)
+    raise _failure(text, rules.SCORE_FAILED, IssueType.PROCESSING)
 
 
 def _representable(value: float) -> bool:

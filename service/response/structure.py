@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from service import rules
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.questionnaire.compile import CompiledQuestionnaire
+from service.rules import Rule
 
 from .answers import Answers
 from .datatypes import RESPONSE, check_elements
@@ -20,18 +22,18 @@ STATUSES = frozenset({"in-progress", "completed", "amended", "entered-in-error",
 _HERE = "QuestionnaireResponse"
 
 
-def _error(out: Answers, code: IssueType, text: str, where: str, rule: str) -> None:
+def _error(out: Answers, code: IssueType, text: str, where: str, rule: Rule) -> None:
     out.issues.append(Issue(IssueSeverity.ERROR, code, text, where, None, rule))
 
 
 def check_resource(out: Answers, cq: CompiledQuestionnaire, response: Any) -> str | None:
     """Check the resource itself; its status ('' if unusable), or None if it is no QR at all."""
     if type(response) is not dict:
-        _error(out, IssueType.STRUCTURE, "not a JSON object", _HERE, "qr-not-object")
+        _error(out, IssueType.STRUCTURE, "not a JSON object", _HERE, rules.QR_NOT_OBJECT)
         return None
     if response.get("resourceType") != "QuestionnaireResponse":
         text = f"resourceType is {response.get('resourceType')!r}, not QuestionnaireResponse"
-        _error(out, IssueType.STRUCTURE, text, f"{_HERE}.resourceType", "qr-resource-type")
+        _error(out, IssueType.STRUCTURE, text, f"{_HERE}.resourceType", rules.QR_RESOURCE_TYPE)
         return None
     check_elements(out.issues, RESPONSE, response, _HERE, None)
     _check_questionnaire(out, cq, response.get("questionnaire"))
@@ -41,11 +43,11 @@ def check_resource(out: Answers, cq: CompiledQuestionnaire, response: Any) -> st
 def _check_status(out: Answers, status: Any) -> str:
     where = f"{_HERE}.status"
     if status is None:
-        _error(out, IssueType.REQUIRED, "status is required", where, "qr-status-missing")
+        _error(out, IssueType.REQUIRED, "status is required", where, rules.QR_STATUS_MISSING)
         return ""
     if not isinstance(status, str) or status not in STATUSES:
         text = f"status {str(status)[:40]!r} is not one of {', '.join(sorted(STATUSES))}"
-        _error(out, IssueType.VALUE, text, where, "qr-status-invalid")
+        _error(out, IssueType.VALUE, text, where, rules.QR_STATUS_INVALID)
         return ""
     return str(status)
 
@@ -62,7 +64,7 @@ def _check_questionnaire(out: Answers, cq: CompiledQuestionnaire, canonical: Any
                 text,
                 where,
                 None,
-                "qr-questionnaire-missing",
+                rules.QR_QUESTIONNAIRE_MISSING,
             )
         )
         return
@@ -72,19 +74,19 @@ def _check_questionnaire(out: Answers, cq: CompiledQuestionnaire, canonical: Any
             IssueType.STRUCTURE,
             "questionnaire must be a canonical string",
             where,
-            "qr-questionnaire-mismatch",
+            rules.QR_QUESTIONNAIRE_MISMATCH,
         )
         return
     if canonical.startswith("#") or canonical.startswith("Questionnaire/"):
         named = canonical.removeprefix("#").removeprefix("Questionnaire/")
         if named != cq.id:
             text = f"questionnaire {canonical!r} is not Questionnaire {cq.id!r}"
-            _error(out, IssueType.VALUE, text, where, "qr-questionnaire-mismatch")
+            _error(out, IssueType.VALUE, text, where, rules.QR_QUESTIONNAIRE_MISMATCH)
         return
     url, _, version = canonical.partition("|")
     if url != cq.url:
         text = f"questionnaire {url!r} is not {cq.url!r}"
-        _error(out, IssueType.VALUE, text, where, "qr-questionnaire-mismatch")
+        _error(out, IssueType.VALUE, text, where, rules.QR_QUESTIONNAIRE_MISMATCH)
     elif version and version != cq.version:
         text = f"questionnaire version {version!r} is not {cq.version!r}, the version used"
-        _error(out, IssueType.VALUE, text, where, "qr-questionnaire-version")
+        _error(out, IssueType.VALUE, text, where, rules.QR_QUESTIONNAIRE_VERSION)

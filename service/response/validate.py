@@ -5,67 +5,19 @@ of every answer Coding for scoring. Issue `expression`s are FHIRPath into the
 response with indexes, `value[x]` written `.value`
 (`QuestionnaireResponse.item[2].answer[0].value`); `location` is the linkId.
 
-| rule | severity | what |
-|---|---|---|
-| qr-not-object | error | the resource, an item or an answer is not a JSON object |
-| qr-resource-type | error | resourceType is not QuestionnaireResponse |
-| qr-unknown-element | error | an element R4 does not define (at any level: see `datatypes`) |
-| qr-status-missing | error | no status (1..1) |
-| qr-status-invalid | error | status not one of the R4 codes (in-progress, completed, ...) |
-| qr-questionnaire-missing | warning | no `questionnaire`; the caller chose one |
-| qr-questionnaire-mismatch | error | `questionnaire` names another Questionnaire |
-| qr-questionnaire-version | error | `questionnaire` names another version |
-| qr-not-array | error | item / answer is not a JSON array |
-| qr-empty-array | error | item / answer is an empty array (FHIR forbids empty arrays) |
-| qr-empty-value | error | item / answer is null |
-| qr-linkid-missing | error | an item without a linkId |
-| qr-unknown-linkid | error | a linkId the Questionnaire does not have |
-| qr-item-misplaced | error | item at the wrong level (group: item.item; question: answer.item) |
-| qr-item-order | error | items not in Questionnaire order |
-| qr-item-repeated | error | the same non-repeating item twice |
-| qr-text-mismatch | warning | item text differs from the Questionnaire's |
-| qr-answer-on-group | error | answers on a group item |
-| qr-answer-on-display | error | answers on a display item |
-| qr-answer-repeated | error | more than one answer to a non-repeating item |
-| qr-answer-value-missing | error | an answer without value[x] |
-| qr-answer-value-multiple | error | an answer with several value[x] |
-| qr-answer-type | error | value[x] of the wrong type for the item type |
-| qr-answer-invalid | error | a malformed value (NaN, bad date, empty string, int32 overflow, ...) |
-| qr-answer-not-in-options | error | a value that is not an answerOption (Coding: system and code) |
-| qr-answer-display-mismatch | warning | an option's Coding with another display |
-| qr-answer-not-in-valueset | error | a Coding not in the contained answerValueSet |
-| qr-answer-valueset-unchecked | information | answerValueSet not contained, not checked |
-| qr-answer-weight-ignored | warning | the answer's own itemWeight differs; the content's is used |
-| qr-answer-min-value / qr-answer-max-value | error | outside minValue / maxValue |
-| qr-answer-too-long / qr-answer-too-short | error | outside maxLength / minLength |
-| qr-answer-regex | error | a string that does not match the item's regex |
-| qr-answer-regex-unchecked | warning | a string too long to match safely (see `service.fhirpath.regex`) |
-| qr-answer-decimal-places | error | more decimal places than maxDecimalPlaces |
-| qr-answer-min-quantity / -max-quantity | error | outside minQuantity / maxQuantity (`complex`) |
-| qr-answer-quantity-unchecked | warning | a quantity in other units than its bounds: not compared |
-| qr-answer-unit | error | a quantity's unit is not a questionnaire-unitOption |
-| qr-answer-mime-type | error | an attachment's contentType missing or not a mimeType |
-| qr-answer-max-size | error | an attachment larger than maxSize |
-| qr-answer-reference-type | error | a reference to a type not in questionnaire-referenceResource |
-| qr-answer-reference-unchecked | warning | a reference whose type cannot be told: not checked |
-| qr-answer-exclusive | error | an optionExclusive option together with other answers |
-| qr-occurs-max | error | more answers / group repetitions than maxOccurs |
-| qr-occurs-min | as qr-required-missing | fewer answers / group repetitions than minOccurs |
-| qr-answer-on-disabled | error | answers to an item that enableWhen(Expression) disables |
-| qr-required-missing | error (completed/amended), warning (in-progress) | required unanswered |
-| qr-constraint | the constraint's (error, warning) | a targetConstraint is false |
-| qr-expression-failed | warning | an enableWhenExpression or constraint failed or was not boolean |
+Each issue carries a rule of the registry (service/rules/response.py, answers.py and
+conditions.py; docs/rules.md lists them with their tests).
 
 The other elements of the resource, items and answers, and the inside of complex
-answer values, are checked against their R4 datatypes by `_datatypes` (its own rules:
+answer values, are checked against their R4 datatypes by `datatypes` (its own rules:
 qr-invalid-type, qr-invalid-value, qr-empty-value, qr-element-missing, ...).
 
 Required answers (and minOccurs) are not demanded of `stopped` /
 `entered-in-error` responses, nor of disabled items (SDC: required applies to
 enabled items only), nor of calculated items, which scoring fills in.
-enableWhen is decided per group instance (see `_enable`); enableWhenExpression
-and targetConstraint are evaluated as `_evaluate` describes, the latter only on
-enabled items.
+enableWhen is decided per group instance (see `service.questionnaire.enable_when`);
+enableWhenExpression and targetConstraint are evaluated as `evaluate` describes, the
+latter only on enabled items.
 Responses nested deeper than `MAX_DEPTH` or with more than `Limits.max_response_nodes` items
 and answers raise `PayloadTooDeep`.
 """
@@ -75,10 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from service import rules
 from service.errors import PayloadTooDeep
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.questionnaire.compile import CompiledQuestionnaire, ItemDef
 from service.questionnaire.enable_when import Enablement, Frame
+from service.rules import Rule
 
 from .answers import Answers, check_answer, check_exclusive
 from .datatypes import ANSWER, ITEM, check_elements
@@ -86,6 +40,9 @@ from .evaluate import Evaluator
 from .structure import check_resource
 
 __all__ = ["MAX_DEPTH", "Validation", "validate_response"]
+
+#: The rule for answers on an item that takes none, by item type.
+_ANSWER_ON = {"group": rules.QR_ANSWER_ON_GROUP, "display": rules.QR_ANSWER_ON_DISPLAY}
 
 MAX_DEPTH = 32
 _ABSENT: Any = object()  # an element left out, as against one sent as null
@@ -145,7 +102,7 @@ class _Walk:
         self.occurrences: list[tuple[str, dict[str, Any], str, Frame]] = []  # for constraints
         self.too_few: list[tuple[str, int, str, Frame]] = []  # below minOccurs, judged at the end
 
-    def error(self, code: IssueType, text: str, where: str, rule: str, link: str | None) -> None:
+    def error(self, code: IssueType, text: str, where: str, rule: Rule, link: str | None) -> None:
         """Record an error about `where`."""
         self.out.issues.append(Issue(IssueSeverity.ERROR, code, text, where, link, rule))
 
@@ -191,49 +148,53 @@ class _Walk:
         where = f"{path}.{element}"
         if raw is None:
             text = "must not be null: leave the element out"
-            self.error(IssueType.STRUCTURE, text, where, "qr-empty-value", link)
+            self.error(IssueType.STRUCTURE, text, where, rules.QR_EMPTY_VALUE, link)
         elif type(raw) is not list:
-            self.error(IssueType.STRUCTURE, "must be a JSON array", where, "qr-not-array", link)
+            self.error(IssueType.STRUCTURE, "must be a JSON array", where, rules.QR_NOT_ARRAY, link)
         else:
-            self.error(IssueType.STRUCTURE, "must not be empty", where, "qr-empty-array", link)
+            self.error(IssueType.STRUCTURE, "must not be empty", where, rules.QR_EMPTY_ARRAY, link)
         return False
 
     def _bad_item(self, item: Any, where: str, parent: str | None) -> None:
         """Report why `item` is not an item of the Questionnaire at this level."""
         if type(item) is not dict:
             self.error(
-                IssueType.STRUCTURE, "an item must be a JSON object", where, "qr-not-object", parent
+                IssueType.STRUCTURE,
+                "an item must be a JSON object",
+                where,
+                rules.QR_NOT_OBJECT,
+                parent,
             )
             return
         link = item.get("linkId")
         if type(link) is not str or not link:
             self.error(
-                IssueType.REQUIRED, "an item needs a linkId", where, "qr-linkid-missing", None
+                IssueType.REQUIRED, "an item needs a linkId", where, rules.QR_LINKID_MISSING, None
             )
             return
         definition = self.cq.items.get(link)
         if definition is None:
             text = f"linkId '{link}' is not an item of the Questionnaire"
-            self.error(IssueType.STRUCTURE, text, where, "qr-unknown-linkid", link)
+            self.error(IssueType.STRUCTURE, text, where, rules.QR_UNKNOWN_LINKID, link)
             return
         text = f"item '{link}' belongs " + (
             f"under item '{definition.parent}'" if definition.parent else "at the top level"
         )
-        self.error(IssueType.STRUCTURE, text, where, "qr-item-misplaced", link)
+        self.error(IssueType.STRUCTURE, text, where, rules.QR_ITEM_MISPLACED, link)
 
     def _place(self, definition: ItemDef, where: str, last: int, seen: dict[str, int]) -> int:
         """Order, repetition and maxOccurs checks; the new last position."""
         link = definition.link_id
         if definition.position < last:
             text = f"item '{link}' is out of Questionnaire order"
-            self.error(IssueType.STRUCTURE, text, where, "qr-item-order", link)
+            self.error(IssueType.STRUCTURE, text, where, rules.QR_ITEM_ORDER, link)
         count = seen[link] = seen.get(link, 0) + 1
         if count > 1 and not definition.repeats:
             text = f"item '{link}' does not repeat but appears more than once"
-            self.error(IssueType.STRUCTURE, text, where, "qr-item-repeated", link)
+            self.error(IssueType.STRUCTURE, text, where, rules.QR_ITEM_REPEATED, link)
         elif definition.max_occurs is not None and count == definition.max_occurs + 1:
             text = f"item '{link}' appears more than its maxOccurs {definition.max_occurs} times"
-            self.error(IssueType.STRUCTURE, text, where, "qr-occurs-max", link)
+            self.error(IssueType.STRUCTURE, text, where, rules.QR_OCCURS_MAX, link)
         return max(last, definition.position)
 
     def _item(self, item: dict[str, Any], definition: ItemDef, where: str, depth: int) -> bool:
@@ -245,7 +206,7 @@ class _Walk:
                 IssueType.VALUE,
                 f"text differs from the Questionnaire's: {definition.text!r}",
                 where=f"{where}.text",
-                rule="qr-text-mismatch",
+                rule=rules.QR_TEXT_MISMATCH,
                 link=definition.link_id,
             )
         if definition.type in ("group", "display"):
@@ -255,7 +216,7 @@ class _Walk:
                     IssueType.STRUCTURE,
                     text,
                     f"{where}.answer",
-                    f"qr-answer-on-{definition.type}",
+                    _ANSWER_ON[definition.type],
                     definition.link_id,
                 )
             children = definition.children if definition.type == "group" else ()
@@ -263,7 +224,11 @@ class _Walk:
         if "item" in item:
             text = f"items under question '{definition.link_id}' belong in answer.item (qrs-1)"
             self.error(
-                IssueType.STRUCTURE, text, f"{where}.item", "qr-item-misplaced", definition.link_id
+                IssueType.STRUCTURE,
+                text,
+                f"{where}.item",
+                rules.QR_ITEM_MISPLACED,
+                definition.link_id,
             )
         return self._answers(item.get("answer", _ABSENT), definition, where, depth, item)
 
@@ -300,11 +265,13 @@ class _Walk:
         link, count = definition.link_id, len(raw)
         if count > 1 and not definition.repeats:
             text = f"item '{link}' does not repeat but has {count} answers"
-            self.error(IssueType.STRUCTURE, text, f"{where}.answer[1]", "qr-answer-repeated", link)
+            self.error(
+                IssueType.STRUCTURE, text, f"{where}.answer[1]", rules.QR_ANSWER_REPEATED, link
+            )
         elif definition.max_occurs is not None and count > definition.max_occurs:
             text = f"item '{link}' has {count} answers, more than its maxOccurs"
             here = f"{where}.answer[{definition.max_occurs}]"
-            self.error(IssueType.STRUCTURE, text, here, "qr-occurs-max", link)
+            self.error(IssueType.STRUCTURE, text, here, rules.QR_OCCURS_MAX, link)
         if definition.min_occurs is not None and count < definition.min_occurs:
             self.too_few.append((link, count, where, self.frame))
 
@@ -337,7 +304,7 @@ class _Walk:
             if not enabled(link, frame):
                 text = f"item '{link}' is disabled (enableWhen) but has answers"
                 here = f"{where}.answer"
-                self.error(IssueType.INVARIANT, text, here, "qr-answer-on-disabled", link)
+                self.error(IssueType.INVARIANT, text, here, rules.QR_ANSWER_ON_DISABLED, link)
         for constraint in self.cq.constraints.get(None, ()):
             evaluator.check(constraint, None, self.response, "QuestionnaireResponse")
         for link, item, where, frame in self.occurrences:
@@ -362,7 +329,7 @@ class _Walk:
                         IssueType.REQUIRED,
                         text,
                         where=container.path,
-                        rule="qr-required-missing",
+                        rule=rules.QR_REQUIRED_MISSING,
                         link=link,
                     )
         for link, count, where, frame in self.too_few:
@@ -370,7 +337,12 @@ class _Walk:
                 least = self.cq.items[link].min_occurs
                 text = f"item '{link}' occurs or is answered {count} times, fewer than {least}"
                 self.out.add(
-                    severity, IssueType.REQUIRED, text, where=where, rule="qr-occurs-min", link=link
+                    severity,
+                    IssueType.REQUIRED,
+                    text,
+                    where=where,
+                    rule=rules.QR_OCCURS_MIN,
+                    link=link,
                 )
 
 

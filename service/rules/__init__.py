@@ -12,7 +12,7 @@ This package imports nothing from the rest of the service.
 from __future__ import annotations
 
 from . import answers, catalogue, conditions, content, response
-from ._rule import Rule
+from ._rule import Rule as Rule
 from .answers import *  # noqa: F403 - the entries, by name
 from .catalogue import *  # noqa: F403
 from .conditions import *  # noqa: F403

@@ -1,4 +1,4 @@
-"""enableWhen: every operator and answer type, chains and cycles (service.questionnaire.enable_when)."""
+"""enableWhen: every operator and answer type, chains and cycles (questionnaire.enable_when)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from service.errors import PayloadTooDeep
+from service import rules as registry
 from service.response import validate_response
 from service.response.datatypes import MAX_DEPTH
 from tests.builders.toy import toy
@@ -54,7 +55,8 @@ def test_case(case: dict[str, Any]) -> None:
 
 def test_every_rule_of_the_module_has_a_failing_case() -> None:
     text = "".join(source.read_text(encoding="utf-8") for source in SOURCES)
-    rules = set(re.findall(r'"(qr-[a-z-]+)"', text))
+    names = re.findall(r"\brules\.(QR_[A-Z0-9_]+)\b", text)
+    rules = {getattr(registry, name).code for name in names}
     covered = {rule for case in CASES for _, rule, _ in case["expect"]}
     assert rules <= covered, rules - covered
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from service import rules
 from service.errors import RapportError
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import locate, walk_items
@@ -31,7 +32,7 @@ def check_resource(
     if not isinstance(resource, dict) or resource.get("resourceType") not in RESOURCE_TYPES:
         kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource)
         text = f"resourceType {kind!r} is not one of {', '.join(RESOURCE_TYPES)}"
-        return [Problem(source, "resource-type", text, "resourceType")], None
+        return [Problem(source, rules.RESOURCE_TYPE, text, "resourceType")], None
     root = resource["resourceType"]
     items = list(walk_items(resource, root))
     required = check_required(resource, source, root)
@@ -69,11 +70,11 @@ def _compile_problems(exc: ValueError, resource: dict[str, Any], source: str) ->
     if not issues:
         link_id = getattr(exc, "link_id", None)
         path = str(getattr(exc, "expression", None) or "Questionnaire")
-        return [Problem(source, "compile", str(exc), path, _link_id(resource, path, link_id))]
+        return [Problem(source, rules.COMPILE, str(exc), path, _link_id(resource, path, link_id))]
     return [
         Problem(
             source,
-            issue.rule or "compile",
+            issue.rule or rules.COMPILE,
             issue.text,
             issue.expression or "Questionnaire",
             _link_id(resource, issue.expression or "Questionnaire", None),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from service import rules
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import dicts, link_id_of
 
@@ -37,13 +38,13 @@ def check_code_system(resource: dict[str, Any], source: str) -> list[Problem]:
                 f"Within a code system definition, all the codes SHALL be unique: "
                 f"{code!r} is also at {first[code]}"
             )
-            problems.append(Problem(source, "csd-1", text, f"{path}.code"))
+            problems.append(Problem(source, rules.CSD_1, text, f"{path}.code"))
         else:
             first[code] = path
     count = resource.get("count")
     if resource.get("content") == "complete" and count is not None and count != total:
         text = f"count is {count} but the CodeSystem defines {total} concepts"
-        problems.append(Problem(source, "codesystem-count", text, "CodeSystem.count"))
+        problems.append(Problem(source, rules.CODESYSTEM_COUNT, text, "CodeSystem.count"))
     return problems
 
 
@@ -88,8 +89,8 @@ def check_codings(resource: dict[str, Any], index: CodeIndex, source: str) -> li
         code, display = coding["code"], coding.get("display")
         if code not in known:
             text = f"{coding['system']} has no code {code!r}"
-            problems.append(Problem(source, "coding-unknown", text, path, link_id))
+            problems.append(Problem(source, rules.CODING_UNKNOWN, text, path, link_id))
         elif display is not None and display != known[code]:
             text = f"display {display!r} of {code!r} differs from the CodeSystem's {known[code]!r}"
-            problems.append(Problem(source, "coding-display", text, path, link_id))
+            problems.append(Problem(source, rules.CODING_DISPLAY, text, path, link_id))
     return problems

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from service import rules
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import ItemRef, dicts
+from service.rules import Rule
 
 __all__ = ["check_enable_when"]
 
@@ -55,15 +57,21 @@ def check_enable_when(items: list[ItemRef], source: str) -> list[Problem]:
 
 def _check_one(
     when: dict[str, Any], targets: dict[str, dict[str, Any]]
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[tuple[Rule, str]]:
     question = when.get("question")
     target = targets.get(question) if isinstance(question, str) else None
     if target is None:
-        yield "enableWhen-question", f"question {question!r} is not a linkId in this Questionnaire"
+        yield (
+            rules.ENABLEWHEN_QUESTION,
+            f"question {question!r} is not a linkId in this Questionnaire",
+        )
         return
     kind = target.get("type")
     if isinstance(kind, str) and kind in _NO_ANSWERS:
-        yield "enableWhen-question", f"question {question!r} is a {kind} item, which has no answers"
+        yield (
+            rules.ENABLEWHEN_QUESTION,
+            f"question {question!r} is a {kind} item, which has no answers",
+        )
         return
     operator = when.get("operator")
     answer = next((key for key in when if key.startswith("answer")), None)
@@ -72,9 +80,15 @@ def _check_one(
     allowed = _allowed_answers(target, kind)
     if answer not in allowed:
         expected = " or ".join(sorted(allowed)) or "only the 'exists' operator"
-        yield "enableWhen-answer", f"{answer} cannot match {kind} item {question!r}: use {expected}"
+        yield (
+            rules.ENABLEWHEN_ANSWER,
+            f"{answer} cannot match {kind} item {question!r}: use {expected}",
+        )
     elif operator in (">", "<", ">=", "<=") and answer not in _ORDERED:
-        yield "enableWhen-operator", f"operator {operator!r} needs an ordered answer, not {answer}"
+        yield (
+            rules.ENABLEWHEN_OPERATOR,
+            f"operator {operator!r} needs an ordered answer, not {answer}",
+        )
     elif answer == "answerCoding" and kind == "choice":
         yield from _check_option(when["answerCoding"], target, str(question))
 
@@ -89,7 +103,7 @@ def _allowed_answers(target: dict[str, Any], kind: str) -> frozenset[str]:
     return allowed | frozenset(typed)
 
 
-def _check_option(coding: Any, target: dict[str, Any], question: str) -> Iterator[tuple[str, str]]:
+def _check_option(coding: Any, target: dict[str, Any], question: str) -> Iterator[tuple[Rule, str]]:
     options = [
         opt["valueCoding"] for _, opt in dicts(target, "answerOption") if "valueCoding" in opt
     ]
@@ -98,4 +112,7 @@ def _check_option(coding: Any, target: dict[str, Any], question: str) -> Iterato
     wanted = (coding.get("system"), coding.get("code"))
     if all((option.get("system"), option.get("code")) != wanted for option in options):
         system, code = wanted
-        yield "enableWhen-answer", f"{system}|{code} is not an answerOption of item {question!r}"
+        yield (
+            rules.ENABLEWHEN_ANSWER,
+            f"{system}|{code} is not an answerOption of item {question!r}",
+        )

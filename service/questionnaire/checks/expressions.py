@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
+from service import rules
 from service.fhirpath import FhirPathError, compile_expression
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import dicts, link_id_of
@@ -72,20 +73,22 @@ def _check(
     name = str(extension["url"]).rsplit("/", 1)[-1].removeprefix("sdc-questionnaire-")
     value = extension.get("valueExpression")
     if not isinstance(value, dict):
-        yield Problem(source, "sdc-expression", f"{name} needs a valueExpression", path, link_id)
+        yield Problem(
+            source, rules.SDC_EXPRESSION, f"{name} needs a valueExpression", path, link_id
+        )
         return
     path += ".valueExpression"
     if name == "variable" and not isinstance(value.get("name"), str):
-        yield Problem(source, "sdc-variable", "a variable needs a name", path, link_id)
+        yield Problem(source, rules.SDC_VARIABLE, "a variable needs a name", path, link_id)
     language, expression = value.get("language"), value.get("expression")
     if language == _FHIR_QUERY and not evaluated:
         return  # a query the client runs; SDC allows it here
     if language != _FHIRPATH:
         text = f"{name} language must be {_FHIRPATH!r}, not {language!r}"
-        yield Problem(source, "sdc-expression", text, path, link_id)
+        yield Problem(source, rules.SDC_EXPRESSION, text, path, link_id)
     elif not isinstance(expression, str):
-        yield Problem(source, "sdc-expression", f"{name} has no expression", path, link_id)
+        yield Problem(source, rules.SDC_EXPRESSION, f"{name} has no expression", path, link_id)
     else:
         error = parse_error(expression)
         if error is not None:
-            yield Problem(source, "fhirpath", f"{name} does not parse: {error}", path, link_id)
+            yield Problem(source, rules.FHIRPATH, f"{name} does not parse: {error}", path, link_id)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from service import rules
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import ItemRef, dicts, present, walk_items
+from service.rules import Rule
 
 __all__ = ["check_invariants"]
 
@@ -136,18 +138,18 @@ def _que_13(item: dict[str, Any]) -> str | None:
     return None
 
 
-_ITEM_RULES: tuple[tuple[str, ItemRule], ...] = (
-    ("que-1", _que_1),
-    ("que-3", _que_3),
-    ("que-4", _que_4),
-    ("que-5", _que_5),
-    ("que-6", _que_6),
-    ("que-8", _que_8),
-    ("que-9", _que_9),
-    ("que-10", _que_10),
-    ("que-11", _que_11),
-    ("que-12", _que_12),
-    ("que-13", _que_13),
+_ITEM_RULES: tuple[tuple[Rule, ItemRule], ...] = (
+    (rules.QUE_1, _que_1),
+    (rules.QUE_3, _que_3),
+    (rules.QUE_4, _que_4),
+    (rules.QUE_5, _que_5),
+    (rules.QUE_6, _que_6),
+    (rules.QUE_8, _que_8),
+    (rules.QUE_9, _que_9),
+    (rules.QUE_10, _que_10),
+    (rules.QUE_11, _que_11),
+    (rules.QUE_12, _que_12),
+    (rules.QUE_13, _que_13),
 )
 
 
@@ -175,7 +177,7 @@ def _que_2(items: list[ItemRef], source: str) -> Iterator[Problem]:
                 f"The link ids for groups and questions must be unique within the "
                 f"questionnaire (also used at {first[ref.link_id]})"
             )
-            yield Problem(source, "que-2", text, ref.path, ref.link_id)
+            yield Problem(source, rules.QUE_2, text, ref.path, ref.link_id)
         else:
             first[ref.link_id] = ref.path
 
@@ -187,4 +189,4 @@ def _que_7(ref: ItemRef, source: str) -> Iterator[Problem]:
         if when.get("operator") == "exists" and answers and "answerBoolean" not in answers:
             path = f"{ref.path}.enableWhen[{index}]"
             text = f"If the operator is 'exists', the value must be a boolean (not {answers[0]})"
-            yield Problem(source, "que-7", text, path, ref.link_id)
+            yield Problem(source, rules.QUE_7, text, path, ref.link_id)

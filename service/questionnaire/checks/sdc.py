@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
+from service import rules
 from service.fhirpath import FhirPathError, referenced_linkids
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import ItemRef, dicts
@@ -46,7 +47,7 @@ def check_sdc(resource: dict[str, Any], items: list[ItemRef], source: str) -> li
             scored |= used
         for missing in sorted(used - link_ids):
             text = f"expression refers to linkId {missing!r}, which no item has"
-            problems.append(Problem(source, "sdc-linkid", text, path, link_id))
+            problems.append(Problem(source, rules.SDC_LINKID, text, path, link_id))
     for ref in items:
         problems.extend(_unweighted(ref, scored, source))
         problems.extend(_uncoded(ref, source))
@@ -79,11 +80,11 @@ def _unweighted(ref: ItemRef, scored: set[str], source: str) -> Iterator[Problem
         if not any(url in _WEIGHTS for url in urls):
             text = "a scored choice item needs an itemWeight on every answerOption"
             path = f"{ref.path}.answerOption[{index}]"
-            yield Problem(source, "sdc-weight", text, path, ref.link_id)
+            yield Problem(source, rules.SDC_WEIGHT, text, path, ref.link_id)
 
 
 def _uncoded(ref: ItemRef, source: str) -> Iterator[Problem]:
     calculated = any(e.get("url") == _CALCULATED for _, e in dicts(ref.item, "extension"))
     if calculated and "code" not in ref.item:
         text = "a score item (calculatedExpression) needs a code to be filed under"
-        yield Problem(source, "sdc-score-code", text, ref.path, ref.link_id)
+        yield Problem(source, rules.SDC_SCORE_CODE, text, ref.path, ref.link_id)

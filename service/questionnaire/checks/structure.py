@@ -13,6 +13,7 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
+from service import rules
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import ItemRef, dicts, locate
 
@@ -39,7 +40,7 @@ def check_id(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
     if isinstance(rid, str) and _ID.fullmatch(rid):
         return []
     text = f"id {rid!r} must match [A-Za-z0-9\\-\\.]{{1,64}}"
-    return [Problem(source, "id", text, f"{root}.id")]
+    return [Problem(source, rules.ID, text, f"{root}.id")]
 
 
 def check_model(
@@ -48,7 +49,7 @@ def check_model(
     """Whatever the fhir.resources R4B model rejects (but paths in `known`), one per error."""
     unknown = list(_unknown_resources(resource, root))
     if unknown:  # the model raises KeyError or TypeError on these rather than reporting them
-        return [Problem(source, "r4", text, path) for path, text in unknown]
+        return [Problem(source, rules.R4, text, path) for path, text in unknown]
     try:
         _MODELS[root].model_validate(resource)
     except ValidationError as exc:
@@ -56,7 +57,7 @@ def check_model(
         for error in exc.errors():
             path, link_id = locate(resource, [_fhir_name(step) for step in error["loc"]], root)
             if path not in known:
-                problems.append(Problem(source, "r4", error["msg"], path, link_id))
+                problems.append(Problem(source, rules.R4, error["msg"], path, link_id))
         return problems
     return []
 
@@ -97,7 +98,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 def check_required(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
     """Every missing 1..1 element of the resource, its items and concepts, at once."""
     return [
-        Problem(source, "r4", f"Value for the field '{name}' is required.", path, link_id)
+        Problem(source, rules.R4, f"Value for the field '{name}' is required.", path, link_id)
         for path, link_id, name in _missing(resource, root, root, None)
     ]
 
@@ -144,7 +145,7 @@ def check_bindings(resource: dict[str, Any], items: list[ItemRef], source: str) 
             path = f"{ref.path}.enableWhen[{index}]"
             found.append((path, ref.link_id, "operator", _bound(when, "operator", _OPERATOR)))
     return [
-        Problem(source, "binding", text, f"{path}.{key}", link_id)
+        Problem(source, rules.BINDING, text, f"{path}.{key}", link_id)
         for path, link_id, key, text in found
         if text is not None
     ]
@@ -160,7 +161,7 @@ def _bound(node: dict[str, Any], key: str, codes: frozenset[str]) -> str | None:
 def check_json(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
     """FHIR JSON: no null, no empty object or array (the models accept them)."""
     return [
-        Problem(source, "json", text, path, link_id)
+        Problem(source, rules.JSON, text, path, link_id)
         for path, link_id, text in _empties(resource, root, None)
     ]
 
