@@ -16,8 +16,8 @@ run: $(STAMP)  ## serve on 127.0.0.1:8080, embedded catalogue, no Redis
 	RAPPORT_BIND=$${RAPPORT_BIND:-127.0.0.1:8080} $(BIN)/gunicorn -c gunicorn.conf.py service.wsgi:app
 
 lint: $(STAMP)  ## ruff, mypy --strict, and the content checker
-	$(BIN)/ruff check service tests benchmarks gunicorn.conf.py
-	$(BIN)/ruff format --check service tests benchmarks gunicorn.conf.py
+	$(BIN)/ruff check service tests benchmarks harness gunicorn.conf.py
+	$(BIN)/ruff format --check service tests benchmarks harness gunicorn.conf.py
 	$(BIN)/mypy
 	$(BIN)/python -m service lint questionnaires
 

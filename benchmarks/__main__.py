@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.support.gunicorn import REPO_ROOT
+from harness.gunicorn import REPO_ROOT
 
 from .engine import measure_engine
 from .hotspots import hotspots

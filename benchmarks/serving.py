@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.support.gunicorn import REPO_ROOT, LiveServer, run_gunicorn
+from harness.gunicorn import REPO_ROOT, LiveServer, run_gunicorn
 
 from .floor_app import SCORE_PATH
 from .load import LoadConfig, LoadResult

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.gunicorn import REPO_ROOT, LiveServer, run_gunicorn
+from harness.gunicorn import REPO_ROOT, LiveServer, run_gunicorn
 
 from .load import LoadResult, Window
 from .procs import children, cpu_seconds, memory

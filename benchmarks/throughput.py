@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.gunicorn import LiveServer
+from harness.gunicorn import LiveServer
 
 from .instruments import Instrument
 from .procs import Memory, children, memory

@@ -13,9 +13,9 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from harness.gunicorn import LiveServer, run_gunicorn
 from service import create_app
 from service.config import load_settings
-from tests.support.gunicorn import LiveServer, run_gunicorn
 from tests.support.redis import RedisServer, RedisUnavailable, run_redis
 
 

@@ -12,10 +12,10 @@ import pytest
 from benchmarks.floor import floor_index, floor_score
 from benchmarks.instruments import instruments
 from benchmarks.soak import SoakPlan, soak
+from harness.gunicorn import REPO_ROOT
 from service.fhir import jsonio
 from service.questionnaire import compile_questionnaire
 from service.response import score_response
-from tests.support.gunicorn import REPO_ROOT
 
 
 def test_every_instrument_has_a_scorable_response_and_a_floor() -> None:

@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.gunicorn import REPO_ROOT
+from harness.processes import free_port, log_tail, stop
 from service.config import SETTINGS_DOC, load_settings
-from tests.support.gunicorn import REPO_ROOT
-from tests.support.processes import free_port, log_tail, stop
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 KUBERNETES = REPO_ROOT / "deploy" / "kubernetes"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.gunicorn import LiveServer, run_gunicorn
+from harness.gunicorn import LiveServer, run_gunicorn
 from tests.support.raw_http import chunked, send_raw
 
 ROOT = Path(__file__).resolve().parent.parent

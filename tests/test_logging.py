@@ -20,9 +20,9 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
+from harness.gunicorn import run_gunicorn
 from service.observability import JsonFormatter
 from tests.builders.instruments import build_response, full_answers
-from tests.support.gunicorn import run_gunicorn
 from tests.support.raw_http import send_raw
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer
 

@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.gunicorn import run_gunicorn
 from service import create_app
 from service.config import load_settings
 from tests.builders.instruments import build_response, full_answers
-from tests.support.gunicorn import run_gunicorn
 
 CT = "application/fhir+json"
 QR = "/fhir/QuestionnaireResponse"

@@ -14,7 +14,7 @@ import yaml
 from flask import Flask
 from openapi_spec_validator import validate
 
-from tests.support.gunicorn import LiveServer
+from harness.gunicorn import LiveServer
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
 

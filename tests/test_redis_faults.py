@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import redis
 
+from harness.gunicorn import LiveServer, run_gunicorn
 from tests.builders.catalog import mini
 from tests.builders.instruments import build_response
-from tests.support.gunicorn import LiveServer, run_gunicorn
 from tests.support.redis import RedisServer, run_redis
 
 pytestmark = pytest.mark.slow

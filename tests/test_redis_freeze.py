@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from harness.gunicorn import LiveServer, run_gunicorn
 from tests.builders.instruments import build_response
-from tests.support.gunicorn import LiveServer, run_gunicorn
 from tests.support.redis import RedisServer, run_redis
 from tests.test_redis_faults import Q, call, questionnaire
 

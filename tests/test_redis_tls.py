@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from harness.processes import free_port, log_tail, stop
 from service import create_app
 from service.config import load_settings
 from tests.builders.catalog import mini
-from tests.support.processes import free_port, log_tail, stop
 
 PASSWORD = "s3cret-for-tests"
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import redis
 
+from harness.gunicorn import REPO_ROOT, GunicornFailed, LiveServer, run_gunicorn
+from harness.processes import free_port
 from tests.support.fhir_schema import REQUIRED_PRIMITIVES, resource_types, validate_r4
-from tests.support.gunicorn import REPO_ROOT, GunicornFailed, LiveServer, run_gunicorn
-from tests.support.processes import free_port
 from tests.support.redis import RedisServer, RedisUnavailable, run_redis
 
 HELLO = "tests.support.hello_app:app"

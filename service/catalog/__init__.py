@@ -8,7 +8,7 @@ listing every problem with file, linkId, path and rule.
 
 from __future__ import annotations
 
-from service.questionnaire.checks import RESOURCE_TYPES, Compiler, check_resource
+from service.questionnaire.checks import CATALOGUE_TYPES, Compiler, check_resource
 from service.questionnaire.problems import CatalogError, Problem
 
 from ._catalog import Catalog, version_key
@@ -16,7 +16,7 @@ from ._entry import Entry, SearchKeys, content_hash, fold
 from ._loader import load_catalog, resource_files
 
 __all__ = [
-    "RESOURCE_TYPES",
+    "CATALOGUE_TYPES",
     "Catalog",
     "CatalogError",
     "Compiler",

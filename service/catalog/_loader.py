@@ -11,7 +11,7 @@ from typing import Any
 
 from service import rules
 from service.fhir.jsonio import loads
-from service.questionnaire.checks import RESOURCE_TYPES, Compiler, check_resource
+from service.questionnaire.checks import CATALOGUE_TYPES, Compiler, check_resource
 from service.questionnaire.checks.codes import check_codings, code_index
 from service.questionnaire.problems import CatalogError, Problem
 
@@ -91,7 +91,7 @@ def _load_file(path: Path, compiler: Compiler | None) -> tuple[_Loaded | None, l
     except ValueError as exc:  # jsonio's InvalidRequest / PayloadTooDeep
         return None, [Problem(source, rules.JSON, str(exc))]
     problems, compiled = check_resource(resource, source, compiler)
-    if not isinstance(resource, dict) or resource.get("resourceType") not in RESOURCE_TYPES:
+    if not isinstance(resource, dict) or resource.get("resourceType") not in CATALOGUE_TYPES:
         return None, problems
     if not isinstance(resource.get("id"), str):
         return None, problems

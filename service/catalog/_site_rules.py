@@ -6,11 +6,10 @@ from typing import Any
 
 from service import rules
 from service.errors import InvalidRequest, PreconditionFailed, UnprocessableContent
+from service.fhir import r4
 from service.fhir.outcome import IssueType, error
 from service.questionnaire import Limits
 from service.questionnaire.problems import Problem
-
-from .site import ID_PATTERN
 
 __all__ = [
     "MAX_ITEMS",
@@ -67,7 +66,7 @@ def questionnaire_body(resource: Any) -> dict[str, Any]:
 
 def check_id(id: str) -> None:
     """400 unless `id` is a FHIR id."""
-    if not ID_PATTERN.fullmatch(id):
+    if not r4.ID.fullmatch(id):
         raise InvalidRequest(
             "A Questionnaire id is 1 to 64 letters, digits, '-' and '.'",
             expression="Questionnaire.id",

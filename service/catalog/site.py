@@ -10,7 +10,6 @@ Records hold Questionnaires only (content, never responses): no patient data.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -20,7 +19,6 @@ from service.errors import MethodNotAllowed
 
 __all__ = [
     "ENABLE_WRITES",
-    "ID_PATTERN",
     "NullSiteStore",
     "Outcome",
     "SiteRecord",
@@ -28,9 +26,6 @@ __all__ = [
     "SiteStore",
     "WriteResult",
 ]
-
-#: FHIR `id`: 1 to 64 of letters, digits, '-' and '.'.
-ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 ENABLE_WRITES = (
     "The site catalogue is read-only in the embedded mode: set RAPPORT_REDIS_URL "

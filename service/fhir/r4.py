@@ -6,7 +6,131 @@ that check content and responses import it rather than restating it.
 
 from __future__ import annotations
 
-__all__ = ["RESOURCE_TYPES"]
+import re
+
+__all__ = [
+    "ANSWER_TYPES",
+    "ANSWER_TYPES_BY_ITEM_TYPE",
+    "DATE",
+    "DATE_TIME",
+    "FORMATS",
+    "ID",
+    "ID_PATTERN",
+    "INSTANT",
+    "ITEM_TYPES",
+    "MAX_LENGTH_ITEM_TYPES",
+    "OPTION_ITEM_TYPES",
+    "OPTION_VALUE_TYPES",
+    "RESOURCE_TYPES",
+    "TIME",
+]
+
+# Formats (http://hl7.org/fhir/R4/datatypes.html#primitive): the R4 regexes, matched in full.
+_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+_MONTH_DAY = r"-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
+_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
+_ZONE = r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+#: id: also the id part of a literal reference (`Type/id/_history/vid`).
+ID_PATTERN = r"[A-Za-z0-9\-.]{1,64}"
+ID = re.compile(ID_PATTERN)
+DATE = re.compile(rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?")
+DATE_TIME = re.compile(
+    rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T{_TIME}{_ZONE})?)?)?"
+)
+INSTANT = re.compile(rf"{_YEAR}{_MONTH_DAY}T{_TIME}{_ZONE}")
+TIME = re.compile(_TIME)
+_URI = re.compile(r"\S*")
+#: The R4 regex of each string-based primitive with one.
+FORMATS = {
+    "id": ID,
+    "code": re.compile(r"[^\s]+(\s[^\s]+)*"),
+    "uri": _URI,
+    "url": _URI,
+    "canonical": _URI,
+    "oid": re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+"),
+    "uuid": re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+    "date": DATE,
+    "dateTime": DATE_TIME,
+    "instant": INSTANT,
+    "time": TIME,
+    # R4's `(\s*([0-9a-zA-Z\+/=]){4}\s*)+` backtracks badly; the alphabet, then the length.
+    "base64Binary": re.compile(r"[0-9a-zA-Z+/=\s]+"),
+}
+
+#: Questionnaire.item.type (R4 item-type value set, without the abstract `question`).
+ITEM_TYPES = frozenset(
+    {
+        "group",
+        "display",
+        "boolean",
+        "decimal",
+        "integer",
+        "date",
+        "dateTime",
+        "time",
+        "string",
+        "text",
+        "url",
+        "choice",
+        "open-choice",
+        "attachment",
+        "reference",
+        "quantity",
+    }
+)
+#: que-5: the item types whose answers answerOption or answerValueSet may constrain.
+OPTION_ITEM_TYPES = frozenset(
+    {
+        "choice",
+        "open-choice",
+        "decimal",
+        "integer",
+        "date",
+        "dateTime",
+        "time",
+        "string",
+        "quantity",
+    }
+)
+#: que-10: the "simple question types" that may declare maxLength.
+MAX_LENGTH_ITEM_TYPES = frozenset(
+    {"boolean", "decimal", "integer", "string", "text", "url", "open-choice"}
+)
+#: Questionnaire.item.answerOption.value[x].
+OPTION_VALUE_TYPES = ("Coding", "Integer", "Date", "Time", "String", "Reference")
+#: QuestionnaireResponse.item.answer.value[x].
+ANSWER_TYPES = frozenset(
+    {
+        "Boolean",
+        "Decimal",
+        "Integer",
+        "Date",
+        "DateTime",
+        "Time",
+        "String",
+        "Uri",
+        "Attachment",
+        "Coding",
+        "Quantity",
+        "Reference",
+    }
+)
+#: The value[x] each item type takes (R4 Questionnaire item type / answer type table); the
+#: choice types take their options' types.
+ANSWER_TYPES_BY_ITEM_TYPE = {
+    "boolean": frozenset({"Boolean"}),
+    "decimal": frozenset({"Decimal"}),
+    "integer": frozenset({"Integer"}),
+    "date": frozenset({"Date"}),
+    "dateTime": frozenset({"DateTime"}),
+    "time": frozenset({"Time"}),
+    "string": frozenset({"String"}),
+    "text": frozenset({"String"}),
+    "url": frozenset({"Uri"}),
+    "attachment": frozenset({"Attachment"}),
+    "reference": frozenset({"Reference"}),
+    "quantity": frozenset({"Quantity"}),
+}
 
 #: Resource types of FHIR R4 (4.0.1).
 RESOURCE_TYPES = frozenset(

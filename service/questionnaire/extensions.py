@@ -11,7 +11,6 @@ __all__ = [
     "ENABLE_WHEN_EXPRESSION",
     "EXTRACT",
     "HIDDEN",
-    "ITEM_TYPES",
     "ITEM_WEIGHT",
     "MAX_DECIMAL_PLACES",
     "MAX_LENGTH",
@@ -73,28 +72,6 @@ MIME_TYPE = "http://hl7.org/fhir/StructureDefinition/mimeType"
 MAX_SIZE = "http://hl7.org/fhir/StructureDefinition/maxSize"
 REFERENCE_RESOURCE = "http://hl7.org/fhir/StructureDefinition/questionnaire-referenceResource"
 SCORE_BAND = "https://rapport-fhir.github.io/fhir/StructureDefinition/score-band"
-
-#: Questionnaire.item.type (R4 item-type value set, without the abstract `question`).
-ITEM_TYPES = frozenset(
-    {
-        "group",
-        "display",
-        "boolean",
-        "decimal",
-        "integer",
-        "date",
-        "dateTime",
-        "time",
-        "string",
-        "text",
-        "url",
-        "choice",
-        "open-choice",
-        "attachment",
-        "reference",
-        "quantity",
-    }
-)
 
 
 def extensions(element: dict[str, Any], url: str) -> list[tuple[int, dict[str, Any]]]:

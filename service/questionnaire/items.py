@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service import rules
+from service.fhir import r4
 from service.fhir.outcome import Issue, IssueType, error
 from service.fhirpath.regex import Pattern, UnsafePattern, compile_pattern
 from service.rules import Rule
@@ -25,7 +26,6 @@ from service.rules import Rule
 from .complex_limits import ComplexLimits, complex_limits
 from .extensions import (
     HIDDEN,
-    ITEM_TYPES,
     ITEM_WEIGHT,
     MAX_DECIMAL_PLACES,
     MAX_LENGTH,
@@ -45,7 +45,6 @@ from .extensions import (
 __all__ = ["EnableWhen", "ItemDef", "Option", "answer_key", "index_item"]
 
 #: The value[x] types an answerOption may carry (R4 Questionnaire.item.answerOption.value[x]).
-_OPTION_TYPES = ("Coding", "Integer", "Date", "Time", "String", "Reference")
 #: enableWhen.operator (R4 questionnaire-enable-operator).
 _OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
 
@@ -131,7 +130,7 @@ def index_item(
     """The ItemDef of a Questionnaire item (children are filled in by the caller)."""
     link_id = item["linkId"]
     kind = item.get("type")
-    if type(kind) is not str or kind not in ITEM_TYPES:
+    if type(kind) is not str or kind not in r4.ITEM_TYPES:
         issues.append(_bad(f"{path}.type", f"item '{link_id}' has unknown type {kind!r}"))
         kind = "display"
     options = _options(item, path, issues)
@@ -229,7 +228,7 @@ def _options(item: dict[str, Any], path: str, issues: list[Issue]) -> list[Optio
         found = _option(option, here, issues) if type(option) is dict else None
         if found is None:
             issues.append(
-                _bad(here, "answerOption needs one value[x] of " + ", ".join(_OPTION_TYPES))
+                _bad(here, "answerOption needs one value[x] of " + ", ".join(r4.OPTION_VALUE_TYPES))
             )
         else:
             options.append(found)
@@ -237,7 +236,7 @@ def _options(item: dict[str, Any], path: str, issues: list[Issue]) -> list[Optio
 
 
 def _option(option: dict[str, Any], path: str, issues: list[Issue]) -> Option | None:
-    for value_type in _OPTION_TYPES:
+    for value_type in r4.OPTION_VALUE_TYPES:
         value = option.get("value" + value_type)
         if value is None:
             continue

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from service import rules
+from service.fhir import r4
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.fhir.temporal import order
 from service.questionnaire.extensions import ITEM_WEIGHT, ORDINAL_VALUE, extensions
@@ -22,57 +23,17 @@ from service.rules import Rule
 from .complex import check_complex
 from .datatypes import check_value
 
-__all__ = ["ANSWER_TYPES", "Answers", "check_answer", "check_exclusive"]
+__all__ = ["Answers", "check_answer", "check_exclusive"]
 
-_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
-_DATE = _YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?"
-_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
-_ZONE = r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
 _PATTERNS = {
-    "Date": re.compile(_DATE),
-    "DateTime": re.compile(
-        _YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])"
-        rf"(T{_TIME}{_ZONE})?)?)?"
-    ),
-    "Time": re.compile(_TIME),
-    "Uri": re.compile(r"\S+"),
+    "Date": r4.DATE,
+    "DateTime": r4.DATE_TIME,
+    "Time": r4.TIME,
+    "Uri": re.compile(r"\S+"),  # R4's \S*, without the empty string JSON forbids
 }
 _INT32 = (-(2**31), 2**31 - 1)
 _COMPLEX = frozenset({"Coding", "Quantity", "Attachment", "Reference"})
 _PLAIN_CODING = frozenset({"system", "code", "display"})
-
-#: QuestionnaireResponse.item.answer.value[x] in R4.
-ANSWER_TYPES = frozenset(
-    {
-        "Boolean",
-        "Decimal",
-        "Integer",
-        "Date",
-        "DateTime",
-        "Time",
-        "String",
-        "Uri",
-        "Attachment",
-        "Coding",
-        "Quantity",
-        "Reference",
-    }
-)
-#: The value[x] each item type takes (R4 Questionnaire item type / answer type table).
-_BY_ITEM_TYPE = {
-    "boolean": frozenset({"Boolean"}),
-    "decimal": frozenset({"Decimal"}),
-    "integer": frozenset({"Integer"}),
-    "date": frozenset({"Date"}),
-    "dateTime": frozenset({"DateTime"}),
-    "time": frozenset({"Time"}),
-    "string": frozenset({"String"}),
-    "text": frozenset({"String"}),
-    "url": frozenset({"Uri"}),
-    "attachment": frozenset({"Attachment"}),
-    "reference": frozenset({"Reference"}),
-    "quantity": frozenset({"Quantity"}),
-}
 
 
 class Answers:
@@ -108,7 +69,7 @@ def allowed_types(definition: ItemDef) -> frozenset[str]:
     if definition.type in ("choice", "open-choice"):
         found = definition.option_types or frozenset({"Coding"})
         return found | {"String"} if definition.type == "open-choice" else found
-    return _BY_ITEM_TYPE.get(definition.type, frozenset())
+    return r4.ANSWER_TYPES_BY_ITEM_TYPE.get(definition.type, frozenset())
 
 
 def check_answer(

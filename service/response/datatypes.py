@@ -32,7 +32,7 @@ from service.rules import Rule
 
 from .primitives import PRIMITIVES, check_primitive
 
-__all__ = ["ANSWER", "ITEM", "RESOURCE_TYPES", "RESPONSE", "check_elements", "check_value"]
+__all__ = ["ANSWER", "ITEM", "RESPONSE", "check_elements", "check_value"]
 
 #: Datatypes nest (extensions in extensions) no deeper than this below where a check starts.
 MAX_DEPTH = 32

@@ -37,6 +37,7 @@ import uuid
 from typing import Any
 
 from service.errors import UnprocessableContent
+from service.fhir import r4
 from service.fhir.outcome import IssueType
 from service.questionnaire.compile import CompiledQuestionnaire
 
@@ -61,11 +62,10 @@ _STATUS = {
     "stopped": "preliminary",
     "entered-in-error": "entered-in-error",
 }
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 #: A literal reference, relative or absolute, and its resource type (R4 references.html#literal).
 _LITERAL = re.compile(
     r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^?#]*/)?([A-Z][A-Za-z]{1,63})"
-    r"/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+    rf"/{r4.ID_PATTERN}(?:/_history/{r4.ID_PATTERN})?"
 )
 _CORE_TYPE = "http://hl7.org/fhir/StructureDefinition/"
 #: The targets R4 allows for Observation.subject, .encounter and .performer.
@@ -138,7 +138,7 @@ def _context(response: dict[str, Any]) -> dict[str, Any]:
     authored = response.get("authored")
     if type(authored) is str:
         context["effectiveDateTime"] = authored
-        if _INSTANT.fullmatch(authored):
+        if r4.INSTANT.fullmatch(authored):
             context["issued"] = authored
     performer = _reference(response.get("author"), _PERFORMERS, typed=True)
     if performer is not None:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from service import rules
+from service.fhir import r4
 from service.fhir.outcome import IssueType
 from service.rules import Rule
 
@@ -21,30 +22,8 @@ __all__ = ["PRIMITIVES", "Problem", "check_primitive"]
 #: (rule, issue type, text) of what is wrong with a value.
 Problem = tuple[Rule, IssueType, str]
 
-_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
-_MONTH_DAY = r"-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
-_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
-_ZONE = r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
-_URI = re.compile(r"\S*")
 _SPACE = re.compile(r"\s+")
-#: The R4 regex of each string-based primitive (http://hl7.org/fhir/R4/datatypes.html).
-_PATTERNS = {
-    "id": re.compile(r"[A-Za-z0-9\-.]{1,64}"),
-    "code": re.compile(r"[^\s]+(\s[^\s]+)*"),
-    "uri": _URI,
-    "url": _URI,
-    "canonical": _URI,
-    "oid": re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+"),
-    "uuid": re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
-    "date": re.compile(rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?"),
-    "dateTime": re.compile(
-        rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T{_TIME}{_ZONE})?)?)?"
-    ),
-    "instant": re.compile(rf"{_YEAR}{_MONTH_DAY}T{_TIME}{_ZONE}"),
-    "time": re.compile(_TIME),
-    # R4's `(\s*([0-9a-zA-Z\+/=]){4}\s*)+` backtracks badly; the alphabet, then the length.
-    "base64Binary": re.compile(r"[0-9a-zA-Z+/=\s]+"),
-}
+_PATTERNS = r4.FORMATS
 _STRINGS = frozenset({*_PATTERNS, "string", "markdown", "xhtml"})
 _DAYS = frozenset({"date", "dateTime", "instant"})
 _INTEGERS = {"integer": -(2**31), "unsignedInt": 0, "positiveInt": 1}  # the least; int32 max

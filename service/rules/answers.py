@@ -1,5 +1,4 @@
-"""Rules on the answers of a QuestionnaireResponse: types, options, limits, enableWhen,
-required items, constraints.
+"""Rules on the answers of a QuestionnaireResponse: value types, options and limits.
 
 Generated documentation (docs/rules.md, the rapport-rules CodeSystem) is made from these
 entries: `python -m service rules --write`.

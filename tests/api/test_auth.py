@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from harness.gunicorn import run_gunicorn
 from service import create_app
 from service.api.scopes import ENDPOINT_SCOPES, PUBLIC, granted, need, required_for
 from service.config import ConfigError, load_settings
@@ -22,7 +23,6 @@ from service.fhir.conformance import OAUTH_URIS, SMART_ON_FHIR
 from tests.api.conftest import outcome_codes
 from tests.builders.instruments import build_response, full_answers
 from tests.support.fhir_schema import validate_r4
-from tests.support.gunicorn import run_gunicorn
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer, hmac_token
 
 CT = "application/fhir+json"

@@ -9,10 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from harness.gunicorn import LiveServer
 from service import create_app
 from service.config import ConfigError, load_settings
 from tests.builders.instruments import build_response, full_answers
-from tests.support.gunicorn import LiveServer
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer
 
 CT = "application/fhir+json"

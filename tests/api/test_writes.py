@@ -12,13 +12,13 @@ import redis
 from flask import Flask, g
 from flask.testing import FlaskClient
 
+from harness.processes import free_port
 from service import create_app
 from service.api.limits import SUBJECT, client_key, storage_uri
 from service.config import load_settings
 from tests.api.conftest import outcome_codes
 from tests.builders.catalog import mini
 from tests.builders.instruments import build_response
-from tests.support.processes import free_port
 
 CT = {"Content-Type": "application/fhir+json"}
 Q = "/fhir/Questionnaire"

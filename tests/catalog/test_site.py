@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import redis
 
+from harness.processes import free_port
 from service.catalog import Catalog, CatalogError, load_catalog
 from service.catalog.layered import SiteCatalog, open_site
 from service.catalog.redis_site import RedisSiteStore, redacted
@@ -29,7 +30,6 @@ from service.errors import (
 )
 from service.questionnaire import compile_questionnaire
 from tests.builders.catalog import mini
-from tests.support.processes import free_port
 
 VERSIONS = "rapport:questionnaire:versions"
 

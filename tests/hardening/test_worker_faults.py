@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.gunicorn import LiveServer, run_gunicorn
 from tests.builders.instruments import build_response, full_answers
-from tests.support.gunicorn import LiveServer, run_gunicorn
 
 pytestmark = pytest.mark.slow
 

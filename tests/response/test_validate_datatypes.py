@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from service.errors import PayloadTooDeep
 from service import rules as registry
+from service.errors import PayloadTooDeep
 from service.response import validate_response
 from service.response.datatypes import MAX_DEPTH
 from tests.builders.toy import toy

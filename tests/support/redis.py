@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import free_port, log_tail, stop
+from harness.processes import free_port, log_tail, stop
 
 __all__ = ["RedisServer", "RedisUnavailable", "run_redis"]
 

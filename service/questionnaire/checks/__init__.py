@@ -18,20 +18,21 @@ from .invariants import check_invariants
 from .sdc import check_sdc
 from .structure import check_bindings, check_id, check_json, check_model, check_required
 
-__all__ = ["RESOURCE_TYPES", "Compiler", "check_resource"]
+__all__ = ["CATALOGUE_TYPES", "Compiler", "check_resource"]
 
 #: Called on each Questionnaire; raises a ValueError for content it cannot compile.
 Compiler = Callable[[dict[str, Any]], object]
-RESOURCE_TYPES = ("Questionnaire", "CodeSystem")
+#: The resource types the catalogue holds (R4 ones: `service.fhir.r4.RESOURCE_TYPES`).
+CATALOGUE_TYPES = ("Questionnaire", "CodeSystem")
 
 
 def check_resource(
     resource: Any, source: str, compiler: Compiler | None = None
 ) -> tuple[list[Problem], object]:
     """All problems of one resource, and the compiler's result when it has none."""
-    if not isinstance(resource, dict) or resource.get("resourceType") not in RESOURCE_TYPES:
+    if not isinstance(resource, dict) or resource.get("resourceType") not in CATALOGUE_TYPES:
         kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource)
-        text = f"resourceType {kind!r} is not one of {', '.join(RESOURCE_TYPES)}"
+        text = f"resourceType {kind!r} is not one of {', '.join(CATALOGUE_TYPES)}"
         return [Problem(source, rules.RESOURCE_TYPE, text, "resourceType")], None
     root = resource["resourceType"]
     items = list(walk_items(resource, root))

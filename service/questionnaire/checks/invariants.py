@@ -11,30 +11,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from service import rules
+from service.fhir import r4
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import ItemRef, dicts, present, walk_items
 from service.rules import Rule
 
 __all__ = ["check_invariants"]
 
-# que-5: the types whose answers may be constrained by answerOption or answerValueSet.
-_OPTION_TYPES = frozenset(
-    {
-        "choice",
-        "open-choice",
-        "decimal",
-        "integer",
-        "date",
-        "dateTime",
-        "time",
-        "string",
-        "quantity",
-    }
-)
-# que-10: the "simple question types" that may declare maxLength.
-_MAX_LENGTH_TYPES = frozenset(
-    {"boolean", "decimal", "integer", "string", "text", "url", "open-choice"}
-)
 
 ItemRule = Callable[[dict[str, Any]], str | None]
 
@@ -73,7 +56,7 @@ def _que_5(item: dict[str, Any]) -> str | None:
     #   or (answerValueSet.empty() and answerOption.empty())
     # The human text says "only choice and open-choice"; the expression, which we follow,
     # also admits the types R4 answerOption values can take.
-    if _type(item) in _OPTION_TYPES:
+    if _type(item) in r4.OPTION_ITEM_TYPES:
         return None
     if present(item, "answerValueSet") or present(item, "answerOption"):
         return (
@@ -107,7 +90,7 @@ def _que_9(item: dict[str, Any]) -> str | None:
 def _que_10(item: dict[str, Any]) -> str | None:
     # (type in ('boolean' | 'decimal' | 'integer' | 'string' | 'text' | 'url' | 'open-choice'))
     #   or maxLength.empty()
-    if _type(item) not in _MAX_LENGTH_TYPES and present(item, "maxLength"):
+    if _type(item) not in r4.MAX_LENGTH_ITEM_TYPES and present(item, "maxLength"):
         return (
             f"Maximum length can only be declared for simple question types "
             f"(type is {item.get('type')!r})"

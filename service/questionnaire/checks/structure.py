@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,12 +13,12 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from service import rules
+from service.fhir import r4
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import ItemRef, dicts, locate
 
 __all__ = ["check_bindings", "check_id", "check_json", "check_model", "check_required"]
 
-_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _MODELS: dict[str, Any] = {"Questionnaire": Questionnaire, "CodeSystem": CodeSystem}
 _PUBLICATION_STATUS = frozenset({"draft", "active", "retired", "unknown"})
 # Required bindings the R4B models leave unchecked (they type codes as plain strings).
@@ -37,7 +36,7 @@ _CONTENT = frozenset({"not-present", "example", "fragment", "complete", "supplem
 def check_id(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
     """The id every catalogue resource needs, matching the FHIR id pattern."""
     rid = resource.get("id")
-    if isinstance(rid, str) and _ID.fullmatch(rid):
+    if isinstance(rid, str) and r4.ID.fullmatch(rid):
         return []
     text = f"id {rid!r} must match [A-Za-z0-9\\-\\.]{{1,64}}"
     return [Problem(source, rules.ID, text, f"{root}.id")]

@@ -14,11 +14,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import free_port, log_tail, stop
+from harness.processes import free_port, log_tail, stop
 
 __all__ = ["REPO_ROOT", "GunicornFailed", "LiveServer", "run_gunicorn"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Settings a developer's shell may carry that would point a test server at shared resources
 # (their Redis on 6379, their bind address) or rewrite gunicorn's command line.
