@@ -55,6 +55,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     # Redis is not touched here: gunicorn preloads this in the master, and each worker
     # connects (and loads the site catalogue) on its first request.
     site = open_site(settings.redis_url, catalog, compiler)
-    app.extensions["rapport"] = State(settings, catalog, _conformance(settings), site)
+    app.extensions["rapport"] = State(settings, _conformance(settings), site)
     api.init_app(app)
     return app

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import http_date, parse_date
 from werkzeug.wsgi import get_input_stream
 
+from service.catalog import Catalog
+from service.catalog.layered import SiteCatalog
 from service.config import Settings
 from service.errors import InvalidRequest
 from service.fhir import jsonio
@@ -24,6 +26,7 @@ __all__ = [
     "Published",
     "State",
     "base_url",
+    "catalog",
     "conditional_read",
     "fhir_response",
     "read_resource",
@@ -55,23 +58,36 @@ class Conformance:
     operations: dict[str, Published]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class State:
-    """What the views need from the app: settings, the catalogue, the conformance resources.
+    """What the views need from the app: settings, the site catalogue, the conformance
+    resources. Set once by `create_app` and never written after: what a request serves is
+    its own (`catalog()`, in flask.g).
 
-    `catalog` is what this worker serves now; `site` (a SiteCatalog) refreshes it from the
-    site store before each request and takes the writes.
+    `site` keeps this worker's catalogue in step with the site store and takes the writes.
     """
 
     settings: Settings
-    catalog: Any
     conformance: Conformance
-    site: Any = None
+    site: SiteCatalog
 
 
 def state(app: Flask | None = None) -> State:
     """The one accessor for the app's Rapport state."""
     found: State = (app or current_app).extensions["rapport"]
+    return found
+
+
+_CATALOG = "rapport_catalog"  # in flask.g: the catalogue this request is served from
+
+
+def catalog() -> Catalog:
+    """The catalogue this request is served from: the worker's current one, taken once per
+    request (api/site.py takes it before the views run), so one request never sees two."""
+    found: Catalog | None = g.get(_CATALOG)
+    if found is None:
+        found = state().site.serving()
+        setattr(g, _CATALOG, found)
     return found
 
 
@@ -102,7 +118,7 @@ def fhir_response(
     return response
 
 
-def read_resource() -> Any:
+def read_resource() -> dict[str, Any]:
     """The request body as FHIR JSON: media type checked (415), size bounded (413), parsed (400)."""
     check_body_type(request.headers.get("Content-Type"))
     body = _read_body(state().settings.max_body_bytes)

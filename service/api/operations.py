@@ -14,14 +14,16 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, g
 
-from service.api.http import fhir_response, read_resource, state
+from service.api.http import catalog, fhir_response, read_resource, state
+from service.api.scopes import requires
 from service.api.telemetry import count_score, count_validation
 from service.catalog.lookup import resolve_questionnaire
 from service.errors import InvalidRequest, RapportError
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from service.questionnaire import CompiledQuestionnaire
 from service.response import check_scores, extract_observations, score_response, validate_response
 
-__all__ = ["OPERATION_NAMES", "blueprint", "run_operation"]
+__all__ = ["OPERATION_NAMES", "blueprint", "extract", "run_operation", "score", "validate"]
 
 blueprint = Blueprint("operations", __name__)
 
@@ -96,7 +98,7 @@ def _validate_option(name: str, param: dict[str, Any]) -> bool:
     return False
 
 
-def _resolve(response: dict[str, Any], inline: dict[str, Any] | None) -> Any:
+def _resolve(response: dict[str, Any], inline: dict[str, Any] | None) -> CompiledQuestionnaire:
     found = state()
     key = _sent_with(response, inline)
     # Compiled Questionnaires are cached by content, failures are not: remember this
@@ -107,7 +109,7 @@ def _resolve(response: dict[str, Any], inline: dict[str, Any] | None) -> Any:
         raise failed[key]
     try:
         return resolve_questionnaire(
-            found.catalog, response, inline, max_items=found.settings.max_items
+            catalog(), response, inline, max_items=found.settings.max_items
         )
     except RapportError as exc:
         if key is not None:
@@ -124,7 +126,8 @@ def _sent_with(response: dict[str, Any], inline: dict[str, Any] | None) -> bytes
     return hashlib.sha256(orjson.dumps(sent, option=orjson.OPT_SORT_KEYS)).digest()
 
 
-def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def validate(body: dict[str, Any]) -> dict[str, Any]:
+    """$validate: an OperationOutcome of every issue (200 even when it lists errors)."""
     ignored: list[str] = []
     response, inline, _ = _unpack(body, ignored)
     compiled = _resolve(response, inline)
@@ -144,10 +147,11 @@ def _validate(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         notes.insert(
             0, Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, "No problems found")
         )
-    return 200, operation_outcome([*issues, *notes])
+    return operation_outcome([*issues, *notes])
 
 
-def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def score(body: dict[str, Any]) -> dict[str, Any]:
+    """$score: Parameters with the scored response, each score, and any issues."""
     response, inline, _ = _unpack(body)
     compiled = _resolve(response, inline)
     result = score_response(compiled, response)
@@ -168,41 +172,52 @@ def _score(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         params.append({"name": "score", "part": parts})
     if result.issues:
         params.append({"name": "issues", "resource": operation_outcome(result.issues)})
-    return 200, {"resourceType": "Parameters", "parameter": params}
+    return {"resourceType": "Parameters", "parameter": params}
 
 
-def _extract(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def extract(body: dict[str, Any]) -> dict[str, Any]:
+    """$extract: a transaction Bundle of the scores as Observations."""
     response, inline, _ = _unpack(body)
     compiled = _resolve(response, inline)
     result = score_response(compiled, response)
     count_score(compiled)
-    return 200, extract_observations(compiled, result, response)
+    return extract_observations(compiled, result, response)
 
 
-OPERATIONS: dict[str, Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]] = {
-    "$validate": _validate,
-    "$score": _score,
-    "$extract": _extract,
+#: Each operation by name, for batch entries: it returns the resource a 200 carries and
+#: raises a RapportError (with its status) for anything else.
+OPERATIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "$validate": validate,
+    "$score": score,
+    "$extract": extract,
 }
 OPERATION_NAMES = tuple(OPERATIONS)
+# $validate, $score and $extract store nothing and return what was sent, worked on: they
+# count as reading responses (`r`), or as creating them (`c`) for clients given only that.
+_SCOPE = ("QuestionnaireResponse.r", "QuestionnaireResponse.c")
 
 
-def run_operation(name: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def run_operation(name: str, body: dict[str, Any]) -> dict[str, Any]:
     """Run one operation on a parsed body; deliberate failures raise RapportError subclasses."""
     return OPERATIONS[name](body)
 
 
-def _view(name: str) -> Callable[[], Response]:
-    def view() -> Response:
-        status, resource = run_operation(name, read_resource())
-        return fhir_response(resource, status)
-
-    view.__name__ = f"operation_{name[1:]}"
-    view.__doc__ = f"POST /QuestionnaireResponse/{name}"
-    return view
+@blueprint.post("/QuestionnaireResponse/$validate")
+@requires(*_SCOPE)
+def operation_validate() -> Response:
+    """POST /QuestionnaireResponse/$validate"""
+    return fhir_response(validate(read_resource()))
 
 
-for _name in OPERATIONS:
-    blueprint.add_url_rule(
-        f"/QuestionnaireResponse/{_name}", view_func=_view(_name), methods=["POST"]
-    )
+@blueprint.post("/QuestionnaireResponse/$score")
+@requires(*_SCOPE)
+def operation_score() -> Response:
+    """POST /QuestionnaireResponse/$score"""
+    return fhir_response(score(read_resource()))
+
+
+@blueprint.post("/QuestionnaireResponse/$extract")
+@requires(*_SCOPE)
+def operation_extract() -> Response:
+    """POST /QuestionnaireResponse/$extract"""
+    return fhir_response(extract(read_resource()))

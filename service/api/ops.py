@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from service.api.http import fhir_response, state
+from service.api.http import catalog, fhir_response, state
 from service.config import HOME
 from service.errors import ResourceNotFound, ServiceUnavailable
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
@@ -29,7 +29,7 @@ def readyz() -> Response:
     problem = current.site.store.problem()
     if problem is not None:
         raise ServiceUnavailable(f"Not ready: {problem}; reads and scoring go on, writes wait")
-    count = len(current.catalog.questionnaires())
+    count = len(catalog().questionnaires())
     issue = Issue(
         IssueSeverity.INFORMATION,
         IssueType.INFORMATIONAL,

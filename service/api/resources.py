@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from service.api.http import Published, base_url, conditional_read, fhir_response, state
+from service.api.http import Published, base_url, catalog, conditional_read, fhir_response, state
+from service.api.scopes import requires
 from service.errors import ResourceNotFound
 from service.fhir import jsonio
 from service.fhir.bundle import searchset
@@ -33,7 +34,10 @@ def metadata() -> Response:
     return conditional_read(state().conformance.capability)
 
 
+# CodeSystem and OperationDefinition reads are part of reading the catalogue, so Questionnaire
+# read grants them; their own type's read does too.
 @blueprint.get("/OperationDefinition/<path:op_id>")
+@requires("Questionnaire.r", "OperationDefinition.r")
 def read_operation_definition(op_id: str) -> Response:
     """One of our OperationDefinitions."""
     published = state().conformance.operations.get(op_id)
@@ -43,12 +47,14 @@ def read_operation_definition(op_id: str) -> Response:
 
 
 @blueprint.get("/Questionnaire/<path:resource_id>")
+@requires("Questionnaire.r")
 def read_questionnaire(resource_id: str) -> Response:
     """Read a Questionnaire, with ETag / Last-Modified and conditional 304s."""
     return _read("Questionnaire", resource_id)
 
 
 @blueprint.get("/CodeSystem/<path:resource_id>")
+@requires("Questionnaire.r", "CodeSystem.r")
 def read_code_system(resource_id: str) -> Response:
     """Read one of the project's CodeSystems."""
     return _read("CodeSystem", resource_id)
@@ -56,7 +62,7 @@ def read_code_system(resource_id: str) -> Response:
 
 def _read(resource_type: str, resource_id: str) -> Response:
     summary, elements = parse_subset(request.args)
-    entry = state().catalog.get(resource_type, resource_id)
+    entry = catalog().get(resource_type, resource_id)
     if entry is None:
         # FHIR http.html#read: a deleted resource is 410 Gone, an unknown one 404.
         gone = state().site.gone(resource_id) if resource_type == "Questionnaire" else None
@@ -70,6 +76,7 @@ def _read(resource_type: str, resource_id: str) -> Response:
 
 
 @blueprint.get("/Questionnaire")
+@requires("Questionnaire.s")
 def search_questionnaires() -> Response:
     """Search the catalogue; a Bundle searchset with paging links."""
     settings = state().settings
@@ -80,7 +87,7 @@ def search_questionnaires() -> Response:
         max_page_size=settings.max_page_size,
         strict="handling=strict" in prefer.replace(" ", "").lower(),
     )
-    found = [entry for entry in state().catalog.questionnaires() if query.matches(entry)]
+    found = [entry for entry in catalog().questionnaires() if query.matches(entry)]
     page: list[Any] = []
     if query.summary != "count":
         chosen = found[query.offset : query.offset + query.count]

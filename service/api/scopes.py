@@ -9,9 +9,9 @@ A 1.x `read` grants read and search (`rs`), `write` grants create, update and de
 is narrower than anything checked here, so it grants nothing. Only `system/` scopes count:
 this is a backend service, and `user/`/`patient/` scopes say whose data, which we do not hold.
 
-Every route declares what it needs, either in `ENDPOINT_SCOPES` (keyed by Flask endpoint) or
-with the `requires` decorator on its view; a route that declares nothing is refused (403)
-when authentication is on, and a test lists every route so none is forgotten.
+Every route declares what it needs with the `requires` decorator beside its view (`PUBLIC`
+lists the few that need no token); a route that declares nothing is refused (403) when
+authentication is on, and a test lists every route so none is forgotten.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 __all__ = [
-    "ENDPOINT_SCOPES",
     "PUBLIC",
     "Need",
     "granted",
@@ -90,29 +89,6 @@ PUBLIC: Final = frozenset(
     }
 )
 
-# $validate, $score and $extract store nothing and return what was sent, worked on: they
-# count as reading responses (`r`), or as creating them (`c`) for clients given only that.
-_OPERATIONS = need("QuestionnaireResponse.r", "QuestionnaireResponse.c")
-
-#: Endpoint → what it needs. CodeSystem and OperationDefinition reads are part of reading the
-#: catalogue, so Questionnaire read does; their own type's read does too.
-ENDPOINT_SCOPES: Final[dict[str, Need]] = {
-    "resources.read_questionnaire": need("Questionnaire.r"),
-    "resources.search_questionnaires": need("Questionnaire.s"),
-    "resources.read_code_system": need("Questionnaire.r", "CodeSystem.r"),
-    "resources.read_operation_definition": need("Questionnaire.r", "OperationDefinition.r"),
-    "operations.operation_validate": _OPERATIONS,
-    "operations.operation_score": _OPERATIONS,
-    "operations.operation_extract": _OPERATIONS,
-    "batch.batch": _OPERATIONS,
-    # FHIR update may create: either permission does.
-    "writes.update_questionnaire": need("Questionnaire.u", "Questionnaire.c"),
-    "writes.create_questionnaire": need("Questionnaire.c"),
-    "writes.delete_questionnaire": need("Questionnaire.d"),
-    "writes.questionnaire_history": need("Questionnaire.r"),
-    "writes.read_questionnaire_version": need("Questionnaire.r"),
-}
-
 _ATTRIBUTE = "rapport_scope"
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -143,8 +119,6 @@ def scopes_supported(needs: Iterable[Need]) -> list[str]:
 
 
 def required_for(endpoint: str, view: Callable[..., Any] | None) -> Need | None:
-    """What the endpoint needs: its decorator's, else the table's; None if it declares nothing."""
+    """What the endpoint's view declares with `requires`; None if it declares nothing."""
     declared = getattr(view, _ATTRIBUTE, None)
-    if isinstance(declared, Need):
-        return declared
-    return ENDPOINT_SCOPES.get(endpoint)
+    return declared if isinstance(declared, Need) else None

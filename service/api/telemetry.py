@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from service.api.http import state
+from service.api.http import catalog, state
 from service.api.limits import SUBJECT
 from service.fhir.outcome import Issue, IssueSeverity
 from service.observability import CatalogueView, Metrics
@@ -95,7 +95,7 @@ def _finish(response: Response) -> Response:
 
 def count_score(compiled: CompiledQuestionnaire) -> None:
     """Count one scored response against its catalogue Questionnaire (else `inline`)."""
-    entry = state().catalog.get("Questionnaire", compiled.id) if compiled.id else None
+    entry = catalog().get("Questionnaire", compiled.id) if compiled.id else None
     # Only catalogue ids become labels: inline and contained ids are the caller's own text.
     label = compiled.id if entry is not None and entry.compiled is compiled else "inline"
     _metrics().scores.labels(label).inc()
@@ -119,7 +119,9 @@ def metrics() -> Response:
 def _view(app: Flask) -> CatalogueView:
     current = state(app)
     store = current.site.store
-    versions = tuple((entry.id, entry.version_id) for entry in current.catalog.questionnaires())
+    versions = tuple(
+        (entry.id, entry.version_id) for entry in current.site.serving().questionnaires()
+    )
     redis_up = store.problem() is None if store.writable else None
     return CatalogueView(versions, store.mode, redis_up)
 

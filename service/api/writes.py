@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request
 from werkzeug.http import http_date
 
 from service.api.http import base_url, conditional_read, fhir_response, read_resource, state
+from service.api.scopes import requires
 from service.catalog import Entry
 from service.catalog.layered import SiteCatalog, Version
 from service.catalog.site import Outcome
@@ -59,6 +60,7 @@ def _written(outcome: Outcome, entry: Entry) -> Response:
 # `path:` as the read has, so PUT, DELETE and GET match exactly the same URLs (never a 405
 # for a GET that the read's converter refuses).
 @blueprint.put("/Questionnaire/<path:resource_id>")
+@requires("Questionnaire.u", "Questionnaire.c")  # FHIR update may create: either does
 def update_questionnaire(resource_id: str) -> Response:
     """Create or update a site Questionnaire (FHIR update); If-Match makes it conditional."""
     site = _site()
@@ -68,6 +70,7 @@ def update_questionnaire(resource_id: str) -> Response:
 
 
 @blueprint.post("/Questionnaire")
+@requires("Questionnaire.c")
 def create_questionnaire() -> Response:
     """Add a site Questionnaire under an id the server assigns (FHIR create)."""
     site = _site()
@@ -77,6 +80,7 @@ def create_questionnaire() -> Response:
 
 
 @blueprint.delete("/Questionnaire/<path:resource_id>")
+@requires("Questionnaire.d")
 def delete_questionnaire(resource_id: str) -> Response:
     """Delete a site Questionnaire; a shipped one with the same id is served again."""
     revealed = _site().delete(resource_id, if_match=_if_match())
@@ -88,6 +92,7 @@ def delete_questionnaire(resource_id: str) -> Response:
 
 
 @blueprint.get("/Questionnaire/<resource_id>/_history")
+@requires("Questionnaire.r")
 def questionnaire_history(resource_id: str) -> Response:
     """Every version of a Questionnaire, newest first (Bundle type history)."""
     versions = _site().history(resource_id)
@@ -100,6 +105,7 @@ def questionnaire_history(resource_id: str) -> Response:
 
 
 @blueprint.get("/Questionnaire/<resource_id>/_history/<version_id>")
+@requires("Questionnaire.r")
 def read_questionnaire_version(resource_id: str, version_id: str) -> Response:
     """One version of a Questionnaire (FHIR vread)."""
     for version in _site().history(resource_id):

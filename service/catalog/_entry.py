@@ -11,6 +11,7 @@ from typing import Any
 
 from service.fhir.jsonio import dumps
 from service.fhir.search import fold
+from service.questionnaire import CompiledQuestionnaire
 from service.questionnaire.walk import dicts, walk_items
 
 __all__ = ["Entry", "SearchKeys", "build_entry", "content_hash", "fold"]
@@ -44,7 +45,7 @@ class Entry:
     version_id: str
     last_updated: datetime
     source: Path
-    compiled: object
+    compiled: CompiledQuestionnaire | None  # a Questionnaire's; None for a CodeSystem
     keys: SearchKeys
 
     @property
@@ -71,7 +72,7 @@ def build_entry(
     resource: dict[str, Any],
     source: Path,
     modified: datetime,
-    compiled: object = None,
+    compiled: CompiledQuestionnaire | None = None,
     *,
     version_id: str | None = None,
 ) -> Entry:

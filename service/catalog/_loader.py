@@ -11,6 +11,7 @@ from typing import Any
 
 from service import rules
 from service.fhir.jsonio import loads
+from service.questionnaire import CompiledQuestionnaire
 from service.questionnaire.checks import CATALOGUE_TYPES, Compiler, check_resource
 from service.questionnaire.checks.codes import check_codings, code_index
 from service.questionnaire.problems import CatalogError, Problem
@@ -28,7 +29,7 @@ class _Loaded:
     source: Path
     resource: dict[str, Any]
     modified: datetime
-    compiled: object
+    compiled: CompiledQuestionnaire | None
 
 
 def resource_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:

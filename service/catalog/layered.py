@@ -30,6 +30,7 @@ from service.errors import (
     ResourceNotFound,
     ServiceUnavailable,
 )
+from service.questionnaire import CompiledQuestionnaire
 from service.questionnaire.checks import Compiler, check_resource
 from service.questionnaire.checks.codes import check_codings, code_index
 from service.questionnaire.problems import CatalogError, Problem
@@ -211,7 +212,9 @@ class SiteCatalog:
             return None
         return ResourceGone(f"Questionnaire/{id} was deleted (version {deleted_by})")
 
-    def put(self, id: str, resource: Any, *, if_match: str = "") -> tuple[Outcome, Entry]:
+    def put(
+        self, id: str, resource: dict[str, Any], *, if_match: str = ""
+    ) -> tuple[Outcome, Entry]:
         """Create or update Questionnaire `id` after every shipped-content check; 412 if stale."""
         self.check_writable()
         check_id(id)
@@ -222,7 +225,7 @@ class SiteCatalog:
             )
         return self._store(id, resource, if_match)
 
-    def create(self, resource: Any) -> tuple[Outcome, Entry]:
+    def create(self, resource: dict[str, Any]) -> tuple[Outcome, Entry]:
         """Store a new Questionnaire under an id the server assigns (any id sent is ignored)."""
         self.check_writable()
         id = str(uuid.uuid4())
@@ -290,7 +293,9 @@ class SiteCatalog:
         shipped = self.base.get("Questionnaire", id)
         return "" if shipped is None else shipped.version_id
 
-    def _checked(self, id: str, resource: dict[str, Any]) -> tuple[dict[str, Any], object]:
+    def _checked(
+        self, id: str, resource: dict[str, Any]
+    ) -> tuple[dict[str, Any], CompiledQuestionnaire | None]:
         """The resource as stored (server meta dropped) and its compiled form; 400/422 if bad."""
         if id in self.base.disabled:
             raise Conflict(f"Questionnaire/{id} is switched off by RAPPORT_INSTRUMENTS_DISABLED")
@@ -344,7 +349,7 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _entry(record: SiteRecord, compiled: object) -> Entry:
+def _entry(record: SiteRecord, compiled: CompiledQuestionnaire | None) -> Entry:
     assert record.resource is not None
     source = Path("redis") / "Questionnaire" / record.id
     modified = _instant(record.last_updated)

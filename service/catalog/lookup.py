@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from service import rules
+from service.catalog._catalog import Catalog
 from service.errors import InvalidRequest, UnknownQuestionnaire, UnprocessableContent
 from service.fhir.outcome import IssueType, error
 from service.questionnaire import CompiledQuestionnaire, Limits, compile_questionnaire
@@ -116,7 +117,7 @@ def _contained(response: dict[str, Any], local_id: str) -> dict[str, Any]:
 
 
 def resolve_questionnaire(
-    catalog: Any,
+    catalog: Catalog,
     response: dict[str, Any],
     inline: dict[str, Any] | None = None,
     *,
@@ -171,5 +172,5 @@ def resolve_questionnaire(
             f"Questionnaire '{reference[:200]}' is not in this server's catalogue",
             expression="QuestionnaireResponse.questionnaire",
         )
-    compiled: CompiledQuestionnaire = entry.compiled
-    return compiled
+    assert entry.compiled is not None, "a served catalogue compiles its Questionnaires at load"
+    return entry.compiled

@@ -8,6 +8,7 @@ from typing import Any
 
 from service import rules
 from service.errors import RapportError
+from service.questionnaire.compile import CompiledQuestionnaire
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import locate, walk_items
 
@@ -21,14 +22,14 @@ from .structure import check_bindings, check_id, check_json, check_model, check_
 __all__ = ["CATALOGUE_TYPES", "Compiler", "check_resource"]
 
 #: Called on each Questionnaire; raises a ValueError for content it cannot compile.
-Compiler = Callable[[dict[str, Any]], object]
+Compiler = Callable[[dict[str, Any]], CompiledQuestionnaire]
 #: The resource types the catalogue holds (R4 ones: `service.fhir.r4.RESOURCE_TYPES`).
 CATALOGUE_TYPES = ("Questionnaire", "CodeSystem")
 
 
 def check_resource(
     resource: Any, source: str, compiler: Compiler | None = None
-) -> tuple[list[Problem], object]:
+) -> tuple[list[Problem], CompiledQuestionnaire | None]:
     """All problems of one resource, and the compiler's result when it has none."""
     if not isinstance(resource, dict) or resource.get("resourceType") not in CATALOGUE_TYPES:
         kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource)
@@ -58,7 +59,7 @@ def check_resource(
 
 def _compile(
     resource: dict[str, Any], source: str, compiler: Compiler
-) -> tuple[list[Problem], object]:
+) -> tuple[list[Problem], CompiledQuestionnaire | None]:
     try:
         return [], compiler(resource)
     except ValueError as exc:
