@@ -11,8 +11,11 @@ import re
 __all__ = [
     "ANSWER_TYPES",
     "ANSWER_TYPES_BY_ITEM_TYPE",
+    "CODE_SYSTEM_CONTENT",
     "DATE",
     "DATE_TIME",
+    "ENABLE_BEHAVIORS",
+    "ENABLE_OPERATORS",
     "FORMATS",
     "ID",
     "ID_PATTERN",
@@ -21,7 +24,9 @@ __all__ = [
     "MAX_LENGTH_ITEM_TYPES",
     "OPTION_ITEM_TYPES",
     "OPTION_VALUE_TYPES",
+    "PUBLICATION_STATUSES",
     "RESOURCE_TYPES",
+    "RESPONSE_STATUSES",
     "TIME",
 ]
 
@@ -77,6 +82,17 @@ ITEM_TYPES = frozenset(
         "reference",
         "quantity",
     }
+)
+#: Questionnaire.item.enableWhen.operator (questionnaire-enable-operator) and
+#: .enableBehavior (questionnaire-enable-behavior).
+ENABLE_OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
+ENABLE_BEHAVIORS = frozenset({"all", "any"})
+#: Questionnaire.status and CodeSystem.status (publication-status); CodeSystem.content.
+PUBLICATION_STATUSES = frozenset({"draft", "active", "retired", "unknown"})
+CODE_SYSTEM_CONTENT = frozenset({"not-present", "example", "fragment", "complete", "supplement"})
+#: QuestionnaireResponse.status (questionnaire-answers-status).
+RESPONSE_STATUSES = frozenset(
+    {"in-progress", "completed", "amended", "entered-in-error", "stopped"}
 )
 #: que-5: the item types whose answers answerOption or answerValueSet may constrain.
 OPTION_ITEM_TYPES = frozenset(

@@ -46,7 +46,6 @@ __all__ = ["EnableWhen", "ItemDef", "Option", "answer_key", "index_item"]
 
 #: The value[x] types an answerOption may carry (R4 Questionnaire.item.answerOption.value[x]).
 #: enableWhen.operator (R4 questionnaire-enable-operator).
-_OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +294,7 @@ def _condition(condition: dict[str, Any]) -> EnableWhen | None:
     answers = [(k[6:], v) for k, v in condition.items() if k.startswith("answer")]
     if type(question) is not str or type(operator) is not str or len(answers) != 1:
         return None
-    if operator not in _OPERATORS:
+    if operator not in r4.ENABLE_OPERATORS:
         return None
     value_type, value = answers[0]
     if value_type in ("Coding", "Reference", "Quantity") and type(value) is not dict:

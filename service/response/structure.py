@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from service import rules
+from service.fhir import r4
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.questionnaire.compile import CompiledQuestionnaire
 from service.rules import Rule
@@ -17,8 +18,7 @@ from .datatypes import RESPONSE, check_elements
 
 __all__ = ["STATUSES", "check_resource"]
 
-#: QuestionnaireResponse.status (R4 questionnaire-answers-status, required binding).
-STATUSES = frozenset({"in-progress", "completed", "amended", "entered-in-error", "stopped"})
+STATUSES = r4.RESPONSE_STATUSES
 _HERE = "QuestionnaireResponse"
 
 

@@ -20,17 +20,6 @@ from service.questionnaire.walk import ItemRef, dicts, locate
 __all__ = ["check_bindings", "check_id", "check_json", "check_model", "check_required"]
 
 _MODELS: dict[str, Any] = {"Questionnaire": Questionnaire, "CodeSystem": CodeSystem}
-_PUBLICATION_STATUS = frozenset({"draft", "active", "retired", "unknown"})
-# Required bindings the R4B models leave unchecked (they type codes as plain strings).
-_ITEM_TYPE = frozenset(
-    {
-        "group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time",
-        "string", "text", "url", "choice", "open-choice", "attachment", "reference", "quantity",
-    }
-)  # fmt: skip
-_OPERATOR = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
-_BEHAVIOR = frozenset({"all", "any"})
-_CONTENT = frozenset({"not-present", "example", "fragment", "complete", "supplement"})
 
 
 def check_id(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
@@ -129,20 +118,23 @@ def _fhir_name(step: str | int) -> str | int:
 
 
 def check_bindings(resource: dict[str, Any], items: list[ItemRef], source: str) -> list[Problem]:
-    """Codes from required bindings: status, item.type, enableWhen.operator, enableBehavior."""
+    """Codes from required bindings the R4B models leave unchecked (they type codes as plain
+    strings): status, item.type, enableWhen.operator, enableBehavior."""
     root = str(resource.get("resourceType"))
     found: list[tuple[str, str | None, str, str | None]] = [
-        (root, None, "status", _bound(resource, "status", _PUBLICATION_STATUS))
+        (root, None, "status", _bound(resource, "status", r4.PUBLICATION_STATUSES))
     ]
     if root == "CodeSystem":
-        found.append((root, None, "content", _bound(resource, "content", _CONTENT)))
+        found.append((root, None, "content", _bound(resource, "content", r4.CODE_SYSTEM_CONTENT)))
     for ref in items:
-        found.append((ref.path, ref.link_id, "type", _bound(ref.item, "type", _ITEM_TYPE)))
-        behavior = _bound(ref.item, "enableBehavior", _BEHAVIOR)
+        found.append((ref.path, ref.link_id, "type", _bound(ref.item, "type", r4.ITEM_TYPES)))
+        behavior = _bound(ref.item, "enableBehavior", r4.ENABLE_BEHAVIORS)
         found.append((ref.path, ref.link_id, "enableBehavior", behavior))
         for index, when in dicts(ref.item, "enableWhen"):
             path = f"{ref.path}.enableWhen[{index}]"
-            found.append((path, ref.link_id, "operator", _bound(when, "operator", _OPERATOR)))
+            found.append(
+                (path, ref.link_id, "operator", _bound(when, "operator", r4.ENABLE_OPERATORS))
+            )
     return [
         Problem(source, rules.BINDING, text, f"{path}.{key}", link_id)
         for path, link_id, key, text in found
