@@ -21,6 +21,7 @@ __all__ = [
     "ID_PATTERN",
     "INSTANT",
     "ITEM_TYPES",
+    "LITERAL_REFERENCE",
     "MAX_LENGTH_ITEM_TYPES",
     "OPTION_ITEM_TYPES",
     "OPTION_VALUE_TYPES",
@@ -28,6 +29,7 @@ __all__ = [
     "RESOURCE_TYPES",
     "RESPONSE_STATUSES",
     "TIME",
+    "UNIT_VALUE_SETS",
 ]
 
 # Formats (http://hl7.org/fhir/R4/datatypes.html#primitive): the R4 regexes, matched in full.
@@ -180,3 +182,19 @@ RESOURCE_TYPES = frozenset(
     SupplyRequest Task TerminologyCapabilities TestReport TestScript ValueSet VerificationResult
     VisionPrescription""".split()  # noqa: SIM905
 )
+
+#: A literal Reference.reference, relative `Type/id` or absolute `http(s)://base/Type/id`,
+#: either with `/_history/version` (http://hl7.org/fhir/R4/references.html#literal:
+#: `((http|https)://([A-Za-z0-9\-\\\.\:\%\$]*\/)+)?(Type)\/[A-Za-z0-9\-\.]{1,64}(\/_history\/...)?`);
+#: group 1 is the Type, to be looked up in RESOURCE_TYPES.
+LITERAL_REFERENCE = re.compile(
+    rf"(?:https?://(?:[A-Za-z0-9\-\\.:%$]*/)+)?([A-Za-z]+)/{ID_PATTERN}(?:/_history/{ID_PATTERN})?"
+)
+
+#: Small R4 unit value sets (their compose.include concepts, all UCUM), by canonical URL.
+UNIT_VALUE_SETS = {
+    # http://hl7.org/fhir/R4/valueset-ucum-bodyweight.html (Body Weight Units)
+    "http://hl7.org/fhir/ValueSet/ucum-bodyweight": ("kg", "[lb_av]", "g"),
+    # http://hl7.org/fhir/R4/valueset-ucum-bodytemp.html (Body Temperature Units)
+    "http://hl7.org/fhir/ValueSet/ucum-bodytemp": ("Cel", "[degF]"),
+}

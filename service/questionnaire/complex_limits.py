@@ -5,12 +5,15 @@ answer by service.response.complex).
 |---|---|---|---|
 | minQuantity, maxQuantity (1) | quantity | Quantity | be within it (same units only) |
 | questionnaire-unitOption (0..*) | quantity | Coding | have the system and code of one |
+| questionnaire-unitValueSet | quantity | canonical | have a unit in it (4) |
 | mimeType (0..*) | attachment | code | have one as contentType (2) |
 | maxSize | attachment | decimal | have at most that many bytes (3) |
 | questionnaire-referenceResource (0..*) | reference | code | refer to one of the types |
 
 (1) or SDC's sdc-questionnaire-minQuantity / -maxQuantity; (2) parameters and case aside,
-`image/*` allows any image; (3) its `size`, else the length its `data` decodes to.
+`image/*` allows any image; (3) its `size`, else the length its `data` decodes to; (4)
+when the value set is contained or shipped (`terminology`), else an information issue that
+the unit was not checked, as for an answerValueSet.
 
 Bounds compare values only when the units are the same (system and code when both
 quantities have a code, else the unit text), as there is no UCUM conversion here; other
@@ -35,6 +38,7 @@ from .extensions import (
     MIN_QUANTITY,
     REFERENCE_RESOURCE,
     UNIT_OPTION,
+    UNIT_VALUE_SET,
     finite_number,
 )
 
@@ -60,6 +64,7 @@ class ComplexLimits:
     mime_types: frozenset[str] = field(default_factory=frozenset)
     max_size: float | None = None
     reference_types: frozenset[str] = field(default_factory=frozenset)
+    unit_value_set: str | None = None
 
 
 def _quantity(value: Any) -> Bound | None:
@@ -91,11 +96,16 @@ def _resource_type(value: Any) -> str | None:
     return value if value in RESOURCE_TYPES else None
 
 
+def _canonical(value: Any) -> str | None:
+    return value if type(value) is str and value and not any(c.isspace() for c in value) else None
+
+
 #: Each extension: the item type it goes on, its value[x], what that must be, how to read it.
 _EXTENSIONS: dict[str, tuple[str, str, str, Callable[[Any], Any]]] = {
     **dict.fromkeys(MIN_QUANTITY, ("quantity", "valueQuantity", "with a value", _quantity)),
     **dict.fromkeys(MAX_QUANTITY, ("quantity", "valueQuantity", "with a value", _quantity)),
     UNIT_OPTION: ("quantity", "valueCoding", "with a code", _coding),
+    UNIT_VALUE_SET: ("quantity", "valueCanonical", "that is a canonical URL", _canonical),
     MIME_TYPE: ("attachment", "valueCode", "that is a MIME type", _mime_type),
     MAX_SIZE: ("attachment", "valueDecimal", "of at least 0 (bytes)", _size),
     REFERENCE_RESOURCE: ("reference", "valueCode", "that is an R4 resource type", _resource_type),
@@ -142,6 +152,7 @@ def complex_limits(
         mime_types=frozenset(found.get("mimeType", ())),
         max_size=found.get("maxSize", [None])[0],
         reference_types=frozenset(found.get("questionnaire-referenceResource", ())),
+        unit_value_set=found.get("questionnaire-unitValueSet", [None])[0],
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "REGEX",
     "SCORE_BAND",
     "UNIT_OPTION",
+    "UNIT_VALUE_SET",
     "VARIABLE",
     "extensions",
     "finite_number",
@@ -68,6 +69,7 @@ MAX_QUANTITY = (
     "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-maxQuantity",
 )
 UNIT_OPTION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
+UNIT_VALUE_SET = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitValueSet"
 MIME_TYPE = "http://hl7.org/fhir/StructureDefinition/mimeType"
 MAX_SIZE = "http://hl7.org/fhir/StructureDefinition/maxSize"
 REFERENCE_RESOURCE = "http://hl7.org/fhir/StructureDefinition/questionnaire-referenceResource"

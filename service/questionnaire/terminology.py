@@ -7,6 +7,10 @@ or, for a Questionnaire itself contained in a response, one contained beside it
 the Questionnaire first, then in the resource that contains it);
 a weight not on the answerOption is looked up as the `itemWeight` property of a
 contained CodeSystem concept (SDC weight() lookup order, third step).
+
+Beyond contained ones, `Terminology.codes` knows a few small HL7 value sets by their
+canonical URL (`SHIPPED`), so that the common unit value sets can be checked without a
+terminology server; any other is reported unchecked by the caller.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from service.fhir import r4
 
 from .extensions import finite_number
 from .items import answer_key
@@ -27,6 +33,20 @@ class Terminology:
 
     value_sets: dict[str, frozenset[Hashable]] = field(default_factory=dict)
     weights: dict[tuple[Any, Any], float] = field(default_factory=dict)
+
+    def codes(self, url: str) -> frozenset[Hashable] | None:
+        """The (system, code) keys of a contained (`#id`) or shipped ValueSet; None if
+        neither (its canonical URL `|version` aside for shipped ones)."""
+        found = self.value_sets.get(url)
+        return found if found is not None else SHIPPED.get(url.split("|", 1)[0])
+
+
+_UCUM = "http://unitsofmeasure.org"
+#: The R4 unit value sets shipped with the service (`r4.UNIT_VALUE_SETS`), as codes.
+SHIPPED: dict[str, frozenset[Hashable]] = {
+    url: frozenset(answer_key("Coding", {"system": _UCUM, "code": code}) for code in codes)
+    for url, codes in r4.UNIT_VALUE_SETS.items()
+}
 
 
 def terminology(questionnaire: dict[str, Any], siblings: Iterable[Any] = ()) -> Terminology:

@@ -7,21 +7,19 @@ choice element), e.g. `QuestionnaireResponse.item[2].answer[0].value`.
 from __future__ import annotations
 
 import math
-import re
-from decimal import Decimal
 from typing import Any
 
 from service import rules
 from service.fhir import r4
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
-from service.fhir.temporal import order
 from service.questionnaire.extensions import ITEM_WEIGHT, ORDINAL_VALUE, extensions
 from service.questionnaire.items import ItemDef, Option, answer_key
 from service.questionnaire.terminology import Terminology
 from service.rules import Rule
 
-from .complex import check_complex
 from .datatypes import check_value
+from .limits import check_limits
+from .primitives import check_primitive
 
 __all__ = ["Answers", "check_answer", "check_exclusive"]
 
@@ -29,7 +27,6 @@ _PATTERNS = {
     "Date": r4.DATE,
     "DateTime": r4.DATE_TIME,
     "Time": r4.TIME,
-    "Uri": re.compile(r"\S+"),  # R4's \S*, without the empty string JSON forbids
 }
 _INT32 = (-(2**31), 2**31 - 1)
 _COMPLEX = frozenset({"Coding", "Quantity", "Attachment", "Reference"})
@@ -125,8 +122,13 @@ def _check_answer(
     kind = definition.type
     if kind == "choice" or (kind == "open-choice" and value_type != "String"):
         _check_option(out, definition, value_type, value, where)
-    else:
-        _check_limits(out, definition, value_type, value, where)
+    elif kind == "open-choice" or not definition.options:
+        check_limits(out, definition, value_type, value, where)
+    elif _check_option(out, definition, value_type, value, where):
+        # R4 que-5 lets integer, date, time and string items list answerOptions: an answer
+        # must be one of them as for a choice (the HL7 validator's checkOption); an
+        # open-choice's free string is the only answer not drawn from them.
+        check_limits(out, definition, value_type, value, where)
     return value_type, value  # well-formed: enableWhen may compare it even if not allowed
 
 
@@ -158,7 +160,7 @@ def _plain_integer(definition: ItemDef, value: Any) -> bool:
     """
     if type(value) is not int or not _INT32[0] <= value <= _INT32[1]:
         return False
-    if definition.type != "integer":
+    if definition.type != "integer" or definition.options:
         return False
     low, high = definition.min_value, definition.max_value
     return (low is None or (type(low) in (int, float) and low <= value)) and (
@@ -179,6 +181,9 @@ def _format(value_type: str, value: Any) -> str | None:
         return None if ok else "must be a finite number"
     if kind is not str or not value.strip():
         return "must be a non-empty string"
+    if value_type == "Uri":  # urn:uuid: and urn:oid: included (see `primitives`)
+        problem = check_primitive("uri", value)
+        return None if problem is None else problem[2]
     pattern = _PATTERNS.get(value_type)
     return None if pattern is None or pattern.fullmatch(value) else "is not a valid " + value_type
 
@@ -217,9 +222,9 @@ def _check_option(
 
 def _check_value_set(out: Answers, definition: ItemDef, key: Any, value: Any, where: str) -> bool:
     link = definition.link_id
-    codes = out.terminology.value_sets.get(definition.answer_value_set or "")
+    codes = out.terminology.codes(definition.answer_value_set or "")
     if codes is None:
-        text = f"answerValueSet {definition.answer_value_set!r} is not contained; code not checked"
+        text = f"answerValueSet {definition.answer_value_set!r} is not known; code not checked"
         out.add(
             IssueSeverity.INFORMATION,
             IssueType.INFORMATIONAL,
@@ -279,74 +284,6 @@ def _weigh(out: Answers, definition: ItemDef, weight: float | None, value: Any, 
             )
 
 
-def _check_limits(
-    out: Answers, definition: ItemDef, value_type: str, value: Any, where: str
-) -> bool:
-    link = definition.link_id
-    low, high = definition.min_value, definition.max_value
-    if _order(value_type, value, low) == -1:
-        text = f"{value} is below the minimum {low} of item '{link}'"
-        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_MIN_VALUE, link)
-        return False
-    if _order(value_type, value, high) == 1:
-        text = f"{value} is above the maximum {high} of item '{link}'"
-        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_MAX_VALUE, link)
-        return False
-    if value_type == "String":
-        return _check_length(out, definition, value, where) and _check_pattern(
-            out, definition, value, where
-        )
-    limits = definition.complex_limits  # None for items without such limits: no cost
-    if (
-        limits is not None
-        and value_type in _COMPLEX
-        and not check_complex(out.issues, limits, value_type, value, where, link=link)
-    ):
-        return False
-    number = value.get("value") if value_type == "Quantity" else value
-    if definition.max_decimal_places is not None and value_type in ("Decimal", "Quantity"):
-        return _check_places(out, definition, number, where)
-    return True
-
-
-def _check_places(out: Answers, definition: ItemDef, number: Any, where: str) -> bool:
-    """maxDecimalPlaces, counted on the number as parsed (`1.50` arrives as 1.5)."""
-    if type(number) is not float:
-        return True  # integers have none; a Quantity may have no value
-    exponent = Decimal(repr(number)).as_tuple().exponent
-    places = -exponent if type(exponent) is int and exponent < 0 else 0
-    most = definition.max_decimal_places
-    if most is not None and places > most:
-        link = definition.link_id
-        text = f"{number} has {places} decimal places; item '{link}' allows {most}"
-        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_DECIMAL_PLACES, link)
-        return False
-    return True
-
-
-def _check_pattern(out: Answers, definition: ItemDef, value: str, where: str) -> bool:
-    pattern = definition.pattern
-    if pattern is None:
-        return True
-    link = definition.link_id
-    matches = pattern.matches(value)
-    if matches is None:
-        text = f"too long ({len(value)} characters) to check against the regex of item '{link}'"
-        out.add(
-            IssueSeverity.WARNING,
-            IssueType.TOO_COSTLY,
-            text,
-            where=where,
-            rule=rules.QR_ANSWER_REGEX_UNCHECKED,
-            link=link,
-        )
-        return True
-    if not matches:
-        text = f"does not match the pattern {pattern.source!r} of item '{link}'"
-        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_REGEX, link)
-    return matches
-
-
 def check_exclusive(
     out: Answers, definition: ItemDef, values: list[tuple[str, Any]], where: str
 ) -> None:
@@ -358,33 +295,6 @@ def check_exclusive(
             text = f"{_show(value_type, value)} is exclusive: it cannot be given with other answers"
             here = f"{where}.answer[{index}].value"
             out.error(IssueType.BUSINESS_RULE, text, here, rules.QR_ANSWER_EXCLUSIVE, link)
-
-
-def _order(value_type: str, value: Any, bound: Any) -> int | None:
-    """How an answer compares with a minValue / maxValue: numbers as numbers; dates,
-    dateTimes and times as FHIRPath compares them (see `_temporal`); None when they do not
-    compare or the order is unknown at their precisions, which is not reported.
-    """
-    if value_type in ("Integer", "Decimal"):
-        if type(bound) in (int, float):
-            return int(value > bound) - int(value < bound)
-        return None
-    if value_type in ("Date", "DateTime", "Time"):
-        return order(value, bound)
-    return None
-
-
-def _check_length(out: Answers, definition: ItemDef, value: str, where: str) -> bool:
-    link = definition.link_id
-    if definition.max_length is not None and len(value) > definition.max_length:
-        text = f"longer than the maxLength {definition.max_length} of item '{link}'"
-        out.error(IssueType.TOO_LONG, text, where, rules.QR_ANSWER_TOO_LONG, link)
-        return False
-    if definition.min_length is not None and len(value) < definition.min_length:
-        text = f"shorter than the minLength {definition.min_length} of item '{link}'"
-        out.error(IssueType.VALUE, text, where, rules.QR_ANSWER_TOO_SHORT, link)
-        return False
-    return True
 
 
 def _show(value_type: str, value: Any) -> str:

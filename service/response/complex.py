@@ -4,6 +4,7 @@ by service.questionnaire.complex_limits, which documents them).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from service import rules
@@ -15,6 +16,9 @@ __all__ = ["check_complex"]
 
 _CORE = "http://hl7.org/fhir/StructureDefinition/"  # Reference.type is relative to it (R4)
 
+#: The codes of a ValueSet by canonical URL, or None when it cannot be resolved.
+ValueSets = Callable[[str], frozenset[Hashable] | None]
+
 
 def check_complex(
     issues: list[Issue],
@@ -24,12 +28,16 @@ def check_complex(
     where: str,
     *,
     link: str,
+    value_sets: ValueSets,
 ) -> bool:
     """Check a well-formed Quantity, Attachment or Reference answer against the item's
-    limits; False if it breaks one (a limit that cannot be checked is only a warning).
+    limits; False if it breaks one (a limit that cannot be checked is only a warning, a
+    unit value set that cannot be resolved an information issue).
     """
     report = _Report(issues, link, where)
     if value_type == "Quantity":
+        if limits.unit_value_set is not None and not _check_unit(report, limits, value, value_sets):
+            return False
         return _check_quantity(report, limits, value)
     if value_type == "Attachment":
         return _check_attachment(report, limits, value)
@@ -69,6 +77,32 @@ def _check_quantity(report: _Report, limits: ComplexLimits, value: dict[str, Any
     return _within(report, answer, limits.min_quantity, -1) and _within(
         report, answer, limits.max_quantity, 1
     )
+
+
+def _check_unit(
+    report: _Report, limits: ComplexLimits, value: dict[str, Any], value_sets: ValueSets
+) -> bool:
+    """questionnaire-unitValueSet: the quantity's system and code are in the value set."""
+    url = limits.unit_value_set or ""
+    codes = value_sets(url)
+    if codes is None:
+        text = f"unitValueSet {url[:200]!r} is not known here; the unit was not checked"
+        report.issues.append(
+            Issue(
+                IssueSeverity.INFORMATION,
+                IssueType.INFORMATIONAL,
+                text,
+                report.where,
+                report.link,
+                rules.QR_ANSWER_UNIT_UNCHECKED,
+            )
+        )
+        return True
+    system, code = value.get("system"), value.get("code")
+    if ("Coding", system, code) not in codes:  # `answer_key` of a Coding, inline
+        text = f"unit {system or ''}|{code or ''} is not in the unitValueSet {url[:200]}"
+        return report.error(IssueType.CODE_INVALID, text, rules.QR_ANSWER_UNIT_NOT_IN_VALUESET)
+    return True
 
 
 def _within(report: _Report, answer: Bound, bound: Bound | None, side: int) -> bool:

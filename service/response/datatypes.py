@@ -17,7 +17,9 @@ table of their own (Address, Timing, ...) are checked only to be non-empty objec
 Its rules are the registry's (service/rules/response.py; docs/rules.md), among them
 qr-unknown-element, qr-not-array, qr-empty-value, qr-invalid-value, qr-extension-value.
 
-Within an answer's value[x] each of these is reported as `qr-answer-invalid`.
+Within an answer's value[x] each of these is reported as `qr-answer-invalid`. A Reference
+or an Attachment as a whole is `consistency`'s (qr-reference-invalid, qr-reference-type,
+qr-attachment-size, qr-attachment-hash: their own codes, in answers too).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.fhir.r4 import RESOURCE_TYPES
 from service.rules import Rule
 
-from .primitives import PRIMITIVES, check_primitive
+from .consistency import attachment_problems, reference_problem
+from .primitives import PRIMITIVES, Problem, check_primitive
 
 __all__ = ["ANSWER", "ITEM", "RESPONSE", "check_elements", "check_value"]
 
@@ -156,6 +159,7 @@ _SPECS["ModifierExtension"] = _SPECS["Extension"]
 _PRIMITIVE_EXTENSION = _spec("primitive", _ELEMENT)
 _ID = _element("id", "id", None)
 _OBJECT = _element("Element", "", None)  # no table: only a non-empty object
+_WHOLE = frozenset({"Reference", "Attachment"})  # `consistency`'s
 _EXTENSION_VALUES = frozenset(k for k in _SPECS["Extension"].elements if k.startswith("value"))
 #: QuestionnaireResponse, with item and answer, as R4 defines them.
 RESPONSE = _spec(
@@ -216,6 +220,22 @@ class _Check:
         self.issues.append(Issue(IssueSeverity.ERROR, code, text, where, self.link, rule))
         return False
 
+    def consistency(self, kind: str, node: dict[str, Any], where: str) -> bool:
+        """A Reference's or an Attachment's elements agree (`consistency`), under their own
+        rule codes even inside an answer: they say more than `qr-answer-invalid` would."""
+        found: list[tuple[str, Problem]] = []
+        if kind == "Reference":
+            reference = node.get("reference")
+            problem = reference_problem(reference) if type(reference) is str else None
+            found = [("reference", problem)] if problem is not None else []
+        else:
+            found = attachment_problems(node)
+        for element, (rule, code, text) in found:
+            self.issues.append(
+                Issue(IssueSeverity.ERROR, code, text, f"{where}.{element}", self.link, rule)
+            )
+        return not found
+
     def elements(self, spec: _Spec, node: dict[str, Any], where: str, depth: int) -> bool:
         if depth > MAX_DEPTH:
             raise PayloadTooDeep(f"elements nest deeper than {MAX_DEPTH} levels", expression=where)
@@ -250,6 +270,8 @@ class _Check:
                 )
         if spec.name == "Extension":
             clean &= self.extension_value(node, where)
+        elif clean and spec.name in _WHOLE:
+            clean = self.consistency(spec.name, node, where)
         return clean
 
     def one(self, element: _Element, value: Any, where: str, depth: int) -> bool:

@@ -22,6 +22,7 @@ __all__ = ["PRIMITIVES", "Problem", "check_primitive"]
 #: (rule, issue type, text) of what is wrong with a value.
 Problem = tuple[Rule, IssueType, str]
 
+_URIS = frozenset({"uri", "url", "canonical"})
 _SPACE = re.compile(r"\s+")
 _PATTERNS = r4.FORMATS
 _STRINGS = frozenset({*_PATTERNS, "string", "markdown", "xhtml"})
@@ -54,12 +55,25 @@ def _string(kind: str, value: str) -> Problem | None:
     pattern = _PATTERNS.get(kind)
     if pattern is not None and not pattern.fullmatch(value):
         return _invalid(f"a valid {kind}")
+    if kind in _URIS and value.startswith("urn:"):
+        return _urn(value)
     if kind in _DAYS and len(value) >= 10 and not _calendar(value):
         return _invalid("a calendar date")
     if kind == "base64Binary" and len(_SPACE.sub("", value)) % 4:
         return _invalid("valid base64 (a multiple of 4 characters)")
     if kind == "xhtml" and not (value.lstrip().startswith("<div") and value.rstrip()[-1] == ">"):
         return _invalid("an XHTML <div> (txt-1)")
+    return None
+
+
+def _urn(value: str) -> Problem | None:
+    """A `urn:uuid:` or `urn:oid:` uri is the R4 uuid or oid it names (datatypes.html: "uuid:
+    a UUID expressed as a URI (urn:uuid:...), lowercase"; "oid: an OID represented as a URI
+    (urn:oid:...)"), whatever element holds it; other URNs are any uri.
+    """
+    for kind in ("uuid", "oid"):
+        if value.startswith(f"urn:{kind}:") and not _PATTERNS[kind].fullmatch(value):
+            return _invalid(f"a valid {kind} (urn:{kind}:...)")
     return None
 
 

@@ -84,6 +84,8 @@ class _Container:
     children: tuple[str, ...]
     answered: set[str]
     frame: Frame
+    # For items with minOccurs: answers (questions) or repetitions (groups), and where.
+    counts: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 class _Walk:
@@ -100,7 +102,6 @@ class _Walk:
         self.answered_at: list[tuple[str, str, Frame]] = []
         self.containers: list[_Container] = []
         self.occurrences: list[tuple[str, dict[str, Any], str, Frame]] = []  # for constraints
-        self.too_few: list[tuple[str, int, str, Frame]] = []  # below minOccurs, judged at the end
 
     def error(self, code: IssueType, text: str, where: str, rule: Rule, link: str | None) -> None:
         """Record an error about `where`."""
@@ -129,11 +130,13 @@ class _Walk:
                 self.occurrences.append((definition.link_id, item, where, self.frame))
             if self._item(item, definition, where, depth):
                 container.answered.add(definition.link_id)
+            if definition.min_occurs and definition.type != "group":
+                answers = item.get("answer")
+                count = len(answers) if type(answers) is list else 0
+                container.counts[definition.link_id] = (count, where)
         for link, count in seen.items():
-            definition = self.cq.items[link]
-            least = definition.min_occurs
-            if least is not None and count < least and definition.type == "group":
-                self.too_few.append((link, count, path, self.frame))
+            if self.cq.items[link].min_occurs and self.cq.items[link].type == "group":
+                container.counts[link] = (count, path)
         return bool(container.answered)
 
     def _array(self, raw: Any, path: str, element: str, link: str | None) -> bool:
@@ -272,8 +275,6 @@ class _Walk:
             text = f"item '{link}' has {count} answers, more than its maxOccurs"
             here = f"{where}.answer[{definition.max_occurs}]"
             self.error(IssueType.STRUCTURE, text, here, rules.QR_OCCURS_MAX, link)
-        if definition.min_occurs is not None and count < definition.min_occurs:
-            self.too_few.append((link, count, where, self.frame))
 
     def _nested(
         self,
@@ -320,30 +321,41 @@ class _Walk:
         for container in self.containers:
             for link in container.children:
                 definition = self.cq.items[link]
-                if link in container.answered or link in self.cq.calculated:
+                if link in self.cq.calculated:
                     continue  # calculated items are the service's to fill (SDC)
-                if definition.required and enabled(link, container.frame):
-                    text = f"required item '{link}' is not answered"
-                    self.out.add(
-                        severity,
-                        IssueType.REQUIRED,
-                        text,
-                        where=container.path,
-                        rule=rules.QR_REQUIRED_MISSING,
-                        link=link,
-                    )
-        for link, count, where, frame in self.too_few:
-            if enabled(link, frame):
-                least = self.cq.items[link].min_occurs
-                text = f"item '{link}' occurs or is answered {count} times, fewer than {least}"
-                self.out.add(
-                    severity,
-                    IssueType.REQUIRED,
-                    text,
-                    where=where,
-                    rule=rules.QR_OCCURS_MIN,
-                    link=link,
-                )
+                missing = definition.required and link not in container.answered
+                if (missing or definition.min_occurs) and enabled(link, container.frame):
+                    self._too_few(severity, container, definition, missing)
+
+    def _too_few(
+        self, severity: IssueSeverity, container: _Container, definition: ItemDef, missing: bool
+    ) -> None:
+        """Report a required item not answered, or fewer answers or repetitions than
+        questionnaire-minOccurs; an item left out counts as none (a required one is
+        reported once, as required)."""
+        link = definition.link_id
+        if missing:
+            text = f"required item '{link}' is not answered"
+            self.out.add(
+                severity,
+                IssueType.REQUIRED,
+                text,
+                where=container.path,
+                rule=rules.QR_REQUIRED_MISSING,
+                link=link,
+            )
+        least = definition.min_occurs or 0
+        count, where = container.counts.get(link, (0, container.path))
+        if count < least and not (missing and count == 0):
+            text = f"item '{link}' occurs or is answered {count} times, fewer than {least}"
+            self.out.add(
+                severity,
+                IssueType.REQUIRED,
+                text,
+                where=where,
+                rule=rules.QR_OCCURS_MIN,
+                link=link,
+            )
 
 
 #: How missing required answers are reported, by status (like the HL7 validator).

@@ -11,18 +11,20 @@ This package imports nothing from the rest of the service.
 
 from __future__ import annotations
 
-from . import answers, catalogue, conditions, content, response
+from . import answers, catalogue, conditions, consistency, content, limits, response
 from ._rule import Rule as Rule
 from .answers import *  # noqa: F403 - the entries, by name
 from .catalogue import *  # noqa: F403
 from .conditions import *  # noqa: F403
+from .consistency import *  # noqa: F403
 from .content import *  # noqa: F403
+from .limits import *  # noqa: F403
 from .response import *  # noqa: F403
 
 #: Every rule, in the order the CodeSystem lists them.
 RULES: tuple[Rule, ...] = tuple(
     entry
-    for module in (response, answers, conditions, content, catalogue)
+    for module in (response, consistency, answers, limits, conditions, content, catalogue)
     for entry in vars(module).values()
     if isinstance(entry, Rule)
 )

@@ -84,15 +84,19 @@ QR_ANSWER_INVALID = Rule(
     "Malformed value",
     definition=(
         "An answer's value[x] must be well formed: a 32-bit integer, a finite decimal, a valid "
-        "date, dateTime or time, a non-empty string, a Coding with a code, and every element of a "
-        "Coding, Quantity, Attachment or Reference of its R4 type."
+        "date, dateTime or time, a non-empty string, a uri without whitespace (a urn:uuid: or "
+        "urn:oid: in its format), a Coding with a code, and every element of a Coding, Quantity, "
+        "Attachment or Reference of its R4 type."
     ),
     checks=(
-        "well-formed value (int32, finite, dates, non-empty strings, Coding code), and every "
+        "well-formed value (int32, finite, dates, non-empty strings, a uri without whitespace "
+        "whose `urn:uuid:` / `urn:oid:` is a lowercase UUID / an OID, Coding code), and every "
         "element of a Coding, Quantity, Attachment or Reference value of its R4 type"
     ),
     tests=(
-        "V[int32 overflow], V[date invalid], V[coding without code], D[Coding display a number], "
+        "V[int32 overflow], V[date invalid], V[coding without code], K[uri/whitespace], "
+        "K[uri/urn:uuid in capitals], K[uri/urn:oid with a letter], D[Coding system a malformed "
+        "urn:uuid], D[Coding display a number], "
         "D[Coding userSelected a string], D[Quantity comparator not of the binding], D[Reference "
         "reference empty], D[Attachment size a string], ..."
     ),
@@ -104,10 +108,24 @@ QR_ANSWER_NOT_IN_OPTIONS = Rule(
     "code-invalid",
     "Not one of the options",
     definition=(
-        "A coded answer must be one of the item's answerOptions, with the same system and code."
+        "An answer to an item with answerOptions must be one of them: a Coding with the same "
+        "system and code, an integer, date, time or string equal to one, a Reference to the same "
+        "reference; for every answer of a repeating item. An open-choice's free string is not "
+        "checked."
     ),
-    checks="a listed answerOption (system+code)",
-    tests="V[coding not an option], `test_shipped_instrument[wrong code]`",
+    checks=(
+        "a listed answerOption, for every option type (que-5: integer, date, time, string items "
+        "and choice / open-choice with valueInteger, Date, Time, String, Coding (system+code), "
+        "Reference) and every answer of a repeating item; an open-choice's free valueString is "
+        "not checked"
+    ),
+    tests=(
+        "V[coding not an option], `test_shipped_instrument[wrong code]`, K[options/integer not an "
+        "option], K[options/date not an option], K[options/time not an option], K[options/string "
+        "not an option], K[options/reference not an option], K[options/repeating: second answer "
+        "not an option]; pass K[options/every answer an option], K[options/open-choice free "
+        "string]"
+    ),
 )
 
 QR_ANSWER_DISPLAY_MISMATCH = Rule(
@@ -248,153 +266,22 @@ QR_ANSWER_DECIMAL_PLACES = Rule(
     tests="R[too many decimals]; pass R[integer-valued decimal]",
 )
 
-QR_ANSWER_MIN_QUANTITY = Rule(
-    "qr-answer-min-quantity",
-    "error",
-    "value",
-    "Below minQuantity",
-    definition=(
-        "A quantity answer is less than the item's minQuantity (or SDC "
-        "sdc-questionnaire-minQuantity). Compared only when both are in the same units: system and "
-        "code when both have a code, else the unit text."
-    ),
-    checks=(
-        "minQuantity / maxQuantity (core or SDC url), compared in the same units only (system+code,"
-        " else unit)"
-    ),
-    tests=(
-        "C[below minQuantity], C[above maxQuantity], C[above maxQuantity by unit text (SDC url)], "
-        "C[above maxQuantity by unit text, the answer coded]; pass C[at minQuantity], C[at "
-        "maxQuantity], C[quantity without a value]"
-    ),
-)
-
-QR_ANSWER_MAX_QUANTITY = Rule(
-    "qr-answer-max-quantity",
-    "error",
-    "value",
-    "Above maxQuantity",
-    definition=(
-        "A quantity answer is more than the item's maxQuantity (or SDC "
-        "sdc-questionnaire-maxQuantity). Compared only when both are in the same units: system and "
-        "code when both have a code, else the unit text."
-    ),
-    checks=(
-        "minQuantity / maxQuantity (core or SDC url), compared in the same units only (system+code,"
-        " else unit)"
-    ),
-    tests=(
-        "C[below minQuantity], C[above maxQuantity], C[above maxQuantity by unit text (SDC url)], "
-        "C[above maxQuantity by unit text, the answer coded]; pass C[at minQuantity], C[at "
-        "maxQuantity], C[quantity without a value]"
-    ),
-)
-
-QR_ANSWER_QUANTITY_UNCHECKED = Rule(
-    "qr-answer-quantity-unchecked",
+QR_ANSWER_LINE_BREAK = Rule(
+    "qr-answer-line-break",
     "warning",
-    "not-supported",
-    "Quantity not compared",
-    definition=(
-        "A quantity answer is in other units than the item's minQuantity or maxQuantity, or has "
-        "none, so it was not compared with it: units are not converted. A warning."
-    ),
-    checks=(
-        "a quantity in other units than minQuantity / maxQuantity (no conversion), or none: not "
-        "compared"
-    ),
-    tests=(
-        "C[quantity in other units: not compared], C[quantity of another unit text: not compared], "
-        "C[quantity without units: not compared]"
-    ),
-)
-
-QR_ANSWER_UNIT = Rule(
-    "qr-answer-unit",
-    "error",
-    "code-invalid",
-    "Unit not allowed",
-    definition=(
-        "A quantity answer's system and code must be those of one of the item's "
-        "questionnaire-unitOption Codings."
-    ),
-    checks="a quantity's system+code is a questionnaire-unitOption's",
-    tests=(
-        "C[unit not a unitOption], C[unit of a unitOption's code in another system], C[unit without"
-        " a code]; pass C[quantity in other units: not compared]"
-    ),
-)
-
-QR_ANSWER_MIME_TYPE = Rule(
-    "qr-answer-mime-type",
-    "error",
-    "code-invalid (required: no contentType)",
-    "Attachment type not allowed",
-    definition=(
-        "An attachment answer must have a contentType that is one of the item's mimeType codes, "
-        "parameters and case aside; a code `type/*` allows every subtype."
-    ),
-    checks=(
-        "an attachment's contentType is a mimeType (parameters, case aside; `type/*` any subtype)"
-    ),
-    tests=(
-        "C[contentType not a mimeType], C[attachment without a contentType], C[contentType not of a"
-        " type/* mimeType]; pass C[contentType with parameters, in capitals]"
-    ),
-)
-
-QR_ANSWER_MAX_SIZE = Rule(
-    "qr-answer-max-size",
-    "error",
-    "too-long",
-    "Attachment too large",
-    definition=(
-        "An attachment answer's size, or the decoded length of its data when it has no size, must "
-        "not exceed the item's maxSize in bytes."
-    ),
-    checks="an attachment's size, else its decoded data, is at most maxSize bytes",
-    tests=(
-        "C[size above maxSize], C[data above maxSize], C[data above maxSize, no mimeType]; pass "
-        "C[data of maxSize], C[size within maxSize is taken over data], C[attachment by url only]"
-    ),
-)
-
-QR_ANSWER_REFERENCE_TYPE = Rule(
-    "qr-answer-reference-type",
-    "error",
     "value",
-    "Reference to a type not allowed",
+    "String answer with a line break",
     definition=(
-        "A reference answer's resource type, from Reference.type or else its relative or absolute "
-        "URL, must be one of the item's questionnaire-referenceResource codes."
+        "An answer to a `string` item contains a line break. R4's string datatype allows line "
+        "breaks, but the item type `string` is for a short free-text entry and `text` for "
+        "multi-paragraph answers, so this is a warning, not an error."
     ),
     checks=(
-        "a reference's type (Reference.type, else its relative or absolute URL) is a "
-        "questionnaire-referenceResource"
+        "a `string` item's answer has no line break (`text` is for multi-line answers; R4's "
+        "string datatype allows them, hence a warning: see conformance.md)"
     ),
     tests=(
-        "C[reference to another type], C[absolute reference to another type, a version], "
-        "C[contained reference of another type given]; pass C[absolute reference to an allowed "
-        "type, a version], C[reference type given as a core StructureDefinition]"
-    ),
-)
-
-QR_ANSWER_REFERENCE_UNCHECKED = Rule(
-    "qr-answer-reference-unchecked",
-    "warning",
-    "not-supported",
-    "Reference type not checked",
-    definition=(
-        "The resource type of a reference answer cannot be told (a #contained or urn: reference "
-        "without Reference.type, or an identifier only), so it was not checked against the item's "
-        "questionnaire-referenceResource codes. A warning."
-    ),
-    checks=(
-        "a reference whose type cannot be told (`#id` or `urn:` without type, identifier only): not"
-        " checked"
-    ),
-    tests=(
-        "C[contained reference of unknown type], C[urn reference of unknown type], C[identifier "
-        "only]"
+        "K[strings/line break in a string], K[strings/carriage return in a string]; pass "
+        "K[strings/one line and many]"
     ),
 )

@@ -41,14 +41,21 @@ QR_OCCURS_MIN = Rule(
     "required",
     "Fewer than minOccurs",
     definition=(
-        "An enabled item that is answered or present has fewer answers, or a group fewer "
-        "repetitions, than its questionnaire-minOccurs asks. Reported with the same severity as a "
-        "missing required item."
+        "An enabled item has fewer answers, or a group fewer repetitions, than its "
+        "questionnaire-minOccurs asks; an item left out counts as none. Reported with the same "
+        "severity as a missing required item (a required item left out is reported once, as "
+        "qr-required-missing)."
     ),
-    checks="questionnaire-minOccurs on an answered/present, enabled item",
+    checks=(
+        "questionnaire-minOccurs on an enabled item: answers, or group repetitions; an item left "
+        "out counts as none (a required one left out is reported once, as qr-required-missing)"
+    ),
     tests=(
-        "R[fewer answers than minOccurs], R[fewer group repetitions than minOccurs], "
-        "`test_min_occurs_is_not_demanded_of_a_disabled_item`; pass R[not answered at all: ...]"
+        "R[fewer answers than minOccurs], R[fewer group repetitions than minOccurs], R[not "
+        "answered at all: zero answers, fewer than minOccurs], K[occurs/question left out counts "
+        "as none], K[occurs/group left out counts as none], K[occurs/left out, in progress: a "
+        "warning], `test_min_occurs_is_not_demanded_of_a_disabled_item`; pass K[occurs/at the "
+        "maxima], K[occurs/left out, stopped: not demanded]"
     ),
 )
 

@@ -52,7 +52,9 @@ into the response and the linkId as `location`. Tests are in `tests/response/`:
 `V` is `test_validate.py::test_rule[...]`, `R` is `test_validate_rules.py::test_rule[...]`,
 `C` is `test_validate_complex.py::test_rule[...]`, `D` is
 `test_validate_datatypes.py::test_case[...]` (cases in `datatype_cases.json`, whose
-`valid` response sets every R4 element, primitive extensions included);
+`valid` response sets every R4 element, primitive extensions included), `K` is
+`test_conformance.py::test_verdict[file/case]` (the conformance corpus in `conformance/`,
+see [conformance.md](conformance.md));
 each rule's passing case is the `valid` case of the same test unless named.
 How the checks decide (enableWhen in repeating groups, regex, quantities, dates) is in
 [validation.md](validation.md).

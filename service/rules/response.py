@@ -208,8 +208,9 @@ QR_INVALID_VALUE = Rule(
     "Invalid primitive value",
     definition=(
         "A primitive element matches its R4 format (the regex of id, code, uri, date, dateTime, "
-        "instant, time, oid, uuid, base64Binary; int32 bounds; a day that exists), and a code with "
-        "a required binding is one of its codes."
+        "instant, time, oid, uuid, base64Binary; a urn:uuid: or urn:oid: uri in the uuid or oid "
+        "format; int32 bounds; a day that exists), and a code with a required binding is one of "
+        "its codes."
     ),
     checks=(
         "a primitive matches its R4 format (id, code, uri, date, dateTime, instant, time, oid, "
@@ -218,7 +219,10 @@ QR_INVALID_VALUE = Rule(
     tests=(
         "D[id not an R4 id], D[meta.lastUpdated not an instant], D[authored not a dateTime], "
         "D[authored a day that does not exist], D[language not a code], D[implicitRules not a uri],"
-        " D[identifier.use not a code of the binding]; pass D[dateTime of a leap day]"
+        " D[identifier.use not a code of the binding], D[meta.source a urn:uuid in capitals], "
+        "D[identifier system a urn:oid with a letter], K[uri/identifier system a bad urn:uuid], "
+        "K[uri/implicitRules with whitespace]; pass D[dateTime of a leap day], D[uri of any other "
+        "urn]"
     ),
 )
 

@@ -215,9 +215,9 @@ CASES: list[tuple[str, Mutation, Expected]] = [
         [],
     ),
     (
-        "size within maxSize is taken over data",
+        "size within maxSize is taken over data, but must agree with it",
         _answer(2, "Attachment", {"contentType": "image/png", "size": 10, "data": _data(1025)}),
-        [],
+        [(E, "qr-attachment-size", SCAN + ".size")],
     ),
     (
         "data above maxSize, no mimeType",
@@ -331,6 +331,9 @@ def _content_rules(*extensions: dict[str, Any], kind: str) -> list[str | None]:
         ("reference", _ext("questionnaire-referenceResource", valueCode="Pateint")),
         ("reference", _ext("questionnaire-referenceResource", valueReference={"reference": "x"})),
         ("choice", _ext("questionnaire-referenceResource", valueCode="Patient")),
+        ("quantity", _ext("questionnaire-unitValueSet", valueString="#units")),
+        ("quantity", _ext("questionnaire-unitValueSet", valueCanonical="#my units")),
+        ("decimal", _ext("questionnaire-unitValueSet", valueCanonical="#units")),
     ],
 )
 def test_malformed_or_misplaced_extensions_are_content_errors(

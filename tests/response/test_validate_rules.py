@@ -269,7 +269,12 @@ CASES: list[tuple[str, Mutation, Expected]] = [
         _both(_item(4, {"valueString": "a"}), _set("status", value="stopped")),
         [],
     ),
-    ("not answered at all: minOccurs does not make it required", _drop(4), []),
+    # questionnaire-minOccurs counts an item left out as none (both reference validators)
+    (
+        "not answered at all: zero answers, fewer than minOccurs",
+        _drop(4),
+        [(E, "qr-occurs-min", QR)],
+    ),
     # maxOccurs / minOccurs on a repeating group
     (
         "more group repetitions than maxOccurs",
