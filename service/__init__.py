@@ -26,6 +26,8 @@ def _conformance(settings: Settings) -> Any:
         smart=bool(settings.auth_jwks),
         token_url=settings.auth_token_url,
         cors=bool(settings.cors_origins),
+        us_core=settings.us_core,
+        safety_flags=settings.safety_flags,
     )
     return Conformance(
         Published.of(capability, started),

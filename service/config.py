@@ -64,6 +64,8 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "AUTH_TOKEN_URL": ("", "the authorisation server's https token endpoint, for SMART discovery"),
     "TRUSTED_PROXIES": ("0", "proxy hops whose X-Forwarded-For/-Proto to trust (0: ignore them)"),
     "CORS_ORIGINS": ("", "browser origins allowed to call the API, separated by ',' (empty: none)"),
+    "US_CORE": ("on", "`off`: $extract Observations claim no US Core profile (non-US sites)"),
+    "SAFETY_FLAGS": ("on", "`off`: no Flag in $extract, no safety warning in $score"),
 }
 
 
@@ -118,6 +120,8 @@ class Settings:
     auth_token_url: str = ""
     trusted_proxies: int = 0
     cors_origins: tuple[str, ...] = ()
+    us_core: bool = True
+    safety_flags: bool = True
 
     @property
     def catalog_dirs(self) -> tuple[Path, ...]:
@@ -221,6 +225,8 @@ class SettingsSchema(Schema):
     auth_token_url = mf.String(validate=_url({"https"}))
     trusted_proxies = mf.Integer(validate=validate.Range(0, 10))
     cors_origins = _Words(validate=_origins)
+    us_core = mf.Boolean(truthy={"on", "true", "1"}, falsy={"off", "false", "0"})
+    safety_flags = mf.Boolean(truthy={"on", "true", "1"}, falsy={"off", "false", "0"})
 
     @validates_schema
     def _pages(self, data: dict[str, Any], **kw: Any) -> None:

@@ -21,7 +21,22 @@ from service.catalog.lookup import resolve_questionnaire
 from service.errors import InvalidRequest, RapportError
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from service.questionnaire import CompiledQuestionnaire
-from service.response import check_scores, extract_observations, score_response, validate_response
+from service.response import (
+    ExtractOptions,
+    check_scores,
+    extract_observations,
+    score_response,
+    validate_response,
+)
+from service.response.change import (
+    Change,
+    Scored,
+    change_parameters,
+    compare_baseline,
+    rebase_issues,
+)
+from service.response.provenance import canonical, provenance_parameter
+from service.response.safety import safety_issues
 
 __all__ = ["OPERATION_NAMES", "blueprint", "extract", "run_operation", "score", "validate"]
 
@@ -32,12 +47,16 @@ _FAILED = "rapport_failed_questionnaires"  # in flask.g: this request's compile 
 
 
 def _unpack(
-    body: dict[str, Any], ignored: list[str] | None = None
+    body: dict[str, Any],
+    ignored: list[str] | None = None,
+    baseline: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
     """The response, the Questionnaire given inline (if any), and the path to the response.
 
     With `ignored` (a list, for $validate only), `mode` (valueCode) and `profile`
-    (valueUri/valueCanonical) parameters are accepted and their names appended to it.
+    (valueUri/valueCanonical) parameters are accepted and their names appended to it. With
+    `baseline` (a dict, for $score and $extract), a `baseline` QuestionnaireResponse is
+    accepted and put there with its path (keys `resource`, `where`).
     """
     kind = body.get("resourceType")
     if kind == "QuestionnaireResponse":
@@ -71,12 +90,23 @@ def _unpack(
             response, where = resource, f"{path}.resource"
         elif name == "questionnaire" and isinstance(resource, dict) and questionnaire is None:
             questionnaire = resource
+        elif name == "baseline" and baseline is not None and not baseline:
+            if not isinstance(resource, dict) or resource.get("resourceType") != (
+                "QuestionnaireResponse"
+            ):
+                raise InvalidRequest(
+                    "The 'baseline' parameter must hold a QuestionnaireResponse as its resource",
+                    issue_type=IssueType.STRUCTURE,
+                    expression=f"{path}.resource",
+                )
+            baseline.update(resource=resource, where=f"{path}.resource")
         elif ignored is not None and _validate_option(name, param):
             ignored.append(name)
         else:
             raise InvalidRequest(
-                f"Unexpected parameter {str(name)[:40]!r}: expected one questionnaire-response "
-                "and at most one questionnaire, each with a resource",
+                f"Unexpected parameter {str(name)[:40]!r}: expected one questionnaire-response, "
+                "at most one questionnaire and (for $score and $extract) one baseline, each "
+                "with a resource",
                 issue_type=IssueType.STRUCTURE,
                 expression=path,
             )
@@ -150,13 +180,34 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     return operation_outcome([*issues, *notes])
 
 
-def score(body: dict[str, Any]) -> dict[str, Any]:
-    """$score: Parameters with the scored response, each score, and any issues."""
-    response, inline, _ = _unpack(body)
+def _scored(body: dict[str, Any]) -> tuple[Scored, list[Change] | None, Scored | None]:
+    """The response scored, and with a `baseline` parameter its changes and the baseline."""
+    sent: dict[str, Any] = {}
+    response, inline, _ = _unpack(body, baseline=sent)
     compiled = _resolve(response, inline)
     result = score_response(compiled, response)
     count_score(compiled)
+    follow_up = Scored(compiled, result, response)
+    if not sent:
+        return follow_up, None, None
+    baseline, where = sent["resource"], sent["where"]
+    try:
+        base_cq = _resolve(baseline, inline)
+        earlier = Scored(base_cq, score_response(base_cq, baseline), baseline)
+    except RapportError as exc:  # the baseline's own problems, said to be the baseline's
+        raise rebase_issues(exc, where) from exc
+    return follow_up, compare_baseline(follow_up, earlier, where), earlier
+
+
+def score(body: dict[str, Any]) -> dict[str, Any]:
+    """$score: Parameters with the scored response, the Questionnaire version that scored
+    it, each score, each change from a baseline, provenance and any issues."""
+    follow_up, changes, _ = _scored(body)
+    compiled, result = follow_up.cq, follow_up.result
     params: list[dict[str, Any]] = [{"name": "response", "resource": result.response}]
+    named = canonical(compiled)
+    if named is not None:  # which version scored it: the one named, else the current one
+        params.append({"name": "questionnaire", "valueCanonical": named})
     for score in result.scores:
         if score.value is None:
             continue
@@ -170,18 +221,26 @@ def score(body: dict[str, Any]) -> dict[str, Any]:
         if score.interpretation is not None:
             parts.append({"name": "interpretation", "valueCoding": score.interpretation})
         params.append({"name": "score", "part": parts})
-    if result.issues:
-        params.append({"name": "issues", "resource": operation_outcome(result.issues)})
+    params.extend(change_parameters(changes or []))
+    params.append(provenance_parameter(compiled))
+    issues = list(result.issues)
+    if state().settings.safety_flags:
+        issues.extend(safety_issues(compiled, result))
+    if issues:
+        params.append({"name": "issues", "resource": operation_outcome(issues)})
     return {"resourceType": "Parameters", "parameter": params}
 
 
 def extract(body: dict[str, Any]) -> dict[str, Any]:
-    """$extract: a transaction Bundle of the scores as Observations."""
-    response, inline, _ = _unpack(body)
-    compiled = _resolve(response, inline)
-    result = score_response(compiled, response)
-    count_score(compiled)
-    return extract_observations(compiled, result, response)
+    """$extract: a transaction Bundle of the scores as Observations (US Core unless the site
+    says otherwise), their changes from a baseline, safety Flags and a Provenance."""
+    follow_up, changes, earlier = _scored(body)
+    settings = state().settings
+    options = ExtractOptions(us_core=settings.us_core, safety=settings.safety_flags)
+    baseline = (changes, earlier) if changes is not None and earlier is not None else None
+    return extract_observations(
+        follow_up.cq, follow_up.result, follow_up.response, options, baseline=baseline
+    )
 
 
 #: Each operation by name, for batch entries: it returns the resource a 200 carries and

@@ -116,6 +116,19 @@ def _contained(response: dict[str, Any], local_id: str) -> dict[str, Any]:
     )
 
 
+def _unknown(catalog: Any, reference: str) -> str:
+    """Why `reference` resolves to nothing; a version never falls back to another one."""
+    url, _, version = reference.partition("|")
+    current = catalog.resolve(url) if version else None
+    if current is not None:
+        return (
+            f"Questionnaire '{url[:200]}' version '{version[:40]}' is not in this server's "
+            f"catalogue (it serves version '{current.version}'): a response is scored only by "
+            "the version it names"
+        )
+    return f"Questionnaire '{reference[:200]}' is not in this server's catalogue"
+
+
 def resolve_questionnaire(
     catalog: Catalog,
     response: dict[str, Any],
@@ -169,8 +182,7 @@ def resolve_questionnaire(
         entry = catalog.get("Questionnaire", reference.removeprefix("Questionnaire/"))
     if entry is None:
         raise UnknownQuestionnaire(
-            f"Questionnaire '{reference[:200]}' is not in this server's catalogue",
-            expression="QuestionnaireResponse.questionnaire",
+            _unknown(catalog, reference), expression="QuestionnaireResponse.questionnaire"
         )
     assert entry.compiled is not None, "a served catalogue compiles its Questionnaires at load"
     return entry.compiled

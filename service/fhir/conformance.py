@@ -54,6 +54,42 @@ _Q_IN = _param(
     "Questionnaire",
     "The Questionnaire to use instead of resolving QuestionnaireResponse.questionnaire",
 )
+_BASELINE_IN = _param(
+    "baseline",
+    "in",
+    "0..1",
+    "QuestionnaireResponse",
+    "An earlier response to the same Questionnaire (url) and subject, authored no later: "
+    "adds each score's change from it (422 when not comparable). Nothing is stored",
+)
+
+_QUESTIONNAIRE_OUT = _param(
+    "questionnaire", "out", "0..1", "canonical", "url|version of the Questionnaire that scored"
+)
+_CHANGE_OUT = _param(
+    "change", "out", "0..*", None, "With a baseline: one per numeric score both responses have",
+    part=[
+        _param("code", "out", "1..1", "Coding", "What was scored"),
+        _param("baseline", "out", "1..1", "decimal", "The baseline's value"),
+        _param("value", "out", "1..1", "decimal", "The response's value"),
+        _param("change", "out", "1..1", "decimal", "value - baseline"),
+        _param("percentChange", "out", "0..1", "decimal", "100 * change / baseline, to 0.1"),
+        _param(
+            "outcome", "out", "0..*", None, "A remission/response rule the content cites",
+            part=[
+                _param("code", "out", "1..1", "Coding", "The rule (rapport-scores)"),
+                _param("value", "out", "1..1", "boolean", "Met"),
+            ],
+        ),
+    ],
+)  # fmt: skip
+_PROVENANCE_OUT = _param(
+    "provenance", "out", "1..1", None, "What produced the numbers",
+    part=[
+        _param("engine", "out", "1..1", "string", "Rapport and its version"),
+        _param("expressions", "out", "1..1", "string", "sha256: of the scoring content"),
+    ],
+)  # fmt: skip
 
 #: id → (code, name, title, base definition or None, description, parameters)
 OPERATIONS: dict[str, dict[str, Any]] = {
@@ -78,13 +114,17 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "title": "Score a QuestionnaireResponse from its Questionnaire's own expressions",
         "base": None,
         "description": (
-            "Re-computes every calculated item server-side. 422 with an OperationOutcome when "
-            "the response has errors."
+            "Re-computes every calculated item server-side, with the Questionnaire version the "
+            "response names (refused if not served), else the current one, and says which. "
+            "A positive safety item is a warning in `issues`. 422 with an OperationOutcome "
+            "when the response (or the baseline) has errors."
         ),
         "parameter": [
             _QR_IN,
             _Q_IN,
+            _BASELINE_IN,
             _param("response", "out", "1..1", "QuestionnaireResponse", "Scores filled in"),
+            _QUESTIONNAIRE_OUT,
             _param(
                 "score",
                 "out",
@@ -97,7 +137,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                     _param("interpretation", "out", "0..1", "Coding", "The published band"),
                 ],
             ),
-            _param("issues", "out", "0..1", "OperationOutcome", "Warnings: withheld scores"),
+            _CHANGE_OUT,
+            _PROVENANCE_OUT,
+            _param("issues", "out", "0..1", "OperationOutcome", "Warnings (safety items too)"),
         ],
     },
     "QuestionnaireResponse-extract": {
@@ -106,14 +148,19 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "title": "Extract Observations from a QuestionnaireResponse (SDC observation-based)",
         "base": "http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract",
         "description": (
-            "A transaction Bundle of Observations, one per score, with deterministic "
+            "A transaction Bundle of Observations, one per score (US Core 6.1.0 Observation "
+            "Screening Assessment unless RAPPORT_US_CORE=off), with deterministic "
             "identifiers, each a conditional update (PUT Observation?identifier=...): a "
-            "re-sent response never creates duplicates, an amended one updates them."
+            "re-sent response never creates duplicates, an amended one updates them. With a "
+            "baseline, an Observation per score's change; a Flag per positive safety item; "
+            "and a Provenance (PUT Provenance?_tag=...) naming the Questionnaire url|version, "
+            "the engine and a digest of the scoring content."
         ),
         "parameter": [
             _QR_IN,
             _Q_IN,
-            _param("return", "out", "1..1", "Bundle", "A transaction Bundle of Observations"),
+            _BASELINE_IN,
+            _param("return", "out", "1..1", "Bundle", "Observations, Flags, a Provenance"),
         ],
     },
 }
@@ -236,6 +283,20 @@ def _implementation(url: str | None) -> dict[str, Any]:
     return {"description": "Rapport", "url": url} if url else {"description": "Rapport"}
 
 
+def _results(*, us_core: bool, safety_flags: bool) -> str:
+    """What $extract's transaction holds, as this site is set up."""
+    observations = (
+        "US Core 6.1.0 Observation Screening Assessment Observations"
+        if us_core
+        else "Observations (no profile claimed)"
+    )
+    flags = ", a Flag per positive safety item" if safety_flags else ""
+    return (
+        f"$extract returns {observations}{flags} and a Provenance; with a `baseline` "
+        "parameter, $score and $extract add each score's change from it."
+    )
+
+
 def _read_only(resource_type: str) -> dict[str, Any]:
     # Reads answer If-None-Match and If-Modified-Since with 304, as Questionnaire reads do.
     return {
@@ -253,6 +314,8 @@ def capability_statement(
     smart: bool = False,
     cors: bool = False,
     token_url: str = "",
+    us_core: bool = True,
+    safety_flags: bool = True,
 ) -> dict[str, Any]:
     """The CapabilityStatement: exactly what the routes implement (writes only with Redis)."""
     operations = [
@@ -283,7 +346,8 @@ def capability_statement(
                 "security": _security(smart, cors, token_url),
                 "documentation": (
                     f"Batch Bundles of up to {batch_max_entries} entries may invoke "
-                    "QuestionnaireResponse $validate, $score and $extract."
+                    "QuestionnaireResponse $validate, $score and $extract. "
+                    + _results(us_core=us_core, safety_flags=safety_flags)
                 ),
                 "resource": [
                     _questionnaire_resource(site_writes),

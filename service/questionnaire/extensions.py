@@ -74,6 +74,8 @@ MIME_TYPE = "http://hl7.org/fhir/StructureDefinition/mimeType"
 MAX_SIZE = "http://hl7.org/fhir/StructureDefinition/maxSize"
 REFERENCE_RESOURCE = "http://hl7.org/fhir/StructureDefinition/questionnaire-referenceResource"
 SCORE_BAND = "https://rapport-fhir.github.io/fhir/StructureDefinition/score-band"
+#: On a boolean score item: true means the response is positive on a safety item (a Flag).
+SAFETY_ALERT = "https://rapport-fhir.github.io/fhir/StructureDefinition/safety-alert"
 
 
 def extensions(element: dict[str, Any], url: str) -> list[tuple[int, dict[str, Any]]]:

@@ -16,7 +16,16 @@ from service.fhir.outcome import Issue, IssueType, error
 from service.fhirpath import Expression, FhirPathError, referenced_linkids, referenced_variables
 from service.rules import Rule
 
-from .extensions import CALCULATED, EXTRACT, SCORE_BAND, VARIABLE, extensions, finite_number
+from .change_rules import ChangeRule, change_rules
+from .extensions import (
+    CALCULATED,
+    EXTRACT,
+    SAFETY_ALERT,
+    SCORE_BAND,
+    VARIABLE,
+    extensions,
+    finite_number,
+)
 
 __all__ = [
     "Band",
@@ -72,6 +81,8 @@ class ScoreDef:
     expression: Expression
     uses: frozenset[str]
     path: str
+    safety: bool = False  # a safety-alert item: `true` calls for a clinician (Flag, warning)
+    change_rules: tuple[ChangeRule, ...] = ()  # remission/response rules on change from baseline
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +205,21 @@ def calculation(
         expression=compiled[1],
         uses=uses_of(compiled[1].source, visible, where, issues),
         path=path,
+        safety=_safety(item, path, kind, issues),
+        change_rules=change_rules(item, path, kind, issues),
     )
+
+
+def _safety(item: dict[str, Any], path: str, kind: str, issues: list[Issue]) -> bool:
+    """Whether the item carries safety-alert true; only a boolean score can (its `true`)."""
+    found = extensions(item, SAFETY_ALERT)
+    for index, ext in found:
+        if kind != "boolean" or type(ext.get("valueBoolean")) is not bool:
+            where = f"{path}.extension[{index}]"
+            text = "safety-alert needs a valueBoolean, on a boolean score item"
+            issues.append(_issue(where, text, rules.Q_SAFETY_ALERT))
+            return False
+    return any(ext.get("valueBoolean") is True for _, ext in found)
 
 
 def _code(item: dict[str, Any]) -> dict[str, Any] | None:

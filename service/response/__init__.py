@@ -7,11 +7,12 @@ service.questionnaire: `validate_response` (with `check_scores` for $validate),
 
 from __future__ import annotations
 
-from .extract import extract_observations
+from .extract import ExtractOptions, extract_observations
 from .score import Score, ScoreResult, check_scores, score_response
 from .validate import Validation, validate_response
 
 __all__ = [
+    "ExtractOptions",
     "Score",
     "ScoreResult",
     "Validation",

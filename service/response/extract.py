@@ -26,6 +26,12 @@ displays and extensions, which a client or this service may fill in or drop
 without changing the answers. fullUrl is `urn:uuid:` + uuid5(URL namespace,
 `<identifier system>|<value>`). Status: completed → final, amended → amended,
 in-progress and stopped → preliminary, entered-in-error → entered-in-error.
+
+Each Observation claims US Core 6.1.0 Observation Screening Assessment (`ExtractOptions.
+us_core`; docs/results.md maps its elements), with `hasMember` from a score to the
+extracted scores its expression uses. With a baseline, each extracted score also gets the
+Observation of its change (`change.py`); a positive safety item adds a Flag (`safety.py`);
+the Provenance of every entry comes last (`provenance.py`).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from service.errors import UnprocessableContent
@@ -41,11 +47,25 @@ from service.fhir import r4
 from service.fhir.outcome import IssueType
 from service.questionnaire.compile import CompiledQuestionnaire
 
+from .change import Change, Scored, change_observation
+from .entries import add_members, conditional_entry, full_url
+from .provenance import provenance_entry
+from .safety import FLAG_SUBJECTS, positive_scores, safety_flag
 from .score import Score, ScoreResult
 
-__all__ = ["OBSERVATION_SYSTEM", "extract_observations", "observation_identifier"]
+__all__ = [
+    "OBSERVATION_SYSTEM",
+    "US_CORE_SCREENING_ASSESSMENT",
+    "ExtractOptions",
+    "extract_observations",
+    "observation_identifier",
+]
 
 OBSERVATION_SYSTEM = "https://rapport-fhir.github.io/fhir/sid/observation"
+#: US Core 6.1.0 (STU6.1) Observation Screening Assessment: see docs/results.md.
+US_CORE_SCREENING_ASSESSMENT = (
+    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-screening-assessment"
+)
 _CATEGORY = {
     "coding": [
         {
@@ -78,33 +98,102 @@ _PERFORMERS = frozenset(
 _NOT_CONTENT = frozenset({"id", "extension", "modifierExtension", "display"})
 
 
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """Site choices for $extract: the US Core profile claim, safety Flags."""
+
+    us_core: bool = True
+    safety: bool = True
+
+
 def extract_observations(
-    cq: CompiledQuestionnaire, result: ScoreResult, response: dict[str, Any]
+    cq: CompiledQuestionnaire,
+    result: ScoreResult,
+    response: dict[str, Any],
+    options: ExtractOptions | None = None,
+    *,
+    baseline: tuple[list[Change], Scored] | None = None,
 ) -> dict[str, Any]:
-    """A Bundle (transaction) of Observations for the computed scores marked observationExtract.
+    """A Bundle (transaction) of Observations for the computed scores marked observationExtract,
+    with `baseline` (the changes, and the earlier response scored) one more for each score's
+    change, a Flag for each positive safety item, and the Provenance of them all.
 
     UnprocessableContent when the response has no subject the Observations could carry.
     """
+    options = options or ExtractOptions()
     context = _context(response)
     identity = _identity(cq, response, context["subject"])
-    entries = []
+    entries: list[dict[str, Any]] = []
+    values: dict[str, str] = {}  # linkId -> identifier value of its (first) Observation
+    scored: dict[tuple[str, int | None], str] = {}  # and of each repetition's
     for score in result.scores:
         definition = cq.score(score.link_id)
         if score.value is None or definition is None or not definition.extract:
             continue
         value = observation_identifier(identity, score)
-        full_url = uuid.uuid5(uuid.NAMESPACE_URL, f"{OBSERVATION_SYSTEM}|{value}")
-        entries.append(
-            {
-                "fullUrl": f"urn:uuid:{full_url}",
-                "resource": _observation(score, context, result.status, value),
-                "request": {
-                    "method": "PUT",
-                    "url": f"Observation?identifier={OBSERVATION_SYSTEM}|{value}",
-                },
-            }
+        values.setdefault(score.link_id, value)
+        scored[score.link_id, score.instance] = value
+        observation = _observation(score, context, result.status, value)
+        entries.append(_entry(observation, value, options))
+    add_members(cq, entries, OBSERVATION_SYSTEM, values)
+    sources = [context["derivedFrom"][0]] if "derivedFrom" in context else []
+    if baseline is not None:
+        changes, earlier = baseline
+        before = _derived_from(earlier.response)
+        sources += [before] if before else []
+        base = (
+            f"{identity}\nchange from {_identity(earlier.cq, earlier.response, context['subject'])}"
         )
+        for change in changes:
+            definition = cq.score(change.score.link_id)
+            if definition is not None and definition.extract:
+                value = observation_identifier(base, change.score)
+                observation = _observation(change.score, context, result.status, value)
+                own = scored.get((change.score.link_id, change.score.instance))
+                _changed(change, observation, before, own)
+                entries.append(_entry(observation, value, options))
+    if options.safety:
+        entries.extend(_flags(cq, result, context, identity))
+    tag = observation_identifier(identity, Score("", {"code": "provenance"}, None))
+    targets = [entry["fullUrl"] for entry in entries]
+    provenance = provenance_entry(cq, response, tag, targets, sources)
+    if provenance is not None:
+        entries.append(provenance)
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def _entry(observation: dict[str, Any], value: str, options: ExtractOptions) -> dict[str, Any]:
+    if options.us_core:
+        observation["meta"] = {"profile": [US_CORE_SCREENING_ASSESSMENT]}
+    return conditional_entry(observation, OBSERVATION_SYSTEM, value)
+
+
+def _changed(
+    change: Change, observation: dict[str, Any], before: dict[str, Any], own: str | None
+) -> None:
+    """Make a score's Observation the one of its change, derived from both responses and
+    from the score's own Observation (`own`, its identifier value)."""
+    change_observation(change, observation, _quantity)
+    derived = [*observation.get("derivedFrom", []), *([before] if before else [])]
+    if own is not None:
+        derived.append({"reference": full_url(OBSERVATION_SYSTEM, own)})
+    if derived:
+        observation["derivedFrom"] = derived
+
+
+def _flags(
+    cq: CompiledQuestionnaire, result: ScoreResult, context: dict[str, Any], identity: str
+) -> list[dict[str, Any]]:
+    """A Flag entry for each positive safety item, when the subject may carry a Flag."""
+    if _target_type(context["subject"]) not in (None, *FLAG_SUBJECTS):
+        return []
+    found = []
+    for score in positive_scores(cq, result):
+        value = observation_identifier(identity, score)
+        mine = {"reference": full_url(OBSERVATION_SYSTEM, value)}
+        evidence = context.get("derivedFrom", [mine])[0]
+        found.append(safety_flag(score, value, context, evidence, result.status))
+    return found
 
 
 def observation_identifier(identity: str, score: Score) -> str:
@@ -271,17 +360,22 @@ def _observation(
     if type(score.value) is bool:
         observation["valueBoolean"] = score.value
     else:
-        observation["valueQuantity"] = {
-            "value": score.value,
-            "unit": "{score}",
-            "system": "http://unitsofmeasure.org",
-            "code": "{score}",
-        }
+        observation["valueQuantity"] = _quantity(score.value)
     if score.interpretation is not None:
         observation["interpretation"] = [{"coding": [dict(score.interpretation)]}]
     if "derivedFrom" in context:
         observation["derivedFrom"] = context["derivedFrom"]
     return observation
+
+
+def _quantity(value: Any) -> dict[str, Any]:
+    """A score as a valueQuantity in UCUM `{score}`."""
+    return {
+        "value": value,
+        "unit": "{score}",
+        "system": "http://unitsofmeasure.org",
+        "code": "{score}",
+    }
 
 
 def _derived_from(response: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,30 @@ SCORE_DIFFERS = Rule(
     ),
 )
 
+SCORE_SAFETY = Rule(
+    "score-safety",
+    "warning",
+    "business-rule",
+    "Safety item positive",
+    definition=(
+        "A safety-alert score is true: the response answers a safety item positively (for "
+        "example PHQ-9 item 9 at 1 or more), a matter for clinician review; $extract files a "
+        "Flag. A warning; sites can switch it off (RAPPORT_SAFETY_FLAGS=off)."
+    ),
+)
+
+SCORE_BASELINE = Rule(
+    "score-baseline",
+    "error",
+    "business-rule",
+    "Baseline not comparable",
+    definition=(
+        "A baseline sent with $score or $extract answers another Questionnaire, is about another "
+        "subject, lacks authored (as does the response), or is authored after the response. An "
+        "error (422); nothing is scored."
+    ),
+)
+
 SCORE_TOO_COSTLY = Rule(
     "score-too-costly",
     "error",
@@ -181,6 +205,28 @@ Q_SCORE_BAND = Rule(
     definition=(
         "A score-band extension needs an interpretation Coding with a code, and numeric low and "
         "high bounds where given, low not above high; boolean scores take no bands."
+    ),
+)
+
+Q_SAFETY_ALERT = Rule(
+    "q-safety-alert",
+    "error",
+    "invalid",
+    "Malformed safety alert",
+    definition=(
+        "A safety-alert extension needs a valueBoolean and sits on a boolean score item (whose "
+        "true value is the positive answer)."
+    ),
+)
+
+Q_CHANGE_RULE = Rule(
+    "q-change-rule",
+    "error",
+    "invalid",
+    "Malformed change rule",
+    definition=(
+        "A change-rule extension needs a code Coding, measure value or reduction, comparator <, "
+        "<=, >= or >, and a numeric threshold, on a numeric score item."
     ),
 )
 

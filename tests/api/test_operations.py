@@ -102,7 +102,9 @@ def test_validate_reports_errors_with_200(client: FlaskClient) -> None:
 
 
 def test_validate_reports_a_differing_client_score_as_score_does(client: FlaskClient) -> None:
-    body = build_response("phq-9", {str(n): 1 for n in range(1, 10)}, "completed")  # Several days
+    # Items 1-8 "Several days" (1), item 9 "Not at all" (0, so no safety warning): total 8.
+    answers = {**{str(n): 1 for n in range(1, 9)}, "9": 0}
+    body = build_response("phq-9", answers, "completed")
     body["item"].append({"linkId": "total", "answer": [{"valueDecimal": 3}]})
     status, result = call(client, "$validate", body)
     assert status == 200
@@ -115,7 +117,7 @@ def test_validate_reports_a_differing_client_score_as_score_does(client: FlaskCl
     _, scored = call(client, "$score", body)
     (issues,) = [p["resource"] for p in scored["parameter"] if p["name"] == "issues"]
     assert issues["issue"] == result["issue"]
-    body["item"][-1]["answer"] = [{"valueDecimal": 9}]
+    body["item"][-1]["answer"] = [{"valueDecimal": 8}]
     assert outcome_codes(call(client, "$validate", body)[1]) == ["informational"]
 
 
@@ -162,13 +164,14 @@ def test_extract_is_valid_r4_and_repeatable(client: FlaskClient) -> None:
     assert first["type"] == "transaction"
     assert validate_r4(first) == []
     _, second = call(client, "$extract", body)
-    ids = [entry["resource"]["identifier"] for entry in first["entry"]]
-    assert ids == [entry["resource"]["identifier"] for entry in second["entry"]]
-    for entry, (identifier,) in zip(first["entry"], ids, strict=True):
+    assert second == first  # Flags and Provenance included: nothing varies between calls
+    observations = [e for e in first["entry"] if e["resource"]["resourceType"] == "Observation"]
+    ids = [entry["resource"]["identifier"] for entry in observations]
+    for entry, (identifier,) in zip(observations, ids, strict=True):
         # A conditional update: creates it once, updates it when the response is amended.
         url = f"Observation?identifier={identifier['system']}|{identifier['value']}"
         assert entry["request"] == {"method": "PUT", "url": url}
-    observation = first["entry"][0]["resource"]
+    observation = observations[0]["resource"]
     assert observation["subject"] == {"reference": "Patient/p1"}
     assert observation["effectiveDateTime"] == "2026-11-25T10:00:00Z"
 

@@ -28,6 +28,11 @@ CONTEXT: dict[str, Any] = {
 SUBJECT: dict[str, Any] = {"subject": {"reference": "Patient/p1"}}
 
 
+def _observations(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Observation entries of a transaction (Flags and Provenance have their own tests)."""
+    return [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+
+
 def _extract(
     name: str, status: str = "completed", value: int = 1, **context: Any
 ) -> dict[str, Any]:
@@ -49,8 +54,8 @@ def test_every_instrument_extracts_valid_r4(name: str) -> None:
     assert validate_r4(result.response) == []
     assert bundle["type"] == "transaction"
     extracted = [s for s in compiled(name).scores if s.extract]
-    assert len(bundle["entry"]) == len(extracted)
-    for entry in bundle["entry"]:
+    assert len(_observations(bundle)) == len(extracted)
+    for entry in _observations(bundle):
         value = entry["resource"]["identifier"][0]["value"]
         assert entry["request"] == {
             "method": "PUT",
@@ -61,7 +66,7 @@ def test_every_instrument_extracts_valid_r4(name: str) -> None:
 
 def test_observation_shape() -> None:
     bundle = _extract("phq-9", value=3, **CONTEXT)
-    total, flag = (entry["resource"] for entry in bundle["entry"])
+    total, flag = (entry["resource"] for entry in _observations(bundle))
     assert total["status"] == "final"
     assert total["category"][0]["coding"][0]["code"] == "survey"
     assert total["code"]["coding"][0]["code"] == "44261-6"
@@ -85,7 +90,7 @@ def test_observation_shape() -> None:
 
 
 def _identifiers(bundle: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(e["fullUrl"], e["resource"]["identifier"][0]["value"]) for e in bundle["entry"]]
+    return [(e["fullUrl"], e["resource"]["identifier"][0]["value"]) for e in _observations(bundle)]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +129,7 @@ def test_identity_decides_the_identifiers() -> None:
 )
 def test_status(status: str, expected: str) -> None:
     bundle = _extract("gad-7", status)
-    assert {e["resource"]["status"] for e in bundle["entry"]} == {expected}
+    assert {e["resource"]["status"] for e in _observations(bundle)} == {expected}
 
 
 def test_withheld_and_unextracted_scores_give_no_observation() -> None:
@@ -133,13 +138,15 @@ def test_withheld_and_unextracted_scores_give_no_observation() -> None:
     del response["item"][2]["item"][0]
     result = score_response(toy(), response)
     bundle = extract_observations(toy(), result, response)
-    assert [e["resource"]["code"]["coding"][0]["code"] for e in bundle["entry"]] == ["toy-flag"]
+    assert [e["resource"]["code"]["coding"][0]["code"] for e in _observations(bundle)] == [
+        "toy-flag"
+    ]
     assert validate_r4(bundle) == []
 
 
 def test_optional_context() -> None:
     bundle = _extract("ebi", authored="2026-11-25", author={"reference": "Device/d1"})
-    observation = bundle["entry"][0]["resource"]
+    observation = _observations(bundle)[0]["resource"]
     assert observation["effectiveDateTime"] == "2026-11-25"
     for absent in ("issued", "performer", "encounter", "derivedFrom"):
         assert absent not in observation
@@ -163,7 +170,7 @@ def test_status_changes_update_the_same_observations(context: dict[str, Any]) ->
     first = _identifiers(bundles[0])
     for bundle, expected in zip(bundles, ("preliminary", "final", "amended"), strict=True):
         assert _identifiers(bundle) == first
-        for entry in bundle["entry"]:
+        for entry in _observations(bundle):
             value = entry["resource"]["identifier"][0]["value"]
             assert entry["request"] == {
                 "method": "PUT",
@@ -265,7 +272,7 @@ def test_an_id_identifies_a_response_only_with_its_subject() -> None:
 def test_an_identifier_without_system_gives_way_to_the_id() -> None:
     partial = _extract("gad-7", identifier={"value": "42"}, id="qr-1")
     assert _identifiers(partial) == _identifiers(_extract("gad-7", id="qr-1"))
-    derived = partial["entry"][0]["resource"]["derivedFrom"]
+    derived = _observations(partial)[0]["resource"]["derivedFrom"]
     assert derived == [{"reference": "QuestionnaireResponse/qr-1", "identifier": {"value": "42"}}]
 
 
@@ -303,13 +310,13 @@ def test_performer_only_when_observation_allows_the_author(author: Any, kept: bo
     response = build_response("gad-7", full_answers("gad-7", 1), **SUBJECT)
     result = score_response(compiled("gad-7"), response)
     bundle = extract_observations(compiled("gad-7"), result, {**response, "author": author})
-    assert bundle["entry"][0]["resource"].get("performer") == ([author] if kept else None)
+    assert _observations(bundle)[0]["resource"].get("performer") == ([author] if kept else None)
 
 
 def test_local_references_are_not_copied() -> None:
     contained = [{"resourceType": "Encounter", "id": "e", "status": "finished"}]
     bundle = _extract("gad-7", encounter={"reference": "#e"}, contained=contained)
-    observation = bundle["entry"][0]["resource"]
+    observation = _observations(bundle)[0]["resource"]
     assert "encounter" not in observation
     assert "contained" not in observation
     assert validate_r4(bundle) == []
@@ -350,7 +357,7 @@ def test_extraction_needs_a_subject_outside_the_response(subject: Any) -> None:
 )
 def test_subjects_observation_allows(subject: dict[str, Any]) -> None:
     bundle = _extract("gad-7", subject=subject)
-    assert bundle["entry"][0]["resource"]["subject"] == subject
+    assert _observations(bundle)[0]["resource"]["subject"] == subject
     assert validate_r4(bundle) == []
 
 
@@ -421,7 +428,7 @@ def test_a_score_per_repetition_is_filed_once_each() -> None:
     }
     cq = compile_questionnaire(questionnaire)
     bundle = extract_observations(cq, score_response(cq, response), response)
-    urls = [entry["request"]["url"] for entry in bundle["entry"]]
+    urls = [entry["request"]["url"] for entry in _observations(bundle)]
     assert len(set(urls)) == 2
-    values = [entry["resource"]["valueQuantity"]["value"] for entry in bundle["entry"]]
+    values = [entry["resource"]["valueQuantity"]["value"] for entry in _observations(bundle)]
     assert values == [1, 2]
