@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench crosscheck clean
+.PHONY: run test lint bench crosscheck portal-assets clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,17 @@ bench: $(STAMP)  ## benchmarks; writes BENCHMARKS.md
 crosscheck:  ## every shipped score expression on every vector in fhirpath.js (needs node, npm)
 	npm ci --prefix tools/fhirpathjs --no-audit --no-fund --silent
 	node tools/fhirpathjs/check.js
+
+# The runtime is offline (hospital networks are closed), so these are committed; re-run this
+# after changing a pinned version in tools/portal-assets/package.json (then `npm install
+# --package-lock-only` there). Files are copied as published, licence headers and files kept.
+SWAGGER_UI := tools/portal-assets/node_modules/swagger-ui-dist
+AXE        := tools/portal-assets/node_modules/axe-core
+portal-assets:  ## vendor Swagger UI (portal /docs) and axe-core (tests/portal) from npm, as locked
+	npm ci --prefix tools/portal-assets --no-audit --no-fund --silent
+	mkdir -p service/portal/static/swagger-ui tests/portal/vendor
+	cp $(addprefix $(SWAGGER_UI)/,LICENSE NOTICE swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css) service/portal/static/swagger-ui/
+	cp $(AXE)/axe.min.js $(AXE)/LICENSE tests/portal/vendor/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from .inprocess import measure_wsgi
 from .instruments import instruments
 from .machine import busy_cores, describe
 from .notes import notes
+from .portal import measure_portal
 from .report import Run, render
 from .soak import SoakPlan, soak
 from .startup import measure_startup
@@ -38,6 +39,7 @@ class Mode:
     profiled: tuple[str, ...]
     profile_requests: int
     soak: SoakPlan | None  # None: no soak
+    portal_loads: int = 50
 
 
 FULL = Mode(
@@ -61,6 +63,7 @@ QUICK = Mode(
     profiled=("phq-9",),
     profile_requests=50,
     soak=SoakPlan(seconds=15.0, window=5.0, probe_seconds=1.0, probe_rounds=1, warmup_seconds=0.5),
+    portal_loads=3,
 )
 
 
@@ -86,6 +89,8 @@ def measure(mode: Mode, command: str, quick: bool) -> Run:
         http = measure_http(bodies, mode.http, Path(work), _progress)
     _progress("start-up")
     startup = measure_startup(mode.startup_runs)
+    _progress("portal page load")
+    portal = measure_portal(mode.portal_loads)
     soaked = None
     if mode.soak is not None:
         with tempfile.TemporaryDirectory(prefix="bench-soak-") as work:
@@ -107,6 +112,7 @@ def measure(mode: Mode, command: str, quick: bool) -> Run:
         profiles=profiles,
         wsgi=wsgi,
         soak=soaked,
+        portal=portal,
     )
 
 

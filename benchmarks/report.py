@@ -9,6 +9,7 @@ from datetime import datetime
 from .engine import SCORE_GOAL, EngineResult
 from .hotspots import Profile
 from .machine import Machine
+from .portal import PortalResult, render_portal
 from .serving import NO_RECYCLING
 from .soak import RSS_GROWTH_GOAL, SoakResult, config_recycling
 from .startup import LOAD_GOAL_S, Startup
@@ -34,6 +35,7 @@ class Run:
     profiles: list[Profile]
     wsgi: list[tuple[str, Comparison]]
     soak: SoakResult | None = None
+    portal: PortalResult | None = None
 
 
 def _us(ns: float) -> str:
@@ -64,6 +66,7 @@ def render(run: Run, notes: str) -> str:
         *_http(run.http),
         *_startup(run.startup, run.http),
         *_soak(run.soak),
+        *render_portal(run.portal),
         "## Notes",
         "",
         notes.strip(),

@@ -37,7 +37,7 @@ def _conformance(settings: Settings) -> Any:
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (from the environment unless given), catalogue, routes."""
-    from service import api  # noqa: PLC0415 - nothing is built at import time
+    from service import api, portal  # noqa: PLC0415 - nothing is built at import time
     from service.api.http import State  # noqa: PLC0415
     from service.catalog import load_catalog  # noqa: PLC0415
     from service.catalog.layered import open_site  # noqa: PLC0415
@@ -59,4 +59,5 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     site = open_site(settings.redis_url, catalog, compiler)
     app.extensions["rapport"] = State(settings, _conformance(settings), site)
     api.init_app(app)
+    portal.init_app(app)
     return app

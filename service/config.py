@@ -56,7 +56,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "BATCH_MAX_ENTRIES": ("100", "most entries in one batch Bundle"),
     "BASE_URL": ("", "public base of the FHIR API for links (default: from the request)"),
     "REDIS_URL": ("", "Redis for the shared site catalogue and rate limits (optional)"),
-    "RATE_LIMIT": ("", "requests per client under /fhir, e.g. `600/minute` (empty: no limit)"),
+    "RATE_LIMIT": (
+        "",
+        "requests per client under /fhir and to portal forms, e.g. `600/minute` (empty: off)",
+    ),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "AUTH_JWKS": ("", "JWKS file path or https URL: when set, FHIR requests need a bearer JWT"),
     "AUTH_ISSUER": ("", "the `iss` tokens must carry (required with AUTH_JWKS)"),
@@ -66,6 +69,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "CORS_ORIGINS": ("", "browser origins allowed to call the API, separated by ',' (empty: none)"),
     "US_CORE": ("on", "`off`: $extract Observations claim no US Core profile (non-US sites)"),
     "SAFETY_FLAGS": ("on", "`off`: no Flag in $extract, no safety warning in $score"),
+    "PORTAL": ("auto", "the web pages at `/` and `/docs`: on, off, or auto (on unless AUTH_JWKS)"),
 }
 
 
@@ -122,6 +126,12 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     us_core: bool = True
     safety_flags: bool = True
+    portal: str = "auto"
+
+    @property
+    def portal_enabled(self) -> bool:
+        """Whether to serve the portal: `auto` serves it only while authentication is off."""
+        return self.portal == "on" or (self.portal == "auto" and not self.auth_jwks)
 
     @property
     def catalog_dirs(self) -> tuple[Path, ...]:
@@ -227,6 +237,7 @@ class SettingsSchema(Schema):
     cors_origins = _Words(validate=_origins)
     us_core = mf.Boolean(truthy={"on", "true", "1"}, falsy={"off", "false", "0"})
     safety_flags = mf.Boolean(truthy={"on", "true", "1"}, falsy={"off", "false", "0"})
+    portal = mf.String(validate=validate.OneOf(["auto", "on", "off"]))
 
     @validates_schema
     def _pages(self, data: dict[str, Any], **kw: Any) -> None:
@@ -262,6 +273,8 @@ def load_settings(
     raw.update(overrides or {})
     if "log_level" in raw and isinstance(raw["log_level"], str):
         raw["log_level"] = raw["log_level"].upper()
+    if "portal" in raw and isinstance(raw["portal"], str):
+        raw["portal"] = raw["portal"].lower()
     try:
         data = SettingsSchema().load(raw)
     except ValidationError as exc:

@@ -50,7 +50,14 @@ def test_quick_run_writes_every_section(tmp_path: Path) -> None:
         timeout=120,
     )
     report = output.read_text(encoding="utf-8")
-    headings = ("## 1. Engine", "## 2. HTTP", "## 3. Start-up and memory", "## 4. Soak", "## Notes")
+    headings = (
+        "## 1. Engine",
+        "## 2. HTTP",
+        "## 3. Start-up and memory",
+        "## 4. Soak",
+        "## 5. Portal page load",
+        "## Notes",
+    )
     for heading in headings:
         assert heading in report
     http = report.split("under gunicorn")[1]

@@ -27,6 +27,10 @@ AUTOMATIC_METHODS = frozenset({"HEAD", "OPTIONS"})
 FLASK_VARIABLE = re.compile(r"<(?:[a-z_]+:)?\w+>")
 OPENAPI_VARIABLE = re.compile(r"\{\w+\}")
 
+#: Blueprints that are not the API: the portal's web pages (service/portal) are HTML for
+#: people, documented in docs/portal.md, not operations of the FHIR API.
+NOT_API = frozenset({"portal"})
+
 FHIR_JSON = "application/fhir+json"
 OUTCOME = "#/components/schemas/OperationOutcome"
 
@@ -73,7 +77,7 @@ def routed_operations(app: Flask) -> set[tuple[str, str]]:
     return {
         (method, FLASK_VARIABLE.sub("{}", rule.rule))
         for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static"
+        if rule.endpoint != "static" and rule.endpoint.partition(".")[0] not in NOT_API
         for method in (rule.methods or set()) - AUTOMATIC_METHODS
     }
 

@@ -66,8 +66,9 @@ def _endpoint() -> str:
 
 
 def _exempt() -> bool:
-    # Probes and scrapes (/healthz, /readyz, /metrics) must never be throttled.
-    return not request.path.startswith("/fhir")
+    # Probes and scrapes (/healthz, /readyz, /metrics) must never be throttled; a portal
+    # submission runs the operations, so it counts like them.
+    return not request.path.startswith("/fhir") and request.endpoint != "portal.submit"
 
 
 def _throttled(exc: RateLimitExceeded) -> Response:

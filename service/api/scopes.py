@@ -77,7 +77,9 @@ def need(*grants: str) -> Need:
     return Need(tuple(parsed))
 
 
-#: Needs no token: conformance and SMART discovery, probes, the API description, the metrics.
+#: Needs no token: conformance and SMART discovery, probes, the API description, the metrics,
+#: and the portal's pages when it is on (`RAPPORT_PORTAL`; see `service.portal`): they show
+#: only the catalogue, and compute in-process, storing nothing, what is posted to them.
 PUBLIC: Final = frozenset(
     {
         "resources.metadata",
@@ -86,6 +88,11 @@ PUBLIC: Final = frozenset(
         "ops.readyz",
         "ops.openapi",
         "telemetry.metrics",
+        "portal.home",
+        "portal.instrument",
+        "portal.submit",
+        "portal.docs",
+        "portal.static",
     }
 )
 

@@ -345,7 +345,10 @@ def test_unknown_route_needs_a_token_before_it_says_404(
     assert client.get("/fhir/Patient/123", headers=bearer(issuer.token())).status_code == 404
 
 
-def test_every_route_is_public_or_declares_its_scope(secured: Flask) -> None:
+def test_every_route_is_public_or_declares_its_scope(jwks: Path) -> None:
+    # The portal on too (RAPPORT_PORTAL=on; with authentication it is off by default), so
+    # every route the service can have is checked.
+    secured = create_app(load_settings(auth_settings(jwks, portal="on"), environ={}))
     undeclared = [
         rule.endpoint
         for rule in secured.url_map.iter_rules()
