@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from service.catalog import CatalogError, load_catalog
+from service.catalog import CatalogError, expression_warnings, load_catalog
 
 __all__ = ["main"]
 
@@ -84,6 +84,9 @@ def lint(paths: Sequence[Path], out: TextIO) -> int:
         for problem in problems:
             print(problem, file=out)
         return 1
+    for entry in catalog.questionnaires():
+        for warning in expression_warnings(entry.resource, str(entry.source), "Questionnaire"):
+            print(f"warning: {warning}", file=out)
     counts = (len(catalog.questionnaires()), len(catalog.code_systems()))
     print(f"ok: {counts[0]} Questionnaires, {counts[1]} CodeSystems", file=out)
     return 0

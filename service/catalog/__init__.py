@@ -9,6 +9,7 @@ listing every problem with file, linkId, path and rule.
 from __future__ import annotations
 
 from service.questionnaire.checks import CATALOGUE_TYPES, Compiler, check_resource
+from service.questionnaire.checks.expressions import expression_warnings
 from service.questionnaire.problems import CatalogError, Problem
 
 from ._catalog import Catalog, version_key
@@ -25,6 +26,7 @@ __all__ = [
     "SearchKeys",
     "check_resource",
     "content_hash",
+    "expression_warnings",
     "fold",
     "load_catalog",
     "resource_files",

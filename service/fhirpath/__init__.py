@@ -9,12 +9,12 @@ module docstrings of `_values`, `_functions`, `_calls` and `_interpreter`.
 
 from __future__ import annotations
 
-from ._analysis import referenced_linkids, referenced_variables
+from ._analysis import called_functions, referenced_linkids, referenced_variables
 from ._ast import build
 from ._code import NotCompilableError
 from ._compiler import CompiledExpression, compile_tree
 from ._env import Env, Expression
-from ._errors import BudgetExceeded, FhirPathError
+from ._errors import BudgetExceeded, FhirPathError, UnsupportedRegex
 from ._interpreter import InterpretedExpression
 from ._parser import parse
 from ._patterns import check_patterns
@@ -24,6 +24,8 @@ __all__ = [
     "Env",
     "Expression",
     "FhirPathError",
+    "UnsupportedRegex",
+    "called_functions",
     "compile_expression",
     "interpret_expression",
     "referenced_linkids",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ._ast import Binary, Chain, Literal, Member, Node, Variable, build, walk
+from ._ast import Binary, Call, Chain, Literal, Member, Node, Variable, build, walk
 from ._parser import parse
 
-__all__ = ["referenced_linkids", "referenced_variables"]
+__all__ = ["called_functions", "referenced_linkids", "referenced_variables"]
 
 #: Variables every evaluation provides, which an author need not define.
 _PROVIDED = frozenset({"resource", "context", "questionnaire", "ucum", "sct", "loinc"})
@@ -23,6 +23,12 @@ def referenced_variables(source: str, *, max_length: int = 4096) -> frozenset[st
         and node.name not in _PROVIDED
         and not node.name.startswith(_SHORTHAND_PREFIXES)
     )
+
+
+def called_functions(source: str, *, max_length: int = 4096) -> frozenset[str]:
+    """The names of the functions an expression calls (`trace`, `where`, ...)."""
+    tree = build(parse(source, max_length=max_length))
+    return frozenset(node.name for node in walk(tree) if isinstance(node, Call))
 
 
 def referenced_linkids(source: str, *, max_length: int = 4096) -> frozenset[str]:

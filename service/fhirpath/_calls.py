@@ -240,6 +240,17 @@ def _iif(args: tuple[Node, ...], compile_: Compile) -> Step:
     return step
 
 
+def _trace(args: tuple[Node, ...], compile_: Compile) -> Step:
+    """trace(name [, projection]): its input, and nothing written anywhere. What trace()
+    would log is the response (patient data), and a log is no place for it; the arguments
+    are not even evaluated."""
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        return items
+
+    return step
+
+
 #: Function name -> (fewest arguments, most arguments, builder).
 FUNCTIONS: dict[str, tuple[int, int, Builder]] = {
     "empty": (0, 0, _plain(lambda items: [not items])),
@@ -270,4 +281,5 @@ FUNCTIONS: dict[str, tuple[int, int, Builder]] = {
     "select": (1, 1, _select),
     "repeat": (1, 1, _repeat),
     "iif": (2, 3, _iif),
+    "trace": (0, 2, _trace),
 }

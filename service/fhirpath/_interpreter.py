@@ -10,7 +10,8 @@ fhirpathpy 2.2.4 needs three corrections to score questionnaires:
   `weight()`/`ordinal()`, `single()` returns an error dict instead of failing,
   `toDecimal()`/`toInteger()` of several items give empty instead of failing,
   and `round()` rounds halves to even. Those functions are replaced by ours, as are
-  `matches()` and `replaceMatches()`, whose patterns must pass the regex guard (`_patterns`).
+  `matches()` and `replaceMatches()`, whose patterns run on RE2 (`_patterns`), and
+  `trace()`, which printed its input (patient data) to stdout: here it writes nothing.
 - Its `evaluate()` copies every dict in the result; the weight lookup needs the
   resource's own objects, so this module runs the evaluator itself and unwraps.
 
@@ -127,6 +128,11 @@ def _round(ctx: _Context, items: list[Any], precision: Any = None) -> list[Any]:
     return functions.round_([_plain(i) for i in items], places)
 
 
+def _trace(ctx: _Context, items: list[Any], *ignored: Any) -> list[Any]:
+    # fhirpathpy's trace() prints its input (the response) to stdout, gunicorn's log.
+    return items
+
+
 _TABLE: dict[str, dict[str, Any]] = {
     **CHARGED,
     "sum": _replacing(functions.sum_),
@@ -145,6 +151,7 @@ _TABLE: dict[str, dict[str, Any]] = {
         "arity": {2: ["String", "String"]},
         "nullable_input": True,
     },
+    "trace": {"fn": _trace, "arity": {0: [], 1: ["String"], 2: ["String", "Expr"]}},
 }
 
 

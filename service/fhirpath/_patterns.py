@@ -1,10 +1,10 @@
-"""`matches()` and `replaceMatches()`, with fhirpathpy's semantics and the regex guard.
+"""`matches()` and `replaceMatches()`, with fhirpathpy's semantics, run on RE2.
 
 Python's `re` backtracks without bound (`'aaaa…!'.matches('^(a+)+$')` takes minutes), so
-the patterns go through `service.fhirpath.regex`: a literal pattern it refuses makes the
-expression fail to compile, and at evaluation a pattern it refuses, or an input too long
-for the pattern's worst case at every position, fails the evaluation (FhirPathError)
-rather than running. As in fhirpathpy, `matches()` searches with `.` matching newlines
+the patterns go through `service.fhirpath.regex` (RE2, linear time): a literal pattern it
+refuses makes the expression fail to compile, and at evaluation a pattern it refuses, or
+an input too long for the pattern's program, fails the evaluation (FhirPathError) rather
+than running. As in fhirpathpy, `matches()` searches with `.` matching newlines
 and `replaceMatches()` substitutes every match, `$1` naming the first group; a result
 that could pass MAX_STRING characters is refused (BudgetExceeded) before it is built.
 """
@@ -17,13 +17,14 @@ from typing import Any
 
 from ._ast import Call, Literal, Node, walk
 from ._env import check_length
-from ._errors import FhirPathError
-from .regex import MAX_STEPS, Pattern, UnsafePattern, compile_pattern
+from ._errors import FhirPathError, UnsupportedRegex
+from .regex import MAX_STEPS, Pattern, UnsafePattern, UnsupportedPattern, compile_pattern
 
 __all__ = ["check_patterns", "matches", "replace_matches"]
 
-#: The functions whose first argument is a regex, with the flags fhirpathpy compiles it with.
-_FLAGS = {"matches": re.DOTALL, "replaceMatches": 0}
+#: The functions whose first argument is a regex: whether `.` matches newlines (as in
+#: fhirpathpy, which compiles matches() with DOTALL and replaceMatches() without).
+_FLAGS = {"matches": True, "replaceMatches": False}
 _GROUP = re.compile(r"\$(\d+)")
 
 
@@ -70,23 +71,25 @@ def _one_string(items: list[Any], function: str) -> str:
     raise FhirPathError(f"{function}() expects a single string, got {items!r:.100}")
 
 
-def _guarded(source: str, value: str, function: str) -> re.Pattern[str]:
+def _guarded(source: str, value: str, function: str) -> Any:
     """The compiled pattern, if the guard allows it on `value`; else FhirPathError."""
     pattern = _pattern(source, _FLAGS[function])
-    if pattern.search_cost(len(value)) > MAX_STEPS:
+    if pattern.cost(len(value)) > MAX_STEPS:
         raise FhirPathError(
             f"{function}(): {len(value)} characters are too many to match {source!r:.100} safely"
         )
     return pattern.compiled
 
 
-def _pattern(source: str, flags: int) -> Pattern:
+def _pattern(source: str, dot_all: bool) -> Pattern:
     try:
-        return _compiled(source, flags)
+        return _compiled(source, dot_all)
+    except UnsupportedPattern as exc:
+        raise UnsupportedRegex(f"regex {source!r:.100}: {exc}") from None
     except UnsafePattern as exc:
         raise FhirPathError(f"regex {source!r:.100}: {exc}") from None
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(source: str, flags: int) -> Pattern:
-    return compile_pattern(source, flags)
+def _compiled(source: str, dot_all: bool) -> Pattern:
+    return compile_pattern(source, dot_all=dot_all)

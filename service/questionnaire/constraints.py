@@ -20,7 +20,7 @@ from service.fhirpath import Expression, FhirPathError
 from service.rules import Rule
 
 from .extensions import CONSTRAINTS, ENABLE_WHEN_EXPRESSION, extensions
-from .logic import Compiler, expression_of, uses_of
+from .logic import Compiler, expression_issue, expression_of, uses_of
 
 __all__ = ["Constraint", "constraints", "enable_expression"]
 
@@ -129,5 +129,5 @@ def _compile(
     try:
         return compile_(source)
     except FhirPathError as exc:
-        issues.append(_issue(where, f"invalid FHIRPath: {exc}", rules.Q_EXPRESSION))
+        issues.append(expression_issue(where, exc))
         return None

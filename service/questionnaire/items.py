@@ -20,7 +20,7 @@ from typing import Any
 from service import rules
 from service.fhir import r4
 from service.fhir.outcome import Issue, IssueType, error
-from service.fhirpath.regex import Pattern, UnsafePattern, compile_pattern
+from service.fhirpath.regex import Pattern, UnsafePattern, UnsupportedPattern, compile_pattern
 from service.rules import Rule
 
 from .complex_limits import ComplexLimits, complex_limits
@@ -211,6 +211,11 @@ def _pattern(item: dict[str, Any], path: str, issues: list[Issue]) -> Pattern | 
             if type(source) is not str:
                 raise UnsafePattern("needs a valueString")
             return compile_pattern(source)
+        except UnsupportedPattern as exc:
+            where = f"{path}.extension[{index}].valueString"
+            issues.append(
+                error(IssueType.NOT_SUPPORTED, f"regex: {exc}", where, rule=rules.Q_REGEX)
+            )
         except UnsafePattern as exc:
             issues.append(_bad(f"{path}.extension[{index}]", f"regex: {exc}", rules.Q_REGEX))
     return None

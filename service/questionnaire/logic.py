@@ -13,7 +13,13 @@ from typing import Any
 
 from service import rules
 from service.fhir.outcome import Issue, IssueType, error
-from service.fhirpath import Expression, FhirPathError, referenced_linkids, referenced_variables
+from service.fhirpath import (
+    Expression,
+    FhirPathError,
+    UnsupportedRegex,
+    referenced_linkids,
+    referenced_variables,
+)
 from service.rules import Rule
 
 from .change_rules import ChangeRule, change_rules
@@ -118,8 +124,17 @@ def expression_of(
     try:
         return value, compile_(value["expression"])
     except FhirPathError as exc:
-        issues.append(_issue(where, f"invalid FHIRPath: {exc}", rules.Q_EXPRESSION))
+        issues.append(expression_issue(where, exc))
         return None
+
+
+def expression_issue(where: str, exc: FhirPathError) -> Issue:
+    """The q-expression issue for an expression that does not compile: not-supported for a
+    regex RE2 cannot run (backreference, lookaround), invalid otherwise."""
+    if isinstance(exc, UnsupportedRegex):
+        text = f"unsupported FHIRPath: {exc}"
+        return _issue(where, text, rules.Q_EXPRESSION, IssueType.NOT_SUPPORTED)
+    return _issue(where, f"invalid FHIRPath: {exc}", rules.Q_EXPRESSION)
 
 
 def uses_of(

@@ -27,6 +27,7 @@ class Problem:
     text: str
     path: str | None = None
     link_id: str | None = None
+    code: IssueType | None = None  # the issue code, when not the rule's (`_CODES`) default
 
     def __str__(self) -> str:
         return f"{self.source}: {self.where}: {self.rule}: {self.text}"
@@ -41,8 +42,10 @@ class Problem:
 
     def to_issue(self) -> Issue:
         """The problem as an OperationOutcome issue (for refused catalogue writes)."""
-        code = _CODES.get(self.rule) or (
-            IssueType.INVARIANT if self.rule.code.startswith("que-") else IssueType.INVALID
+        code = (
+            self.code
+            or _CODES.get(self.rule)
+            or (IssueType.INVARIANT if self.rule.code.startswith("que-") else IssueType.INVALID)
         )
         return Issue(IssueSeverity.ERROR, code, self.text, self.path, rule=self.rule)
 

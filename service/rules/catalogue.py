@@ -255,6 +255,17 @@ FHIRPATH = Rule(
     definition="An expression is not valid FHIRPath.",
 )
 
+FHIRPATH_TRACE = Rule(
+    "fhirpath-trace",
+    "warning",
+    "informational",
+    "FHIRPath trace() is ignored",
+    definition=(
+        "A warning of the content checker: an expression calls trace(), which here returns its "
+        "input and writes nothing (elsewhere it would log the response, patient data)."
+    ),
+)
+
 SDC_LINKID = Rule(
     "sdc-linkid",
     "error",

@@ -136,21 +136,24 @@ Q_CONSTRAINT = Rule(
 Q_REGEX = Rule(
     "q-regex",
     "error",
-    "invalid",
+    "invalid, not-supported",
     "Unusable regex",
     definition=(
-        "A regex extension is invalid, longer than 1,000 characters, or unsafe to run (nested "
-        "repetition, alternation or lookaround inside a repetition, backreferences)."
+        "A regex extension is invalid or longer than 1,000 characters (invalid), or uses what "
+        "RE2 cannot run in linear time: backreferences, lookaround, atomic groups, possessive "
+        "quantifiers, XML Schema class subtraction (not-supported)."
     ),
 )
 
 Q_EXPRESSION = Rule(
     "q-expression",
     "error",
-    "invalid",
+    "invalid, not-supported",
     "Unusable expression",
     definition=(
-        "An expression extension has no valueExpression, or its expression is not valid FHIRPath."
+        "An expression extension has no valueExpression, or its expression is not valid FHIRPath "
+        "(invalid), or a matches()/replaceMatches() pattern in it is one RE2 cannot run "
+        "(not-supported)."
     ),
 )
 

@@ -91,3 +91,18 @@ def test_lint_runs_the_vectors(tmp_path: Path) -> None:
     assert result.stdout.startswith(
         f"{path}: vectors[0] {name!r}: vectors: score {link_id!r}: expected {wrong!r}, got "
     )
+
+
+def test_lint_warns_about_trace_but_passes(tmp_path: Path) -> None:
+    """trace() writes nothing (it would log patient data): the content check says so."""
+    resource = mini()
+    expression = resource["extension"][0]["valueExpression"]
+    expression["expression"] = f"({expression['expression']}).trace('t')"
+    file = write(tmp_path / "site", "mini.json", resource)
+    result = _run("lint", file)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == [
+        f"warning: {file}: Questionnaire.extension[0].valueExpression: fhirpath-trace: "
+        "trace() writes nothing here (it would log patient data); remove it",
+        "ok: 1 Questionnaires, 0 CodeSystems",
+    ]

@@ -29,8 +29,9 @@ INITIAL = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-init
 ENABLE_WHEN = (
     "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
 )
-#: Minutes of backtracking for Python's `re` on 40 characters, unless the guard refuses it.
+#: Minutes of backtracking for Python's `re` on 40 characters; RE2 answers at once.
 NESTED_REGEX = "^(a+)+$"
+REGEX = "http://hl7.org/fhir/StructureDefinition/regex"
 MATCHED = "%resource.item.where(linkId='s').answer.value"
 SCORE_BAND = "https://rapport-fhir.github.io/fhir/StructureDefinition/score-band"
 STRING = {"linkId": "a", "type": "string"}
@@ -138,6 +139,14 @@ def _enabled_by(expression: str, **answers: str) -> dict[str, Any]:
              {"linkId": "t", "type": "string", "extension": [when]}]  # fmt: skip
     response = _site(*items)
     response["item"] = [_answered(k, valueString=v) for k, v in answers.items()]
+    return response
+
+
+def _regex_item(pattern: str, answer: str) -> dict[str, Any]:
+    """A response to a contained Questionnaire whose string item 's' has this `regex`."""
+    item = {"linkId": "s", "type": "string", "extension": [{"url": REGEX, "valueString": pattern}]}
+    response = _site(item)
+    response["item"] = [_answered("s", valueString=answer)]
     return response
 
 
@@ -614,14 +623,19 @@ CASES: tuple[dict[str, Any], ...] = (
     _case("contained-600k", "POST", VALIDATE, 422, "too-costly", at="Questionnaire",
           make="contained-600k"),
     _case(
-        "contained-matches-nested-repetition", "POST", VALIDATE, 422, "invalid",
+        "contained-matches-backreference", "POST", VALIDATE, 422, "not-supported",
         at="Questionnaire.item[2].extension[0].valueExpression",
-        json_body=_enabled_by(f"{MATCHED}.matches('{NESTED_REGEX}')", s="a" * 39 + "!", t="x"),
+        json_body=_enabled_by(f"{MATCHED}.matches('(a)\\\\1')", s="a" * 39 + "!", t="x"),
     ),
     _case(
-        "contained-replacematches-nested-repetition", "POST", SCORE, 422, "invalid",
+        "contained-replacematches-lookahead", "POST", SCORE, 422, "not-supported",
         at="Questionnaire.item[2].extension[0].valueExpression",
-        json_body=_enabled_by(f"{MATCHED}.replaceMatches('(a|aa)+', '') = ''", s="a" * 39 + "!"),
+        json_body=_enabled_by(f"{MATCHED}.replaceMatches('a(?=a)', '') = ''", s="a" * 39 + "!"),
+    ),
+    _case(
+        "contained-regex-extension-lookbehind", "POST", VALIDATE, 422, "not-supported",
+        at="Questionnaire.item[0].extension[0].valueString",
+        json_body=_regex_item("(?<=a)b", "ab"),
     ),
     # --- batch Bundles ------------------------------------------------------------------
     _case("batch-101-entries", "POST", "/fhir", 400, "too-costly", at="Bundle.entry",

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from service import create_app
 from service.config import load_settings
+from service.fhirpath import Env, compile_expression, interpret_expression
 from tests.hardening.bad_inputs import (
     CASES,
     LONG_REPEAT,
@@ -28,6 +29,7 @@ from tests.hardening.bad_inputs import (
     _contained,
     _enabled_by,
     _qr,
+    _regex_item,
 )
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
@@ -150,29 +152,44 @@ def test_contained_arithmetic_scores_or_is_withheld(client: FlaskClient, express
     assert response.status_code in (200, 422), body
 
 
-@pytest.mark.parametrize(
-    ("expression", "answers"),
-    [
-        pytest.param(
-            f"{MATCHED}.matches(%resource.item.where(linkId='p').answer.value)",
-            {"s": "a" * 39 + "!", "p": NESTED_REGEX, "t": "x"},
-            id="pattern-from-the-response",
-        ),
-        pytest.param(
-            f"{MATCHED}.matches('[a-z]+!')", {"s": "a" * 3000, "t": "x"}, id="input-too-long"
-        ),
-    ],
-)
-def test_regex_the_guard_refuses_at_evaluation_fails_it(
-    client: FlaskClient, expression: str, answers: dict[str, str]
-) -> None:
-    """The evaluation fails (qr-expression-failed) within a second instead of backtracking."""
-    body = json.dumps(_enabled_by(expression, **answers)).encode()
+def test_regex_from_the_response_re2_cannot_run_fails_the_expression(client: FlaskClient) -> None:
+    """A backreference from the data fails the evaluation (qr-expression-failed), never runs."""
+    expression = f"{MATCHED}.matches(%resource.item.where(linkId='p').answer.value)"
+    body = json.dumps(_enabled_by(expression, s="aa", p="(a)\\1", t="x")).encode()
     response, elapsed = _timed(client, "POST", "/fhir/QuestionnaireResponse/$validate", body, {})
     assert elapsed < 1.0
     assert response.status_code == 200
     rules = [c["code"] for i in response.get_json()["issue"] for c in i["details"]["coding"]]
     assert rules == ["qr-expression-failed"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "answer", "rules"),
+    [
+        pytest.param("(a?){30}a{30}", "a" * 30, [], id="exponential-in-re-matches"),
+        pytest.param("(a?){30}a{30}", "a" * 29, ["qr-answer-regex"], id="exponential-in-re"),
+        pytest.param(NESTED_REGEX, "a" * 39 + "!", ["qr-answer-regex"], id="nested-repetition"),
+    ],
+)
+def test_regex_extension_that_backtracks_in_python_answers_at_once(
+    client: FlaskClient, pattern: str, answer: str, rules: list[str]
+) -> None:
+    """The `regex` extension runs on RE2: `(a?){30}a{30}` (~30 s in Python's re) answers at once."""
+    body = json.dumps(_regex_item(pattern, answer)).encode()
+    response, elapsed = _timed(client, "POST", "/fhir/QuestionnaireResponse/$validate", body, {})
+    assert elapsed < 0.5
+    assert response.status_code == 200
+    issues = response.get_json()["issue"]
+    found = [c["code"] for i in issues for c in i.get("details", {}).get("coding", [])]
+    assert found == rules
+
+
+@pytest.mark.parametrize("make", [compile_expression, interpret_expression])
+def test_matches_that_backtracks_in_python_answers_at_once(make: Any) -> None:
+    expression = make("%s.matches('^(a?){30}a{30}$')")
+    started = time.perf_counter()
+    assert expression.evaluate([{}], Env({}, variables={"s": ["a" * 30]})) == [True]
+    assert time.perf_counter() - started < 0.1
 
 
 @pytest.mark.parametrize(
@@ -202,12 +219,12 @@ def test_a_costly_expression_is_a_warning_in_validation(
 
 
 def test_regex_from_the_response_fails_a_score(client: FlaskClient) -> None:
-    """A score that would backtrack is withheld: 422 score-failed, within a second."""
+    """A score whose pattern RE2 cannot run is withheld: 422 score-failed, within a second."""
     value = "%resource.item.where(linkId='a').answer.value.toString()"
     pattern = "%resource.item.where(linkId='p').answer.value"
     resource = _contained([], f"iif({value}.matches({pattern}), 1, 0)")
     resource["contained"][0]["item"].insert(1, {"linkId": "p", "type": "string"})
-    resource["item"].append({"linkId": "p", "answer": [{"valueString": "^(1+)+$"}]})
+    resource["item"].append({"linkId": "p", "answer": [{"valueString": "(1)\\1"}]})
     resource["item"][0]["answer"] = [{"valueInteger": int("1" * 9)}]
     response, elapsed = _timed(
         client, "POST", "/fhir/QuestionnaireResponse/$score", json.dumps(resource).encode(), {}

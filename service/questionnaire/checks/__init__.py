@@ -8,6 +8,7 @@ from typing import Any
 
 from service import rules
 from service.errors import RapportError
+from service.fhir.outcome import IssueType
 from service.questionnaire.compile import CompiledQuestionnaire
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import locate, walk_items
@@ -80,6 +81,7 @@ def _compile_problems(exc: ValueError, resource: dict[str, Any], source: str) ->
             issue.text,
             issue.expression or "Questionnaire",
             _link_id(resource, issue.expression or "Questionnaire", None),
+            issue.code if issue.code is IssueType.NOT_SUPPORTED else None,
         )
         for issue in issues
     ]

@@ -7,7 +7,13 @@ from functools import lru_cache
 from typing import Any
 
 from service import rules
-from service.fhirpath import FhirPathError, compile_expression
+from service.fhir.outcome import IssueType
+from service.fhirpath import (
+    FhirPathError,
+    UnsupportedRegex,
+    called_functions,
+    compile_expression,
+)
 from service.questionnaire.problems import Problem
 from service.questionnaire.walk import dicts, link_id_of
 
@@ -31,10 +37,16 @@ _FHIR_QUERY = "application/x-fhir-query"
 @lru_cache(maxsize=2048)
 def parse_error(expression: str) -> str | None:
     """Why an expression does not parse (or compile), else None; cached, as content repeats."""
+    failure = _failure(expression)
+    return None if failure is None else str(failure)
+
+
+@lru_cache(maxsize=2048)
+def _failure(expression: str) -> FhirPathError | None:
     try:
         compile_expression(expression)
     except FhirPathError as exc:
-        return str(exc)
+        return exc
     return None
 
 
@@ -46,6 +58,22 @@ def check_expressions(resource: dict[str, Any], source: str, root: str) -> list[
         if evaluated is not None:
             problems.extend(_check(extension, evaluated, source, path, link_id))
     return problems
+
+
+def expression_warnings(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+    """What content may do but should not: `trace()`, which here returns its input and
+    writes nothing (it would log the response, patient data, in fhirpath.js or fhirpathpy)."""
+    warnings: list[Problem] = []
+    for path, link_id, extension in expression_extensions(resource, root, None):
+        value = extension.get("valueExpression")
+        expression = value.get("expression") if isinstance(value, dict) else None
+        if not isinstance(expression, str) or _failure(expression) is not None:
+            continue
+        if "trace" in called_functions(expression):
+            text = "trace() writes nothing here (it would log patient data); remove it"
+            where = f"{path}.valueExpression"
+            warnings.append(Problem(source, rules.FHIRPATH_TRACE, text, where, link_id))
+    return warnings
 
 
 def expression_extensions(
@@ -89,6 +117,10 @@ def _check(
     elif not isinstance(expression, str):
         yield Problem(source, rules.SDC_EXPRESSION, f"{name} has no expression", path, link_id)
     else:
-        error = parse_error(expression)
-        if error is not None:
-            yield Problem(source, rules.FHIRPATH, f"{name} does not parse: {error}", path, link_id)
+        failure = _failure(expression)
+        if isinstance(failure, UnsupportedRegex):  # a regex RE2 cannot run: not-supported
+            text = f"{name} is not supported: {failure}"
+            yield Problem(source, rules.FHIRPATH, text, path, link_id, IssueType.NOT_SUPPORTED)
+        elif failure is not None:
+            text = f"{name} does not parse: {failure}"
+            yield Problem(source, rules.FHIRPATH, text, path, link_id)
