@@ -12,7 +12,14 @@ import orjson
 from service.errors import InvalidRequest, PayloadTooDeep
 from service.fhir.outcome import IssueType
 
-__all__ = ["dumps", "loads"]
+__all__ = ["MAX_DEPTH", "dumps", "loads"]
+
+#: The deepest JSON nesting accepted anywhere (request bodies, batch entries, site writes,
+#: contained and inline Questionnaires, the catalogue): objects and arrays, the outermost
+#: counting 1. A Questionnaire's item nesting takes two levels per group, so this allows
+#: ~28 groups deep inside a Parameters body; what is deeper is refused when parsed (400
+#: too-costly), before any recursive code (model parser, validator, serializer) sees it.
+MAX_DEPTH = 64
 
 
 class _DuplicateKey(ValueError):
@@ -88,6 +95,22 @@ def _holds_surrogate(value: Any) -> bool:
     return False
 
 
+def _check_depth(value: Any) -> None:
+    """PayloadTooDeep if objects and arrays nest deeper than MAX_DEPTH; iterative, and it
+    looks once at each element: a fraction of what parsing the body took (FUZZING.md)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise PayloadTooDeep(f"Body nests objects and arrays deeper than {MAX_DEPTH} levels")
+        below: list[Any] = []
+        for node in level:
+            children = node.values() if type(node) is dict else node
+            below += [child for child in children if type(child) is dict or type(child) is list]
+        level = below
+
+
 def loads(body: bytes) -> Any:
     """Parse a request body as FHIR JSON; raise InvalidRequest saying what is wrong."""
     try:
@@ -118,6 +141,7 @@ def loads(body: bytes) -> Any:
         ) from None
     except RecursionError:
         raise PayloadTooDeep("Body is nested too deeply") from None
+    _check_depth(value)
     if text[end:].strip(_WS):
         raise InvalidRequest(
             "Body has content after the JSON value", issue_type=IssueType.STRUCTURE
