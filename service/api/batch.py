@@ -22,6 +22,7 @@ from service.errors import InvalidRequest, RapportError
 from service.fhir.bundle import instant, new_id
 from service.fhir.errors import status_of
 from service.fhir.outcome import IssueType, error, operation_outcome
+from service.questionnaire.compile import within_deadline
 
 __all__ = ["blueprint"]
 
@@ -87,11 +88,12 @@ def _run_entries(entries: list[Any], seconds: float) -> list[dict[str, Any]]:
     """Each entry's result, in order; those not started within `seconds` answer 503."""
     deadline = time.monotonic() + seconds
     results = []
-    for index, entry in enumerate(entries):
-        if time.monotonic() >= deadline:
-            results.append(_failed(503, operation_outcome([_OUT_OF_TIME])))
-        else:
-            results.append(_run_entry(entry, index))
+    with within_deadline(deadline):  # an entry running past the budget is stopped inside
+        for index, entry in enumerate(entries):
+            if time.monotonic() >= deadline:
+                results.append(_failed(503, operation_outcome([_OUT_OF_TIME])))
+            else:
+                results.append(_run_entry(entry, index))
     return results
 
 

@@ -13,6 +13,8 @@ __all__ = [
     "MAX_ISSUES",
     "RULES_SYSTEM",
     "Issue",
+    "IssueCapReached",
+    "IssueList",
     "IssueSeverity",
     "IssueType",
     "error",
@@ -89,6 +91,25 @@ class Issue:
 
 #: An OperationOutcome lists at most this many issues; an answer never dwarfs its request.
 MAX_ISSUES = 500
+
+
+class IssueCapReached(Exception):
+    """Raised by `IssueList.append` at the cap: the check collecting issues stops there."""
+
+
+class IssueList(list[Issue]):
+    """Issues collected by a check, at most MAX_ISSUES - 1 of them (room for the note that
+    says the check stopped): the issue past that raises IssueCapReached, so that the cost of
+    a check is bounded by the cap, not by the size of the body it reads."""
+
+    __slots__ = ()
+
+    def append(self, issue: Issue) -> None:
+        if len(self) >= MAX_ISSUES - 1:
+            raise IssueCapReached
+        super().append(issue)
+
+
 _MAX_TEXT = 1000
 
 

@@ -8,7 +8,9 @@ and one of the q-* rules of the registry (service/rules/content.py; docs/rules.m
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +39,7 @@ __all__ = [
     "ScoreDef",
     "Variable",
     "compile_questionnaire",
+    "within_deadline",
 ]
 
 
@@ -61,9 +64,28 @@ class Limits:
     max_evaluation_seconds: float | None = 10.0
 
     def deadline(self) -> float | None:
-        """The `time.monotonic()` by which evaluation for a response starting now must end."""
+        """The `time.monotonic()` by which evaluation for a response starting now must end:
+        never past the deadline of what it runs within (`within_deadline`, a batch)."""
         seconds = self.max_evaluation_seconds
-        return None if seconds is None else time.monotonic() + seconds
+        own = None if seconds is None else time.monotonic() + seconds
+        outer = _OUTER_DEADLINE.get()
+        return outer if own is None else own if outer is None else min(own, outer)
+
+
+#: The deadline of what the current work runs within: a batch sets its budget's end, so
+#: that an entry running past it is stopped inside (compiling, evaluating), not only the
+#: entries not yet started.
+_OUTER_DEADLINE: ContextVar[float | None] = ContextVar("outer_deadline", default=None)
+
+
+@contextmanager
+def within_deadline(deadline: float) -> Iterator[None]:
+    """Compile and evaluate within the block so as to end by `deadline` (time.monotonic())."""
+    token = _OUTER_DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _OUTER_DEADLINE.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +209,9 @@ class _Builder:
         self.expressions = 0
         self.characters = 0
         self.deadline = time.monotonic() + limits.max_compile_seconds
+        outer = _OUTER_DEADLINE.get()
+        if outer is not None:
+            self.deadline = min(self.deadline, outer)
         self.item_variables: dict[str, tuple[Variable, ...]] = {}
         self.enable_expressions: dict[str, Expression] = {}
         self.constraints: dict[str | None, tuple[Constraint, ...]] = {}

@@ -11,7 +11,7 @@ from typing import Any
 
 from service import rules
 from service.fhir import r4
-from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.fhir.outcome import Issue, IssueList, IssueSeverity, IssueType
 from service.questionnaire.extensions import ITEM_WEIGHT, ORDINAL_VALUE, extensions
 from service.questionnaire.items import ItemDef, Option, answer_key
 from service.questionnaire.terminology import Terminology
@@ -39,7 +39,7 @@ class Answers:
     __slots__ = ("issues", "terminology", "weights")
 
     def __init__(self, terminology: Terminology) -> None:
-        self.issues: list[Issue] = []
+        self.issues: list[Issue] = IssueList()  # stops the check at the cap (IssueCapReached)
         self.weights: dict[int, float] = {}
         self.terminology = terminology
 

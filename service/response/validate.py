@@ -29,7 +29,7 @@ from typing import Any
 
 from service import rules
 from service.errors import PayloadTooDeep
-from service.fhir.outcome import Issue, IssueSeverity, IssueType
+from service.fhir.outcome import MAX_ISSUES, Issue, IssueCapReached, IssueSeverity, IssueType
 from service.questionnaire.compile import CompiledQuestionnaire, ItemDef
 from service.questionnaire.enable_when import Enablement, Frame
 from service.rules import Rule
@@ -67,11 +67,18 @@ def validate_response(cq: CompiledQuestionnaire, response: Any) -> Validation:
     """Validate `response` (parsed JSON) against `cq`; raise PayloadTooDeep if too big."""
     deadline = cq.limits.deadline()
     walk = _Walk(cq, response)
-    status = check_resource(walk.out, cq, response)
-    if status is None:
-        return Validation(walk.out.issues, deadline=deadline)
-    walk.items(response.get("item", _ABSENT), "QuestionnaireResponse", None, cq.root_children, 1)
-    walk.finish(status, deadline)
+    try:
+        status = check_resource(walk.out, cq, response)
+        if status is None:
+            return Validation(walk.out.issues, deadline=deadline)
+        walk.items(
+            response.get("item", _ABSENT), "QuestionnaireResponse", None, cq.root_children, 1
+        )
+        walk.finish(status, deadline)
+    except IssueCapReached:  # the cost of a check is bounded by the cap, not by the body
+        text = f"Validation stopped after {MAX_ISSUES - 1} issues; fix these and validate again"
+        stopped = Issue(IssueSeverity.INFORMATION, IssueType.TOO_COSTLY, text)
+        return Validation([*walk.out.issues, stopped], deadline=deadline)
     answered = frozenset(walk.root.values)
     return Validation(walk.out.issues, walk.out.weights, answered, deadline)
 

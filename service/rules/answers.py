@@ -249,9 +249,8 @@ QR_ANSWER_REGEX_UNCHECKED = Rule(
     "too-costly",
     "Pattern not checked",
     definition=(
-        "The answer is too long to be matched in bounded time against the item's regex (its "
-        "length times the pattern's RE2 program size over 2x10^7, or a response's answers "
-        "together over 10^8), so it was not checked. A warning."
+        "The answer is too long to match against the item's regex in bounded time (length "
+        "times RE2 program size over 2e7, or 1e8 for a response), so it was not checked."
     ),
     checks="an answer too long to match in bounded time (RE2 work over 2e7, 1e8 a response)",
     tests="`test_regex_cost_bound`",
