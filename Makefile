@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench crosscheck portal-assets clean
+.PHONY: run test lint bench fuzz crosscheck portal-assets clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: lint  ## lint, then the whole suite
 
 bench: $(STAMP)  ## benchmarks; writes BENCHMARKS.md
 	$(BIN)/python -m benchmarks
+
+fuzz: $(STAMP)  ## the long fuzz campaign (FHIRPath engines, regex translation, validator); see FUZZING.md
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/fuzz -q -s -p no:cacheprovider
 
 crosscheck:  ## every shipped score expression on every vector in fhirpath.js (needs node, npm)
 	npm ci --prefix tools/fhirpathjs --no-audit --no-fund --silent
