@@ -20,8 +20,9 @@ implicitly anchored: `Pattern.matches` is a full match. FHIRPath's functions sea
 every position, `.` matching newlines for `matches()` ("single line" mode).
 
 RE2 runs in time proportional to the input times the compiled program at worst; an answer
-whose `cost` passes `MAX_STEPS` is not matched (reported unchecked), so one request cannot
-buy seconds of matching. RE2's own memory is capped by `max_mem`.
+whose `cost` passes `MAX_STEPS`, or that would take a response's answers together past
+`MAX_RESPONSE_STEPS`, is not matched (reported unchecked), so one request cannot buy
+seconds of matching. RE2's own memory is capped by `max_mem`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import re2
 
 __all__ = [
     "MAX_PATTERN",
+    "MAX_RESPONSE_STEPS",
     "MAX_STEPS",
     "Pattern",
     "UnsafePattern",
@@ -44,6 +46,8 @@ __all__ = [
 MAX_PATTERN = 1_000
 #: Input length times RE2 program size beyond which a value is not matched (~0.1 s worst).
 MAX_STEPS = 20_000_000
+#: The same, for all the answers of one response together (~0.5 s worst).
+MAX_RESPONSE_STEPS = 100_000_000
 _MAX_MEM = 8 << 20  # RE2's default; bounds its DFA cache per pattern
 
 #: Tokens of the pattern source, scanned left to right (this scanner is linear: no

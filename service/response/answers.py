@@ -12,6 +12,7 @@ from typing import Any
 from service import rules
 from service.fhir import r4
 from service.fhir.outcome import Issue, IssueList, IssueSeverity, IssueType
+from service.fhirpath.regex import MAX_RESPONSE_STEPS
 from service.questionnaire.extensions import ITEM_WEIGHT, ORDINAL_VALUE, extensions
 from service.questionnaire.items import ItemDef, Option, answer_key
 from service.questionnaire.terminology import Terminology
@@ -36,9 +37,12 @@ _PLAIN_CODING = frozenset({"system", "code", "display"})
 class Answers:
     """What the answer checks write to: issues, Coding weights by id, and the terminology."""
 
-    __slots__ = ("issues", "terminology", "weights")
+    __slots__ = ("issues", "regex_budget", "terminology", "weights")
 
     def __init__(self, terminology: Terminology) -> None:
+        # RE2 work left for this response's `regex` checks (`Pattern.cost` units): one answer
+        # may cost MAX_STEPS, all of them together MAX_RESPONSE_STEPS.
+        self.regex_budget = MAX_RESPONSE_STEPS
         self.issues: list[Issue] = IssueList()  # stops the check at the cap (IssueCapReached)
         self.weights: dict[int, float] = {}
         self.terminology = terminology

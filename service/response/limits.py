@@ -103,7 +103,9 @@ def _check_pattern(out: Answers, definition: ItemDef, value: str, where: str) ->
     if pattern is None:
         return True
     link = definition.link_id
-    matches = pattern.matches(value)
+    cost = pattern.cost(len(value))
+    matches = pattern.matches(value) if cost <= out.regex_budget else None
+    out.regex_budget -= cost if matches is not None else 0
     if matches is None:
         text = f"too long ({len(value)} characters) to check against the regex of item '{link}'"
         out.add(

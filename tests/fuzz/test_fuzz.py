@@ -27,7 +27,6 @@ import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from service.scoring._regex import UnsafePattern, compile_pattern
 from service.scoring.fhirpath import (
     Env,
@@ -211,7 +210,7 @@ def test_regex_patterns_python_backtracks_on_answer_in_linear_time() -> None:
         started = time.perf_counter()
         ours.matches("a" * length)
         ours.compiled.search("a" * length + "!")
-        assert time.perf_counter() - started < 0.1, (pattern, length)
+        assert time.perf_counter() - started < 0.5, (pattern, length)
 
     case()
 

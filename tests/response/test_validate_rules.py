@@ -4,6 +4,7 @@ enableWhenExpression with variables, targetConstraint, and enableWhen per repeti
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from service.errors import UnprocessableContent
 from service.fhirpath.regex import (
     MAX_PATTERN,
+    MAX_RESPONSE_STEPS,
     MAX_STEPS,
     UnsafePattern,
     UnsupportedPattern,
@@ -533,6 +535,24 @@ def test_regex_cost_bound(pattern: str, value: str, expected: list[str]) -> None
     )
     response = _response({"linkId": "t", "answer": [{"valueString": value}]})
     assert [i.rule for i in validate_response(cq, response).issues] == expected
+
+
+def test_regex_work_is_bounded_per_response() -> None:
+    """Each answer within MAX_STEPS, together past MAX_RESPONSE_STEPS: the rest unchecked."""
+    pattern = compile_pattern("x*x*x*")
+    value = "x" * (MAX_STEPS // pattern.size - 1)
+    fit = MAX_RESPONSE_STEPS // pattern.cost(len(value))
+    cq = compile_questionnaire(
+        _questionnaire(
+            {"linkId": "t", "type": "text", "repeats": True,
+             "extension": [_ext("regex", valueString="x*x*x*")]}
+        )
+    )  # fmt: skip
+    answers = [{"valueString": value} for _ in range(fit + 2)]
+    started = time.perf_counter()
+    issues = validate_response(cq, _response({"linkId": "t", "answer": answers})).issues
+    assert time.perf_counter() - started < 2.0
+    assert [i.rule for i in issues] == ["qr-answer-regex-unchecked"] * 2
 
 
 @pytest.mark.parametrize("pattern", ["[", "a" * (MAX_PATTERN + 1), "a{1001}", r"\p{IsBasicLatin}"])
