@@ -40,7 +40,7 @@ def compile_expression(
 
     Raises FhirPathError on syntax errors, on expressions longer than
     `max_length` or nested too deeply, on a literal matches()/replaceMatches()
-    pattern that could backtrack without bound, and on unsupported constructs
+    pattern RE2 cannot run (UnsupportedRegex), and on unsupported constructs
     when `allow_fallback` is False.
     """
     tree = parse(source, max_length=max_length)

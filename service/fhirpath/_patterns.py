@@ -29,7 +29,7 @@ _GROUP = re.compile(r"\$(\d+)")
 
 
 def check_patterns(tree: Node) -> None:
-    """Raise FhirPathError for a literal pattern of matches()/replaceMatches() the guard
+    """Raise FhirPathError for a literal pattern of matches()/replaceMatches() that RE2
     refuses: content that could not be evaluated safely is refused when compiled."""
     for node in walk(tree):
         if isinstance(node, Call) and node.name in _FLAGS and node.args:
@@ -72,7 +72,7 @@ def _one_string(items: list[Any], function: str) -> str:
 
 
 def _guarded(source: str, value: str, function: str) -> Any:
-    """The compiled pattern, if the guard allows it on `value`; else FhirPathError."""
+    """The compiled pattern, if RE2 runs it and `value` is within its cost; else FhirPathError."""
     pattern = _pattern(source, _FLAGS[function])
     if pattern.cost(len(value)) > MAX_STEPS:
         raise FhirPathError(
