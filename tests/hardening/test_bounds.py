@@ -23,7 +23,7 @@ from service import create_app
 from service.config import Settings, load_settings
 from service.fhir.jsonio import MAX_CONTAINERS, MAX_VALUES
 from service.fhir.outcome import MAX_ISSUES
-from tests.hardening.bad_inputs import LONG_REPEAT, _contained
+from tests.hardening.bad_inputs import LONG_REPEAT, _contained, _regex_item
 
 PHQ9 = "https://rapport-fhir.github.io/fhir/Questionnaire/phq-9"
 VALIDATE = "/fhir/QuestionnaireResponse/$validate"
@@ -127,7 +127,8 @@ def _worker_pid(master: int) -> int:
 @pytest.mark.slow
 def test_floods_at_the_maximum_size_under_gunicorn(tmp_path: Path) -> None:
     """Any body up to RAPPORT_MAX_BODY_BYTES: answered within 2 s, the worker's peak RSS
-    growing by less than 100 MB over its size after a small request."""
+    growing by less than 100 MB over its size after a small request; and the regex attack
+    answered at once, by the same worker."""
     figures = []
     with run_gunicorn({}, log_dir=tmp_path) as server:
         worker = _worker_pid(server.process.pid)
@@ -148,6 +149,17 @@ def test_floods_at_the_maximum_size_under_gunicorn(tmp_path: Path) -> None:
             figures.append((param.id, round(elapsed, 2), (_peak_rss_kb(worker) - before) // 1024))
             if param is not VALID_FLOOD:
                 _stopped(answer["issue"])
+        # The review's regex attack: ~30 s each in Python's re, two took every worker down.
+        for _ in range(2):
+            attack = json.dumps(_regex_item("(a?){30}a{30}", "a" * 29)).encode()
+            started = time.perf_counter()
+            status, answer = _send(
+                urllib.request.Request(f"{server.url}{VALIDATE}", data=attack, headers=CT)
+            )
+            figures.append(("regex-(a?){30}a{30}", round(time.perf_counter() - started, 2), 0))
+            assert status == 200
+            assert answer["issue"][0]["details"]["coding"][0]["code"] == "qr-answer-regex"
+            assert _worker_pid(server.process.pid) == worker
     print(figures)  # recorded in FUZZING.md
     for name, elapsed, grown_mb in figures:
         assert elapsed < SECONDS, figures
