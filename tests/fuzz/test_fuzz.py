@@ -27,14 +27,15 @@ import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from service.scoring._regex import UnsafePattern, compile_pattern
-from service.scoring.fhirpath import (
+
+from service.fhirpath import (
     Env,
     FhirPathError,
     compile_expression,
     interpret_expression,
 )
-from service.scoring.fhirpath._code import NotCompilableError
+from service.fhirpath._code import NotCompilableError
+from service.fhirpath.regex import UnsafePattern, compile_pattern
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 CASE_SECONDS = float(os.environ.get("FUZZ_CASE_SECONDS", "2.0"))

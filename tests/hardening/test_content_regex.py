@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from service import create_app
 from service.config import load_settings
-from tests.catalog.builders import mini, write
+from tests.builders.catalog import mini, write
 from tests.catalog.test_cli import _run
 
 CT = {"Content-Type": "application/fhir+json"}

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.config import load_settings
 from service.fhir.jsonio import MAX_DEPTH, loads
-from tests.catalog.builders import mini
+from tests.builders.catalog import mini
 
 CT = {"Content-Type": "application/fhir+json"}
 
