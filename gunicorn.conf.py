@@ -89,6 +89,17 @@ def pre_request(worker: Any, req: Any) -> None:
     """Replace gunicorn's default, which logs every raw path at debug level."""
 
 
+def when_ready(server: Any) -> None:
+    """The app is loaded (preload_app) and no worker forked yet: freeze the start-up heap.
+
+    Every worker inherits it frozen, so its full collections no longer walk the compiled
+    catalogue (a 100+ ms pause, the p99 spikes measured in BENCHMARKS.md).
+    """
+    from service.runtime import tune_gc  # noqa: PLC0415 - after the metrics folder
+
+    tune_gc()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """Tell prometheus-client a worker is gone, so its live gauges stop counting."""
     from prometheus_client import multiprocess  # noqa: PLC0415 - after the folder is set
