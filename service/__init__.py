@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +12,27 @@ from flask import Flask
 from service.config import Settings, load_settings
 
 __all__ = ["create_app"]
+
+
+class _App(Flask):
+    """Flask, without an `inspect` call per hook per request.
+
+    Flask passes every hook and view through `ensure_sync`, which asks `inspect` each time
+    whether the function is a coroutine; the answer never changes, so it is kept.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: set[Callable[..., Any]] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """`func` itself when it is synchronous (remembered), else Flask's wrapper."""
+        if func in self._sync:
+            return func
+        wrapped = super().ensure_sync(func)
+        if wrapped is func:
+            self._sync.add(func)
+        return wrapped
 
 
 def _conformance(settings: Settings) -> Any:
@@ -51,7 +72,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     catalog = load_catalog(
         settings.catalog_dirs, disabled=settings.instruments_disabled, compiler=compiler
     )
-    app = Flask(__name__)
+    app = _App(__name__)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.url_map.strict_slashes = False
     # Redis is not touched here: gunicorn preloads this in the master, and each worker

@@ -28,8 +28,11 @@ _FHIR_BLUEPRINTS = frozenset({"resources", "operations", "batch", "writes"})
 
 def _negotiate() -> None:
     # FHIR http.html#mime-type: 406 when nothing acceptable can be produced.
-    if request.blueprint in _FHIR_BLUEPRINTS:
-        negotiate(request.headers.get("Accept"), request.args.get("_format"))
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.blueprint in _FHIR_BLUEPRINTS:
+        # Without a query string there is no _format: leave request.args unparsed.
+        fmt = req.args.get("_format") if req.environ.get("QUERY_STRING") else None
+        negotiate(req.headers.get("Accept"), fmt)
 
 
 def init_app(app: Flask) -> None:
@@ -41,7 +44,8 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     auth.init_app(app, state(app).settings)
     limits.init_app(app)
-    app.before_request(auth.authorize)
+    if state(app).settings.auth_jwks:  # without a JWKS, authentication is off: no hook
+        app.before_request(auth.authorize)
     app.register_blueprint(ops.blueprint)
     for module in (resources, writes, operations, batch):
         app.register_blueprint(module.blueprint, url_prefix="/fhir")

@@ -99,6 +99,8 @@ def base_url() -> str:
 
 def wants_pretty() -> bool:
     """`_pretty=true` asks for indented JSON."""
+    if not request.environ.get("QUERY_STRING"):
+        return False  # the common case: no query string to parse
     return request.args.get("_pretty", "").lower() == "true"
 
 

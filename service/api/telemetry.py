@@ -67,29 +67,38 @@ def _children(method: str, template: str, status: int) -> tuple[Any, Any]:
 
 
 def _start() -> None:
-    given = request.headers.get(REQUEST_ID, "")
-    g.request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
-    g.request_started = time.perf_counter()
-    request.environ[ENVIRON_ROUTE] = route()
+    # One lookup of each context-local proxy: every attribute read through one costs a call.
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
+    given = req.headers.get(REQUEST_ID, "")
+    ctx.request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+    ctx.request_started = time.perf_counter()
+    rule = req.url_rule
+    req.environ[ENVIRON_ROUTE] = rule.rule if rule is not None else "unmatched"
 
 
 def _finish(response: Response) -> Response:
-    elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
-    response.headers[REQUEST_ID] = g.get("request_id", "")
-    method = request.method if request.method in _METHODS else "OTHER"
-    template = route()
-    requests, latency = _children(method, template, response.status_code)
+    ended = time.perf_counter()
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
+    elapsed = ended - getattr(ctx, "request_started", ended)
+    response.headers[REQUEST_ID] = getattr(ctx, "request_id", "")
+    method = req.method if req.method in _METHODS else "OTHER"
+    template = req.environ.get(ENVIRON_ROUTE) or route()
+    status = response.status_code
+    requests, latency = _children(method, template, status)
     requests.inc()
     latency.observe(elapsed)
-    subject = g.get(SUBJECT)
-    fields = {
-        "method": method,
-        "route": template,
-        "status": response.status_code,
-        "duration_ms": round(elapsed * 1000, 1),
-        "client": f"sub:{subject}" if subject else request.remote_addr or "unknown",
-    }
-    log.info("request", extra={FIELDS: fields})
+    if log.isEnabledFor(logging.INFO):
+        subject = getattr(ctx, SUBJECT, None)
+        fields = {
+            "method": method,
+            "route": template,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 1),
+            "client": f"sub:{subject}" if subject else req.remote_addr or "unknown",
+        }
+        log.info("request", extra={FIELDS: fields})
     return response
 
 
