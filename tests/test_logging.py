@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +256,17 @@ def test_no_canary_reaches_a_log_line_or_redis(
     assert "unexpected" not in everything
     for name, canary in CANARIES.items():
         assert canary not in everything, f"the {name} canary is in Redis"
+
+
+def test_time_field_is_the_records_utc_time_to_the_millisecond() -> None:
+    # The formatter keeps each second's text (issue 16); every record must still read as
+    # datetime itself formats it, including fractions that round up into the next second.
+    formatter = JsonFormatter()
+    rng = random.Random(16)
+    created = [0.0, 1.9995, 1.9999996, 1765121529.0004999, 1765121529.9999999]
+    created += [rng.uniform(1.7e9, 1.8e9) for _ in range(20_000)]
+    for value in sorted(created) + created[:200]:  # in order, and jumping back
+        record = logging.LogRecord("service.x", logging.INFO, __file__, 1, "m", None, None)
+        record.created = value
+        expected = datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds")
+        assert json.loads(formatter.format(record))["time"] == expected, value
