@@ -126,6 +126,16 @@ def _soak_plan(plan: SoakPlan | None, minutes: float | None, recycling: bool) ->
     return replace(plan, recycling=recycling)
 
 
+#: BENCHMARKS.md from this line on is written by hand (dated measurements of one change, with
+#: their commands) and survives regeneration.
+KEPT = "<!-- kept by make bench: dated sections written by hand below -->"
+
+
+def _kept(output: Path) -> str:
+    old = output.read_text(encoding="utf-8") if output.exists() else ""
+    return "\n" + old[old.index(KEPT) :] if KEPT in old else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, measure, write the report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
@@ -155,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(text + _kept(output), encoding="utf-8")
         _progress(f"wrote {output}")
     return 0
 
