@@ -17,8 +17,8 @@ first, preliminary, values forever).
 The identifier value is the first 32 hex digits of sha256(`<identity>` newline
 `<code system>|<code>`, plus newline and the repetition's number, from 0 in
 document order, for a score under a repeating group or question), where
-identity is `identifier|<system>|<value>` of the response's identifier (when it
-has both), else `id|<id>`, else
+identity is `identifier|<system>|<value>|<subject>` of the response's identifier
+(when it has both), else `id|<id>|<subject>`, else
 `content|<sha256 of the canonical content>`: the Questionnaire's canonical, the
 subject, `authored`, and each answer as its linkId path and value (a Coding as
 system and code only), leaving out the calculated and read-only items, texts,
@@ -275,22 +275,24 @@ def _target_type(reference: dict[str, Any]) -> str | None:
 
 
 def _identity(cq: CompiledQuestionnaire, response: dict[str, Any], subject: Any) -> str:
-    """What identifies the response: its business identifier, else its id with its subject,
-    else its content."""
+    """What identifies the response: its subject with its business identifier, else with its
+    id, else its content (which includes the subject)."""
+    # Neither a business identifier nor a logical id is unique beyond the system that issued
+    # it (two clinics' `forms|42`, two servers' `QuestionnaireResponse/1`): the subject is
+    # always part of the identity, so one patient's response never updates another's
+    # Observations.
+    about = json.dumps(_content(subject), sort_keys=True, separators=(",", ":"))
     identifier = response.get("identifier")
     if identifier is not None and type(identifier) is not dict:
         raise _malformed("identifier", "one Identifier")
     if identifier is not None:
         system, value = identifier.get("system"), identifier.get("value")
         if type(system) is str and type(value) is str:
-            return f"identifier|{system}|{value}"
+            return f"identifier|{system}|{value}|{about}"
     response_id = response.get("id")
     if response_id is not None and type(response_id) is not str:
         raise _malformed("id", "a string")
     if response_id:
-        # A logical id is only unique on the server that assigned it: the subject keeps two
-        # sources' `QuestionnaireResponse/1` from updating each other's Observations.
-        about = json.dumps(_content(subject), sort_keys=True, separators=(",", ":"))
         return f"id|{response_id}|{about}"
     canonical = f"{cq.url}|{cq.version or ''}" if cq.url else response.get("questionnaire")
     answers: list[Any] = []

@@ -269,6 +269,20 @@ def test_an_id_identifies_a_response_only_with_its_subject() -> None:
     assert patient != _identifiers(_extract("gad-7", id="1", subject={"reference": "Patient/p2"}))
 
 
+def test_a_business_identifier_identifies_a_response_only_with_its_subject() -> None:
+    # Two clinics (or one clinic's two patients) numbering forms alike: applying the second
+    # bundle must never move the first patient's Observations to the second.
+    same = {"identifier": {"system": "urn:clinic:forms", "value": "42"}}
+    first = _extract("gad-7", **same, subject={"reference": "Patient/p1"})
+    again = _extract("gad-7", **same, subject={"reference": "Patient/p1"}, id="other")
+    second = _extract("gad-7", **same, subject={"reference": "Patient/p2"})
+    assert _identifiers(first) == _identifiers(again)
+    assert not set(_identifiers(first)) & set(_identifiers(second))
+    assert [e["request"]["url"] for e in first["entry"]] != [
+        e["request"]["url"] for e in second["entry"]
+    ]
+
+
 def test_an_identifier_without_system_gives_way_to_the_id() -> None:
     partial = _extract("gad-7", identifier={"value": "42"}, id="qr-1")
     assert _identifiers(partial) == _identifiers(_extract("gad-7", id="qr-1"))
