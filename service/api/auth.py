@@ -32,7 +32,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from service.api.http import state
 from service.api.jwks import Key, KeySet
 from service.api.limits import SUBJECT
-from service.api.scopes import PUBLIC, granted, required_for, scopes_supported
+from service.api.scopes import PUBLIC, granted, need, required_for, scopes_supported
 from service.config import Settings
 from service.errors import Forbidden, RapportError, ResourceNotFound, Unauthorized
 from service.fhir import jsonio
@@ -46,6 +46,7 @@ __all__ = [
     "blueprint",
     "challenge",
     "init_app",
+    "permits",
 ]
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,13 @@ def authorize() -> None:
         raise Forbidden("This endpoint declares no scope, so no token may use it")
     if not needed.allowed_by(granted(_scopes(claims))):
         raise Forbidden(f"The token's scopes do not allow this: it needs {needed.describe()}")
+
+
+def permits(*grants: str) -> bool:
+    """Whether this request's token grants one of `grants` (`Type.letter`); always True when
+    authentication is off. For what a route decides inside, e.g. update versus create."""
+    claims: dict[str, Any] | None = g.get(_CLAIMS)
+    return claims is None or need(*grants).allowed_by(granted(_scopes(claims)))
 
 
 def challenge(exc: RapportError) -> str:

@@ -122,7 +122,8 @@ def _echo(params: list[tuple[str, str]], query: Any) -> list[tuple[str, str]]:
 def _allowed_methods(path: str) -> list[str]:
     """The methods that work on `path` in the current mode (writes need the site store)."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
-    writable = state().site.store.writable
+    site = state().site
+    writable = site.store.writable
     methods = {"OPTIONS"}
     for method in adapter.allowed_methods(path):
         try:
@@ -133,7 +134,9 @@ def _allowed_methods(path: str) -> list[str]:
         if any("/" in str(value) for value in args.values()):
             continue
         # The writes blueprint answers 405 in the embedded mode (service/api/writes.py).
-        if writable or not str(endpoint).startswith("writes."):
+        if not str(endpoint).startswith("writes.") or (
+            writable and not (method in {"PUT", "DELETE"} and site.shipped(args["resource_id"]))
+        ):
             methods.add(method)
     if "GET" in methods:
         methods.add("HEAD")

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 from werkzeug.http import http_date
 
+from service.api.auth import permits
 from service.api.http import base_url, conditional_read, fhir_response, read_resource, state
 from service.api.scopes import requires
 from service.catalog import Entry
@@ -62,10 +63,15 @@ def _written(outcome: Outcome, entry: Entry) -> Response:
 @blueprint.put("/Questionnaire/<path:resource_id>")
 @requires("Questionnaire.u", "Questionnaire.c")  # FHIR update may create: either does
 def update_questionnaire(resource_id: str) -> Response:
-    """Create or update a site Questionnaire (FHIR update); If-Match makes it conditional."""
+    """Create or update a site Questionnaire (FHIR update); If-Match makes it conditional.
+
+    A token with `c` but not `u` (SMART 2.x) creates only: 403 if the id has a version."""
     site = _site()
-    site.check_writable()  # 405 before the body is even read
-    outcome, entry = site.put(resource_id, read_resource(), if_match=_if_match())
+    site.check_writable(resource_id)  # 405 before the body is even read
+    create_only = not permits("Questionnaire.u")
+    outcome, entry = site.put(
+        resource_id, read_resource(), if_match=_if_match(), create_only=create_only
+    )
     return _written(outcome, entry)
 
 
@@ -137,7 +143,9 @@ def _not_allowed(exc: MethodNotAllowed) -> Response:
     # RFC 9110 §15.5.6: a 405 says which methods the target does support.
     if request.endpoint in {"writes.questionnaire_history", "writes.read_questionnaire_version"}:
         allow = ""
-    elif _site().store.writable:
+    elif _site().store.writable and not _site().shipped(
+        str((request.view_args or {}).get("resource_id", ""))
+    ):
         allow = "GET, HEAD, PUT"
     else:
         allow = "GET, HEAD"

@@ -3,8 +3,12 @@
 Each worker keeps its own compiled copy and serves from it: a request only reads the current
 reference, never Redis. A daemon thread per process (started as gunicorn forks the worker, or
 by the first request) asks the store every `POLL_SECONDS` whether anything changed (one cheap
-read) and, if so, reloads what did and swaps the reference. When the store is unreachable or
-hangs, only that thread waits: the worker keeps serving its last copy.
+read) and, if so, reloads what did and swaps the reference. A second thread listens for the
+store's change notifications (Redis pub/sub) and wakes the first at once, so a write reaches
+every worker within milliseconds; a request that arrives while a notified change is still
+loading waits for it (at most `CATCH_UP_SECONDS`, on this process's own condition, never on
+Redis), so a client that wrote through one worker reads its write from any other. When the
+store is unreachable or hangs, only those threads wait: the worker keeps serving its last copy.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import functools
 import logging
 import os
 import threading
-import time
 import uuid
 import weakref
 from collections.abc import Mapping
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from service.errors import (
-    Conflict,
+    Forbidden,
     InvalidRequest,
     MethodNotAllowed,
     ResourceGone,
@@ -48,7 +51,7 @@ from ._site_rules import (
 )
 from .site import ENABLE_WRITES, NullSiteStore, Outcome, SiteRecord, SiteStore
 
-__all__ = ["POLL_SECONDS", "SiteCatalog", "Version", "open_site"]
+__all__ = ["POLL_SECONDS", "SHIPPED_IS_READ_ONLY", "SiteCatalog", "Version", "open_site"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,15 @@ POLL_SECONDS = 0.5
 #: The first request of a worker waits this long at most for the first load, so a fresh
 #: worker serves the site's Questionnaires too; a hung Redis delays it this once only.
 FIRST_LOAD_SECONDS = 5.0
+#: A request waits this long at most for a change it was notified of to load.
+CATCH_UP_SECONDS = 0.5
+
+#: Why a shipped id cannot be written: the files are the reference content every site shares.
+SHIPPED_IS_READ_ONLY = (
+    "is shipped content: it cannot be replaced or deleted through the API. Add your own "
+    "Questionnaire under a new id and url; switch a shipped one off with "
+    "RAPPORT_INSTRUMENTS_DISABLED"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +110,10 @@ class SiteCatalog:
         self._reloading = threading.Lock()
         self._poller = 0  # the pid whose poller runs
         self._loaded = threading.Event()
+        self._wake = threading.Event()  # a change was notified: poll now
+        self._changes = threading.Condition()  # guards the two counts below
+        self._notified = 0  # change notifications received
+        self._applied = 0  # of those, how many a finished reload has taken in
         if store.writable:
             # gunicorn preloads the app in the master and forks the workers; threads do not
             # survive a fork, so each worker starts its own poller at once, loaded before
@@ -107,6 +123,7 @@ class SiteCatalog:
     def _forked(self) -> None:
         # A thread of the parent may have held a lock as it forked: the child's are new.
         self._lock, self._reloading = threading.Lock(), threading.Lock()
+        self._changes = threading.Condition()
         self._start_poller()
 
     def serving(self) -> Catalog:
@@ -116,7 +133,32 @@ class SiteCatalog:
             if self._poller != os.getpid():
                 self._start_poller()
             self._loaded.wait(FIRST_LOAD_SECONDS)  # returns at once after the first load
+            if not self._caught_up():  # a change is loading: read it, not the past
+                with self._changes:
+                    self._changes.wait_for(self._caught_up, CATCH_UP_SECONDS)
         return self.current
+
+    def _caught_up(self) -> bool:
+        return self._applied >= self._notified and not self.store.unread()
+
+    def _notify(self) -> None:
+        """The store says it changed (the listener thread): poll at once."""
+        with self._changes:
+            self._notified += 1
+            self._changes.notify_all()
+        self._wake.set()
+
+    def _poll_once(self) -> bool:
+        """One round of the poller: refresh, then count the notifications it took in."""
+        self._wake.clear()  # a notification from now on polls again
+        with self._changes:
+            notified = self._notified
+        fresh = self.refresh()
+        if fresh:
+            with self._changes:
+                self._applied = max(self._applied, notified)
+                self._changes.notify_all()
+        return fresh
 
     def _start_poller(self) -> None:
         with self._lock:
@@ -124,10 +166,12 @@ class SiteCatalog:
                 return
             self._poller = os.getpid()
             self._loaded = threading.Event()
-            thread = threading.Thread(
-                target=_poll, args=(weakref.ref(self),), name="rapport-site-poller", daemon=True
-            )
-            thread.start()
+            ref = weakref.ref(self)
+            for target, name in (
+                (_poll, "rapport-site-poller"),
+                (_listen, "rapport-site-listener"),
+            ):
+                threading.Thread(target=target, args=(ref,), name=name, daemon=True).start()
 
     def refresh(self) -> bool:
         """Ask the store now and reload what changed; False when the result was stale (a
@@ -161,6 +205,13 @@ class SiteCatalog:
         }
         changed = [rid for rid in snapshot.versions if rid not in kept]
         for record in self.store.records(changed):
+            if self.shipped(record.id):
+                # Stored by a version that let a site override a shipped file: never served
+                # (DELETE removes it); the shipped file is.
+                log.warning(
+                    "site Questionnaire %r not served: the id is shipped content", record.id
+                )
+                continue
             entry = self._compiled_entry(record)
             if entry is not None:
                 kept[record.id] = entry
@@ -184,7 +235,7 @@ class SiteCatalog:
 
     def _merge(self, site_entries: Mapping[str, Entry]) -> Catalog:
         disabled = self.base.disabled
-        site = [entry for rid, entry in site_entries.items() if rid not in disabled]
+        site = [entry for rid, entry in site_entries.items() if not self.shipped(rid)]
         ids = {entry.id for entry in site}
         kept = [
             e for e in self.base.entries() if e.resource_type != "Questionnaire" or e.id not in ids
@@ -212,32 +263,53 @@ class SiteCatalog:
             return None
         return ResourceGone(f"Questionnaire/{id} was deleted (version {deleted_by})")
 
+    def shipped(self, id: str) -> bool:
+        """Whether Questionnaire `id` is one of the files' (served or switched off)."""
+        return id in self.base.disabled or self.base.get("Questionnaire", id) is not None
+
     def put(
-        self, id: str, resource: dict[str, Any], *, if_match: str = ""
+        self, id: str, resource: dict[str, Any], *, if_match: str = "", create_only: bool = False
     ) -> tuple[Outcome, Entry]:
-        """Create or update Questionnaire `id` after every shipped-content check; 412 if stale."""
-        self.check_writable()
+        """Create or update Questionnaire `id` after every shipped-content check; 412 if stale.
+
+        `create_only` (a token that may create but not update) stores only a new id: 403 when
+        the id has a current version. A shipped id is never written: 405.
+        """
+        self.check_writable(id)
         check_id(id)
         if questionnaire_body(resource).get("id") != id:
             raise InvalidRequest(
                 f"Questionnaire.id must be '{id}', the id in the URL",
                 expression="Questionnaire.id",
             )
-        return self._store(id, resource, if_match)
+        return self._store(id, resource, if_match, create_only)
 
     def create(self, resource: dict[str, Any]) -> tuple[Outcome, Entry]:
         """Store a new Questionnaire under an id the server assigns (any id sent is ignored)."""
         self.check_writable()
         id = str(uuid.uuid4())
-        return self._store(id, {**questionnaire_body(resource), "id": id}, "")
+        return self._store(id, {**questionnaire_body(resource), "id": id}, "", create_only=True)
 
-    def _store(self, id: str, resource: dict[str, Any], if_match: str) -> tuple[Outcome, Entry]:
+    def _store(
+        self, id: str, resource: dict[str, Any], if_match: str, create_only: bool
+    ) -> tuple[Outcome, Entry]:
         clean, compiled = self._checked(id, resource)
         result = self.store.write(
-            id, clean, if_match=if_match, base_version=self._base(id), canonical=canonical(clean)
+            id,
+            clean,
+            if_match=if_match,
+            base_version=self._base(id),
+            canonical=canonical(clean),
+            create_only=create_only,
         )
         if result.outcome is Outcome.STALE:
             raise stale(if_match, result.version_id)
+        if result.outcome is Outcome.EXISTS:
+            # SMART 2.x: `c` creates, `u` updates; checked in the same atomic step as the write.
+            raise Forbidden(
+                f"Questionnaire/{id} exists (version {result.version_id}): updating it needs "
+                "system/Questionnaire.u (or .write); a token with only .c creates new ids"
+            )
         if result.outcome is Outcome.DUPLICATE:
             raise CatalogError([duplicate(clean, f"Questionnaire/{id}", result.holder)])
         record = SiteRecord(id, result.version_id, result.last_updated, "PUT", clean)
@@ -255,10 +327,7 @@ class SiteCatalog:
         if result.outcome is Outcome.STALE:
             raise stale(if_match, result.version_id)
         if result.outcome is Outcome.SHIPPED:
-            raise MethodNotAllowed(
-                f"Questionnaire/{id} is shipped content and cannot be deleted; "
-                "switch it off with RAPPORT_INSTRUMENTS_DISABLED"
-            )
+            raise MethodNotAllowed(f"Questionnaire/{id} {SHIPPED_IS_READ_ONLY}")
         if result.outcome is Outcome.MISSING:
             raise ResourceNotFound(f"Questionnaire/{id} is not in the site catalogue")
         self._wrote(id, None, deleted_by=result.version_id)
@@ -284,10 +353,13 @@ class SiteCatalog:
             raise ResourceNotFound(f"Questionnaire/{id} is not known to this server")
         return versions
 
-    def check_writable(self) -> None:
-        """405 with how to enable writes, unless the store takes them."""
+    def check_writable(self, id: str = "") -> None:
+        """405 with how to enable writes, unless the store takes them; 405 saying why for a
+        shipped `id`."""
         if not self.store.writable:
             raise MethodNotAllowed(ENABLE_WRITES)
+        if id and self.shipped(id):
+            raise MethodNotAllowed(f"Questionnaire/{id} {SHIPPED_IS_READ_ONLY}")
 
     def _base(self, id: str) -> str:
         shipped = self.base.get("Questionnaire", id)
@@ -297,8 +369,6 @@ class SiteCatalog:
         self, id: str, resource: dict[str, Any]
     ) -> tuple[dict[str, Any], CompiledQuestionnaire | None]:
         """The resource as stored (server meta dropped) and its compiled form; 400/422 if bad."""
-        if id in self.base.disabled:
-            raise Conflict(f"Questionnaire/{id} is switched off by RAPPORT_INSTRUMENTS_DISABLED")
         check_size(resource)
         clean = without_server_meta(resource)
         source = f"Questionnaire/{id}"
@@ -335,14 +405,33 @@ def _poll(ref: weakref.ref[SiteCatalog]) -> None:
     # Only a weak reference between rounds: an app that is dropped (tests build many)
     # takes its poller with it.
     while (site := ref()) is not None:
+        wake = site._wake
         try:
-            fresh = site.refresh()
+            fresh = site._poll_once()
         except Exception:  # a thread's last resort: a bug must not end freshness for good
             log.exception("site catalogue: reload failed; serving the last copy")
             fresh = True
         del site
         if fresh:
-            time.sleep(POLL_SECONDS)
+            wake.wait(POLL_SECONDS)
+
+
+def _listen(ref: weakref.ref[SiteCatalog]) -> None:
+    """The listener's loop: the store's notifications wake the poller."""
+    site = ref()
+    if site is None:
+        return
+    store = site.store
+    del site
+
+    def changed() -> None:
+        if (site := ref()) is not None:
+            site._notify()
+
+    try:
+        store.listen(changed, lambda: ref() is not None)
+    except Exception:  # the poller still runs: freshness within POLL_SECONDS
+        log.exception("site catalogue: change notifications stopped; polling only")
 
 
 def _instant(text: str) -> datetime:

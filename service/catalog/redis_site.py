@@ -12,6 +12,10 @@ Keys (all under `rapport:`; the URL's database number separates deployments):
     rapport:questionnaire:canonical     hash id → the url|version it holds
     rapport:write:TOKEN                 a write's answer for a while, so a retry gets it again
 
+and one pub/sub channel, `rapport:catalog:changed`: each write publishes its id there after
+it is stored, so every worker's subscriber thread reloads at once (the poller of the counter
+stays, for a missed message or a Redis whose ACL forbids pub/sub).
+
 Each record is `{"versionId", "lastUpdated", "method", "resource"?}`; the resource is kept
 without its server meta, which readers put back. Durability is Redis's own (AOF).
 """
@@ -20,7 +24,10 @@ from __future__ import annotations
 
 import logging
 import os
+import select
+import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -64,6 +71,11 @@ DELETED = PREFIX + "questionnaire:deleted"
 CANONICALS = PREFIX + "questionnaire:canonicals"
 CANONICAL = PREFIX + "questionnaire:canonical"
 WRITES = PREFIX + "write:"
+CHANNEL = PREFIX + "catalog:changed"
+#: Seconds a subscriber waits for a message before it checks that its catalogue is alive.
+POLL_TIMEOUT = 1.0
+#: Seconds a subscriber waits before subscribing again after Redis failed it.
+RESUBSCRIBE_SECONDS = 1.0
 
 UNREACHABLE = "The site catalogue (Redis) is unreachable; retry later"
 
@@ -72,11 +84,12 @@ UNREACHABLE = "The site catalogue (Redis) is unreachable; retry later"
 # of concurrent writers of one url|version (canonical) one gets it.
 _WRITE = """
 local id, if_match, base, updated, method = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local canonical = ARGV[8]
+local canonical, create_only = ARGV[8], ARGV[10]
 local answered = redis.call('GET', KEYS[9])
 if answered then return cjson.decode(answered) end
 local site = redis.call('HGET', KEYS[1], id)
 local current = site or (base ~= '' and base) or nil
+if create_only == '1' and current then return {'exists', current} end
 if if_match ~= '' and not ((if_match == '*' and current) or if_match == current) then
   return {'stale', current or ''}
 end
@@ -143,6 +156,7 @@ class RedisSiteStore:
         self._clients: tuple[redis.Redis, redis.Redis, Script] | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        self._subscribed: socket.socket | None = None  # the listener's connection
 
     def _connected(self) -> tuple[redis.Redis, redis.Redis, Script]:
         """The reader, the writer (longer timeout, no retry of a timeout) and the script."""
@@ -206,6 +220,7 @@ class RedisSiteStore:
         if_match: str,
         base_version: str,
         canonical: str,
+        create_only: bool = False,
         token: str = "",
     ) -> WriteResult:
         """Run the check-and-set script once; `token` (random unless given) names this write,
@@ -216,7 +231,7 @@ class RedisSiteStore:
         keys = [VERSIONS, CURRENT, HISTORY + id, COUNTER, EPOCH, DELETED, CANONICALS, CANONICAL]
         keys.append(WRITES + (token or uuid.uuid4().hex))
         args = [id, if_match, base_version, updated, method, body, uuid.uuid4().hex, canonical]
-        args.append(str(TOKEN_SECONDS))
+        args += [str(TOKEN_SECONDS), "1" if create_only else "0"]
         _, writer, script = self._connected()
         try:
             outcome, value = script(keys=keys, args=args, client=writer)
@@ -233,7 +248,67 @@ class RedisSiteStore:
             ) from None
         if outcome == Outcome.DUPLICATE.value:
             return WriteResult(Outcome.DUPLICATE, "", updated, holder=value)
+        if outcome in {Outcome.CREATED.value, Outcome.UPDATED.value, Outcome.DELETED.value}:
+            self._publish(writer, id)
         return WriteResult(Outcome(outcome), value, updated)
+
+    def _publish(self, writer: redis.Redis, id: str) -> None:
+        # After the script, not inside it: a Redis whose ACL refuses PUBLISH must not fail a
+        # write that is already stored. The pollers see it within POLL_SECONDS regardless.
+        try:
+            writer.publish(CHANNEL, id)
+        except redis.RedisError as exc:
+            log.debug("site catalogue: Redis publish failed: %s", type(exc).__name__)
+
+    def listen(self, changed: Callable[[], None], alive: Callable[[], bool]) -> None:
+        """Call `changed` for every write published (and on each (re)subscription, for what
+        was missed meanwhile) until `alive()` is False; a failure resubscribes after a pause.
+        Runs in its own thread: requests never wait on it."""
+        warned = False
+        while alive():
+            client = redis.Redis.from_url(
+                self.url, socket_connect_timeout=TIMEOUT, socket_timeout=WRITE_TIMEOUT
+            )
+            try:
+                with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    pubsub.subscribe(CHANNEL)
+                    changed()
+                    warned = False
+                    sock = getattr(pubsub.connection, "_sock", None)
+                    if not isinstance(sock, socket.socket):
+                        raise redis.ConnectionError("no socket to listen on")
+                    self._subscribed = sock
+                    while alive():
+                        if select.select([sock], [], [], POLL_TIMEOUT)[0]:
+                            # Counted before the bytes are read: a request that finds the
+                            # socket drained finds the change counted (see `unread`).
+                            changed()
+                            while pubsub.get_message(timeout=0) is not None:
+                                pass
+            except redis.RedisError as exc:
+                if not warned:
+                    log.warning(
+                        "site catalogue: no change notifications (%s); polling only",
+                        type(exc).__name__,
+                    )
+                warned = True
+                time.sleep(RESUBSCRIBE_SECONDS)
+            finally:
+                self._subscribed = None
+                client.close()
+
+    def unread(self) -> bool:
+        """Whether a notification has reached this process but not yet the listener: a
+        zero-timeout look at the local socket buffer, never a request to Redis. A request
+        that arrives just after another worker's write may get there before the listener
+        thread does (it waits for the interpreter lock): this lets it wait for the change."""
+        sock = self._subscribed
+        if sock is None or self._pid != os.getpid():
+            return False
+        try:
+            return bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):  # closed meanwhile
+            return False
 
     def history(self, id: str) -> list[SiteRecord]:
         """Every version, oldest first."""

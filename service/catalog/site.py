@@ -10,7 +10,7 @@ Records hold Questionnaires only (content, never responses): no patient data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -64,6 +64,7 @@ class Outcome(Enum):
     SHIPPED = "shipped"  # DELETE of an id only the shipped files have
     MISSING = "missing"  # DELETE of an id nobody has
     DUPLICATE = "duplicate"  # another id holds the same url|version
+    EXISTS = "exists"  # a create-only write of an id that has a current version
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +107,11 @@ class SiteStore(Protocol):
         if_match: str,
         base_version: str,
         canonical: str,
+        create_only: bool = False,
     ) -> WriteResult:
         """Store a new version (None deletes) if `if_match` ('' for any) names the current one
         and no other id holds `canonical` (`url|version`, '' for none); else store nothing.
+        `create_only` stores only when the id has no current version (EXISTS otherwise).
 
         `base_version` is the shipped file's version id, '' when no file has this id: it is
         current while the site has no entry of its own. Raises ServiceUnavailable when the
@@ -117,6 +120,13 @@ class SiteStore(Protocol):
 
     def history(self, id: str) -> list[SiteRecord]:
         """Every site version of `id`, oldest first."""
+
+    def listen(self, changed: Callable[[], None], alive: Callable[[], bool]) -> None:
+        """Call `changed` whenever another writer may have changed the store, until `alive()`
+        is False (blocking: a thread of its own runs it)."""
+
+    def unread(self) -> bool:
+        """Whether a change notification has arrived that `listen` has not yet handed on."""
 
     def problem(self) -> str | None:
         """Why the store cannot serve right now, or None when it can."""
@@ -148,6 +158,7 @@ class NullSiteStore:
         if_match: str,
         base_version: str,
         canonical: str,
+        create_only: bool = False,
     ) -> WriteResult:
         """Refused: say how to enable writes."""
         raise MethodNotAllowed(ENABLE_WRITES)
@@ -155,6 +166,13 @@ class NullSiteStore:
     def history(self, id: str) -> list[SiteRecord]:
         """Refused: history is kept by the Redis store only."""
         raise MethodNotAllowed(ENABLE_WRITES)
+
+    def listen(self, changed: Callable[[], None], alive: Callable[[], bool]) -> None:
+        """Nothing ever changes."""
+
+    def unread(self) -> bool:
+        """Nothing ever changes."""
+        return False
 
     def problem(self) -> str | None:
         """Always ready."""

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.config import load_settings
 from tests.api.conftest import outcome_codes
+from tests.catalog.builders import mini
 
 Q = "/fhir/Questionnaire"
 PATHS = [
@@ -22,6 +23,7 @@ PATHS = [
     f"{Q}/phq-9/_history",
     "/fhir/CodeSystem/rapport-rules",
     "/fhir/QuestionnaireResponse/$score",
+    f"{Q}/site-form",
 ]
 #: What OPTIONS answers on PATHS, per mode.
 ALLOW = {
@@ -33,15 +35,17 @@ ALLOW = {
         "OPTIONS",  # history needs Redis
         "GET, HEAD, OPTIONS",
         "OPTIONS, POST",
+        "GET, HEAD, OPTIONS",
     ],
     "redis": [
         "OPTIONS, POST",
         "GET, HEAD, OPTIONS",
         "GET, HEAD, OPTIONS, POST",
-        "DELETE, GET, HEAD, OPTIONS, PUT",
+        "GET, HEAD, OPTIONS",  # shipped content is read-only
         "GET, HEAD, OPTIONS",
         "GET, HEAD, OPTIONS",
         "OPTIONS, POST",
+        "DELETE, GET, HEAD, OPTIONS, PUT",  # a site id
     ],
 }
 
@@ -73,12 +77,11 @@ def test_options_is_an_empty_204_naming_what_works(
     assert answer.data == b""
 
 
-def _site_version_of_phq_9(client: FlaskClient) -> None:
-    """Give phq-9 a site version, so that DELETE has one to remove (shipped files stay)."""
-    shipped = client.get(f"{Q}/phq-9")
-    body = json.dumps({**shipped.get_json(), "title": "Site PHQ-9"})
-    headers = {"Content-Type": "application/fhir+json", "If-Match": shipped.headers["ETag"]}
-    assert client.put(f"{Q}/phq-9", data=body, headers=headers).status_code == 200
+def _site_form(client: FlaskClient) -> None:
+    """Store the site's own `site-form`, so that DELETE has a version to remove."""
+    body = json.dumps({**mini(), "id": "site-form", "url": "https://example.org/site/site-form"})
+    headers = {"Content-Type": "application/fhir+json"}
+    assert client.put(f"{Q}/site-form", data=body, headers=headers).status_code == 201
 
 
 @pytest.mark.parametrize("index", range(len(PATHS)), ids=PATHS)
@@ -87,7 +90,7 @@ def test_every_method_allowed_works_and_no_other(
 ) -> None:
     path, allowed = PATHS[index], set(ALLOW[mode][index].split(", "))
     if mode == "redis":
-        _site_version_of_phq_9(client)
+        _site_form(client)
     for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"):
         headers = {"Content-Type": "application/fhir+json"}
         answer = client.open(path, method=method, data=json.dumps({}), headers=headers)
@@ -100,13 +103,14 @@ def test_every_method_allowed_works_and_no_other(
             assert set(answer.headers["Allow"].split(", ")) - {""} <= allowed
 
 
-def test_delete_of_shipped_content_names_what_its_resource_allows(
+def test_writes_of_shipped_content_name_what_its_resource_allows(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
     client = create_app(load_settings({"redis_url": redis_url}, environ={})).test_client()
-    refused = client.delete(f"{Q}/phq-9")
-    assert refused.status_code == 405
-    assert refused.headers["Allow"] == "GET, HEAD, PUT"
+    for method in ("DELETE", "PUT"):
+        refused = client.open(f"{Q}/phq-9", method=method, data="{}")
+        assert refused.status_code == 405
+        assert refused.headers["Allow"] == "GET, HEAD"
 
 
 def test_patch_is_405_with_only_the_methods_of_the_mode(client: FlaskClient, mode: str) -> None:

@@ -127,19 +127,27 @@ def test_malformed_if_match_is_400(client: FlaskClient, header: str) -> None:
     assert put(client, "local", questionnaire(), **{"If-Match": header}).status_code == 400
 
 
-def test_a_shipped_questionnaire_is_overridden_then_revealed(client: FlaskClient) -> None:
-    shipped = client.get(f"{Q}/gad-7")
-    body = {**shipped.get_json(), "title": "Site GAD-7"}
-    assert put(client, "gad-7", body, **{"If-Match": shipped.headers["ETag"]}).status_code == 200
-    assert client.get(f"{Q}/gad-7").get_json()["title"] == "Site GAD-7"
-    assert client.get(f"{Q}/gad-7/_history").get_json()["total"] == 2
-    revealed = client.delete(f"{Q}/gad-7")
-    assert "served again" in revealed.get_json()["issue"][0]["details"]["text"]
-    assert client.get(f"{Q}/gad-7").headers["ETag"] == shipped.headers["ETag"]  # not 410
-    refused = client.delete(f"{Q}/gad-7")
-    assert refused.status_code == 405
-    assert refused.headers["Allow"] == "GET, HEAD, PUT"
-    assert "RAPPORT_INSTRUMENTS_DISABLED" in refused.get_data(as_text=True)
+def test_a_shipped_questionnaire_is_neither_replaced_nor_deleted(client: FlaskClient) -> None:
+    shipped = client.get(f"{Q}/phq-9")
+    tampered = {**shipped.get_json(), "title": "Tampered PHQ-9"}
+    for refused in (
+        put(client, "phq-9", tampered, **{"If-Match": shipped.headers["ETag"]}),
+        put(client, "phq-9", tampered),
+        put(client, "phq-9", {**tampered, "url": "https://example.org/site/mine"}),
+        client.delete(f"{Q}/phq-9"),
+    ):
+        assert refused.status_code == 405
+        assert refused.headers["Allow"] == "GET, HEAD"
+        assert outcome_codes(refused.get_json()) == ["not-supported"]
+        text = refused.get_json()["issue"][0]["details"]["text"]
+        assert "Questionnaire/phq-9 is shipped content" in text
+        assert "new id and url" in text
+    served = client.get(f"{Q}/phq-9")
+    assert served.headers["ETag"] == shipped.headers["ETag"]
+    assert served.get_json()["title"] == shipped.get_json()["title"]
+    assert client.get(f"{Q}/phq-9/_history").get_json()["total"] == 1
+    assert client.options(f"{Q}/phq-9").headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert "PUT" in client.options(f"{Q}/local").headers["Allow"]
 
 
 def _bad_expression() -> dict[str, Any]:

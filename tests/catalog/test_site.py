@@ -20,6 +20,7 @@ from service.catalog.redis_site import RedisSiteStore, redacted
 from service.catalog.site import NullSiteStore, Outcome
 from service.config import SHIPPED
 from service.errors import (
+    Forbidden,
     InvalidRequest,
     MethodNotAllowed,
     PreconditionFailed,
@@ -91,22 +92,36 @@ def test_if_match_star_needs_a_current_version(site: SiteCatalog) -> None:
     assert site.put("local", questionnaire(), if_match="*")[0] is Outcome.UPDATED
 
 
-def test_site_entry_overrides_a_shipped_one_and_delete_reveals_it(
+def test_a_shipped_id_is_never_written_and_an_old_override_never_served(
     site: SiteCatalog, base: Catalog
 ) -> None:
     shipped = base.get("Questionnaire", "gad-7")
     assert shipped is not None
-    with pytest.raises(PreconditionFailed):
-        site.put("gad-7", {**shipped.resource, "title": "Ours"}, if_match="stale")
     ours = {**shipped.resource, "title": "Ours"}
-    outcome, entry = site.put("gad-7", ours, if_match=shipped.version_id)
-    assert outcome is Outcome.UPDATED
-    assert site.current.get("Questionnaire", "gad-7") is entry
-    assert [v.version_id for v in site.history("gad-7")] == ["1", shipped.version_id]
-    assert site.delete("gad-7", if_match="1") is True
-    assert site.current.get("Questionnaire", "gad-7") is shipped
+    for if_match in ("", shipped.version_id, "*"):
+        with pytest.raises(MethodNotAllowed, match="gad-7 is shipped content"):
+            site.put("gad-7", ours, if_match=if_match)
     with pytest.raises(MethodNotAllowed, match="RAPPORT_INSTRUMENTS_DISABLED"):
         site.delete("gad-7")
+    # An override an earlier version stored (written to the store directly, as it did): the
+    # shipped file is still what is served, and DELETE clears the override away.
+    site.store.write("gad-7", ours, if_match="", base_version=shipped.version_id, canonical="")
+    assert site.refresh()
+    assert site.current.get("Questionnaire", "gad-7") is shipped
+    assert site.delete("gad-7") is True
+    assert site.current.get("Questionnaire", "gad-7") is shipped
+    assert [v.method for v in site.history("gad-7")] == ["DELETE", "PUT", "PUT"]
+
+
+def test_create_only_stores_new_ids_and_refuses_existing_ones(site: SiteCatalog) -> None:
+    outcome, _ = site.put("local", questionnaire(), create_only=True)
+    assert outcome is Outcome.CREATED
+    with pytest.raises(Forbidden, match=r"Questionnaire/local exists.*Questionnaire\.u"):
+        site.put("local", questionnaire(title="Two"), create_only=True)
+    assert site.history("local")[0].entry is not None
+    assert len(site.history("local")) == 1
+    site.delete("local")
+    assert site.put("local", questionnaire(), create_only=True)[0] is Outcome.CREATED
 
 
 def test_delete_then_recreate_continues_the_history(site: SiteCatalog) -> None:
@@ -405,11 +420,6 @@ def test_a_deleted_site_only_entry_is_gone_and_a_revealed_file_is_not(
     assert "deleted" in str(gone)
     site.put("local", questionnaire())
     assert site.gone("local") is None
-    shipped = base.get("Questionnaire", "gad-7")
-    assert shipped is not None
-    site.put("gad-7", {**shipped.resource, "title": "Ours"})
-    site.delete("gad-7")
-    assert site.current.get("Questionnaire", "gad-7") is shipped
     assert site.gone("never-written") is None
 
 
