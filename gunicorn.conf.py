@@ -51,18 +51,25 @@ if _unknown := unknown_variables():
     )
 
 bind = [_settings.bind]
-# Scoring is CPU-bound: one synchronous worker per core is the throughput optimum.
+# Scoring is CPU-bound: one worker process per core is the throughput optimum.
 workers = _settings.workers
-# gunicorn's sync worker, answering what gunicorn itself refuses (request line or headers
-# too large, malformed HTTP) with an OperationOutcome instead of HTML, and logging those
-# without the request text.
+# gunicorn's gthread worker, whose event loop reads every request before a thread takes it
+# (a slow client holds a buffer, never a thread; RAPPORT_READ_TIMEOUT bounds it, then 408),
+# answering what gunicorn itself refuses (request line or headers too large, malformed HTTP)
+# with an OperationOutcome instead of HTML, and logging those without the request text.
+# Threads let a cheap request (a probe, a read) pass one that computes; they add no
+# throughput to CPU-bound scoring. See service/api/worker.py.
 worker_class = "service.api.worker.RapportWorker"
+threads = _settings.threads
 # Load the app (settings, catalogue, compiled expressions) once in the master; workers
 # share those pages copy-on-write, and a bad content file stops start-up before any fork.
 preload_app = True
 timeout = _settings.timeout
 graceful_timeout = _settings.graceful_timeout
 keepalive = 5
+# gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default; the app alone decides which
+# forwarded headers to believe (RAPPORT_TRUSTED_PROXIES, service/api/forwarded.py).
+forwarded_allow_ips = ""
 # Bound what one request can make a worker read before the app sees it.
 limit_request_line = 8190
 limit_request_fields = 100

@@ -6,6 +6,7 @@ table's source, and a test keeps the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -45,8 +46,10 @@ SHIPPED = HOME / "questionnaires"
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "BIND": ("127.0.0.1:8080", "host:port gunicorn listens on"),
     "WORKERS": ("CPU count", "gunicorn worker processes (1 to 64)"),
-    "TIMEOUT": ("30", "seconds a worker may spend on one request before it is restarted"),
+    "TIMEOUT": ("30", "seconds a worker may go without a heartbeat before it is restarted"),
     "GRACEFUL_TIMEOUT": ("20", "seconds in-flight requests get to finish on SIGTERM"),
+    "THREADS": ("8", "request threads per worker (1 to 256); slow clients hold none"),
+    "READ_TIMEOUT": ("10", "seconds a request (head and body) may take to arrive (408 beyond)"),
     "QUESTIONNAIRE_DIRS": ("", "extra folders of site content, separated by ':'"),
     "INSTRUMENTS_DISABLED": ("", "Questionnaire ids not to serve, separated by ','"),
     "MAX_BODY_BYTES": ("5242880", "largest request body accepted (413 beyond)"),
@@ -65,7 +68,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "AUTH_ISSUER": ("", "the `iss` tokens must carry (required with AUTH_JWKS)"),
     "AUTH_AUDIENCE": ("", "the `aud` tokens must carry (required with AUTH_JWKS)"),
     "AUTH_TOKEN_URL": ("", "the authorisation server's https token endpoint, for SMART discovery"),
-    "TRUSTED_PROXIES": ("0", "proxy hops whose X-Forwarded-For/-Proto to trust (0: ignore them)"),
+    "TRUSTED_PROXIES": (
+        "",
+        "proxy addresses or networks whose X-Forwarded-For/-Proto to trust, separated by ','"
+        " (empty: ignore those headers)",
+    ),
     "CORS_ORIGINS": ("", "browser origins allowed to call the API, separated by ',' (empty: none)"),
     "US_CORE": ("on", "`off`: $extract Observations claim no US Core profile (non-US sites)"),
     "SAFETY_FLAGS": ("on", "`off`: no Flag in $extract, no safety warning in $score"),
@@ -107,6 +114,8 @@ class Settings:
     workers: int = field(default_factory=_cpu_count)
     timeout: int = 30
     graceful_timeout: int = 20
+    threads: int = 8
+    read_timeout: int = 10
     questionnaire_dirs: tuple[Path, ...] = ()
     instruments_disabled: tuple[str, ...] = ()
     max_body_bytes: int = 5 * 1024 * 1024
@@ -122,7 +131,7 @@ class Settings:
     auth_issuer: str = ""
     auth_audience: str = ""
     auth_token_url: str = ""
-    trusted_proxies: int = 0
+    trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     us_core: bool = True
     safety_flags: bool = True
@@ -161,6 +170,27 @@ class _Words(mf.Field[tuple[str, ...]]):
         if isinstance(value, str):
             return tuple(_split(",")(value))
         raise ValidationError("must be a list separated by ','")
+
+
+class _Networks(_Words):
+    """IP addresses or networks, normalised (`10.0.0.1` → `10.0.0.1/32`); `0` is none."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> tuple[str, ...]:
+        words = super()._deserialize(value, attr, data, **kw)
+        if words in {("0",), ()}:  # 0 was "no proxies" when this was a hop count
+            return ()
+        if any(word.isdigit() for word in words):
+            raise ValidationError(
+                "must list the proxies' addresses or networks, e.g. 10.0.0.0/8,127.0.0.1: a "
+                "hop count is no longer accepted (it trusted whoever reached the port directly)"
+            )
+        found = []
+        for word in words:
+            try:
+                found.append(str(ipaddress.ip_network(word, strict=False)))
+            except ValueError:
+                raise ValidationError(f"'{word}' is not an IP address or network") from None
+        return tuple(found)
 
 
 def _bind(value: str) -> None:
@@ -218,6 +248,8 @@ class SettingsSchema(Schema):
     workers = mf.Integer(strict=False, validate=validate.Range(1, 64))
     timeout = mf.Integer(validate=validate.Range(1, 3600))
     graceful_timeout = mf.Integer(validate=validate.Range(0, 3600))
+    threads = mf.Integer(strict=False, validate=validate.Range(1, 256))
+    read_timeout = mf.Integer(strict=False, validate=validate.Range(1, 300))
     questionnaire_dirs = _PathList()
     instruments_disabled = _Words()
     max_body_bytes = mf.Integer(validate=validate.Range(1024, 100 * 1024 * 1024))
@@ -233,7 +265,7 @@ class SettingsSchema(Schema):
     auth_issuer = mf.String()
     auth_audience = mf.String()
     auth_token_url = mf.String(validate=_url({"https"}))
-    trusted_proxies = mf.Integer(validate=validate.Range(0, 10))
+    trusted_proxies = _Networks()
     cors_origins = _Words(validate=_origins)
     us_core = mf.Boolean(truthy={"on", "true", "1"}, falsy={"off", "false", "0"})
     safety_flags = mf.Boolean(truthy={"on", "true", "1"}, falsy={"off", "false", "0"})

@@ -37,6 +37,7 @@ __all__ = [
     "PayloadTooDeep",
     "PreconditionFailed",
     "RapportError",
+    "RequestTimeout",
     "ResourceGone",
     "ResourceNotFound",
     "ServiceUnavailable",
@@ -142,6 +143,12 @@ class Conflict(RapportError, RuntimeError):
     """The write conflicts with the current state of the resource."""
 
     issue_type = IssueType.CONFLICT
+
+
+class RequestTimeout(RapportError, RuntimeError):
+    """The request did not arrive within the read deadline (a slow or stalled client)."""
+
+    issue_type = IssueType.TIMEOUT
 
 
 class ServiceUnavailable(RapportError, RuntimeError):

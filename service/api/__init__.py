@@ -8,6 +8,7 @@ from service.api import (
     auth,
     batch,
     errors,
+    forwarded,
     limits,
     operations,
     ops,
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
     # Hooks run in this order: request id and timing, CORS preflight, token verification,
     # the rate limit (keyed on the verified subject, else the address: refused requests
     # count too), the refusals (401, 403), catalogue refresh, content negotiation.
+    forwarded.init_app(app)  # WSGI middleware: every hook below sees the client's address
     telemetry.init_app(app)
     security.init_app(app)
     auth.init_app(app, state(app).settings)

@@ -3,8 +3,8 @@
 The client is the token's subject when the request carries a valid token, else the remote
 address: a request that authentication refuses counts against its address, since its
 `sub` is anyone's to forge. Every /fhir request counts, unknown routes included. Behind
-`RAPPORT_TRUSTED_PROXIES` proxies the remote address is the one they forwarded
-(X-Forwarded-For; X-Forwarded-Proto for links), else those headers are ignored.
+`RAPPORT_TRUSTED_PROXIES` the remote address is the one they forwarded (see
+service/api/forwarded.py), else those headers are ignored.
 
 With Redis the counters are shared by every worker and replica; without, each process
 counts alone. When Redis fails the limiter fails open to per-process counting
@@ -20,7 +20,6 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.api.http import fhir_response, state
 from service.catalog.redis_site import RETRY, TIMEOUT
@@ -81,13 +80,8 @@ def _throttled(exc: RateLimitExceeded) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Trust RAPPORT_TRUSTED_PROXIES; apply RAPPORT_RATE_LIMIT to every /fhir request, if set."""
+    """Apply RAPPORT_RATE_LIMIT to every /fhir request, if set."""
     settings = state(app).settings
-    if settings.trusted_proxies:
-        # Each trusted hop appends the address it saw: the client's is that many from the end.
-        hops = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-        log.info("client addresses: from X-Forwarded-For, behind %d trusted proxy hops", hops)
     if not settings.rate_limit:
         return
     limiter = Limiter(

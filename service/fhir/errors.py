@@ -16,6 +16,7 @@ STATUS: tuple[tuple[type[errors.RapportError], int], ...] = (
     (errors.ResourceNotFound, 404),
     (errors.MethodNotAllowed, 405),
     (errors.NotAcceptable, 406),
+    (errors.RequestTimeout, 408),
     (errors.Conflict, 409),
     (errors.PreconditionFailed, 412),
     (errors.UnsupportedMediaType, 415),

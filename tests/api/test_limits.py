@@ -106,19 +106,45 @@ def test_public_endpoints_count_against_the_address(jwks: Path) -> None:
 # -- proxies --------------------------------------------------------------------------------
 
 
+PROXY = "10.0.0.5"  # the ingress, in the trusted network
+TRUSTED = "10.0.0.0/8"
+
+
 def test_a_trusted_proxy_tells_each_client_apart() -> None:
-    client = make_app(rate_limit="1/minute", trusted_proxies=1).test_client()
-    first, second = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "203.0.113.8"}
+    client = make_app(rate_limit="1/minute", trusted_proxies=TRUSTED).test_client()
+    first = {"X-Forwarded-For": "203.0.113.7", "address": PROXY}
+    second = {"X-Forwarded-For": "203.0.113.8", "address": PROXY}
     assert get(client, **first).status_code == 200
     assert get(client, **first).status_code == 429
     assert get(client, **second).status_code == 200  # its own budget
 
 
 def test_only_the_trusted_hops_are_believed() -> None:
-    client = make_app(rate_limit="1/minute", trusted_proxies=1).test_client()
-    # A client may send its own X-Forwarded-For; our one proxy appends what it saw.
-    assert get(client, **{"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}).status_code == 200
-    assert get(client, **{"X-Forwarded-For": "198.51.100.2, 203.0.113.7"}).status_code == 429
+    client = make_app(rate_limit="1/minute", trusted_proxies=TRUSTED).test_client()
+    # A client may send its own X-Forwarded-For; our proxies append what they saw.
+    chain = "198.51.100.1, 203.0.113.7, 10.0.0.9"
+    assert get(client, **{"X-Forwarded-For": chain, "address": PROXY}).status_code == 200
+    chain = "198.51.100.2, 203.0.113.7, 10.0.0.9"
+    assert get(client, **{"X-Forwarded-For": chain, "address": PROXY}).status_code == 429
+
+
+def test_a_client_reaching_the_port_directly_is_never_believed() -> None:
+    # The issue's attack: rotating X-Forwarded-For straight at gunicorn's port.
+    client = make_app(rate_limit="1/minute", trusted_proxies=TRUSTED).test_client()
+    direct = "198.51.100.9"
+    assert get(client, **{"X-Forwarded-For": "203.0.113.1", "address": direct}).status_code == 200
+    for n in range(2, 6):
+        forged = {"X-Forwarded-For": f"203.0.113.{n}", "address": direct}
+        assert get(client, **forged).status_code == 429
+
+
+@pytest.mark.parametrize("forged", ["not-an-ip", 'x" injected="1', "203.0.113.7\tevil", "::g"])
+def test_only_addresses_are_taken_from_the_header(forged: str) -> None:
+    client = make_app(rate_limit="1/minute", trusted_proxies=TRUSTED).test_client()
+    assert get(client, **{"X-Forwarded-For": forged, "address": PROXY}).status_code == 200
+    # Not an address: the client is the proxy itself, whatever the header said.
+    other = {"X-Forwarded-For": forged + "2", "address": PROXY}
+    assert get(client, **other).status_code == 429
 
 
 def test_forwarded_headers_are_ignored_without_trusted_proxies() -> None:
@@ -127,16 +153,54 @@ def test_forwarded_headers_are_ignored_without_trusted_proxies() -> None:
     assert get(client, **{"X-Forwarded-For": "203.0.113.8"}).status_code == 429  # one address
 
 
-@pytest.mark.parametrize(("proxies", "scheme"), [(1, "https"), (0, "http")])
-def test_links_follow_a_trusted_proxys_scheme(proxies: int, scheme: str) -> None:
+@pytest.mark.parametrize(
+    ("proxies", "address", "proto", "scheme"),
+    [
+        (TRUSTED, PROXY, "https", "https"),
+        (TRUSTED, PROXY, "javascript", "http"),  # only http or https
+        (TRUSTED, PROXY, "HTTPS", "https"),
+        (TRUSTED, "198.51.100.9", "https", "http"),  # not from a trusted proxy
+        ("", PROXY, "https", "http"),
+    ],
+)
+def test_links_follow_a_trusted_proxys_scheme(
+    proxies: str, address: str, proto: str, scheme: str
+) -> None:
     client = make_app(trusted_proxies=proxies).test_client()
-    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": proto, "address": address}
     bundle = get(client, "/fhir/Questionnaire?_count=1", **forwarded).get_json()
     assert all(link["url"].startswith(f"{scheme}://") for link in bundle["link"])
 
 
-@pytest.mark.parametrize("value", ["-1", "11", "two"])
-def test_trusted_proxies_must_be_a_small_count(value: str) -> None:
+@pytest.mark.parametrize("value", ["-1", "1", "2", "two", "10.0.0.0/33", "10.0.0.1,x"])
+def test_trusted_proxies_must_be_addresses_or_networks(value: str) -> None:
     with pytest.raises(ConfigError, match=f"RAPPORT_TRUSTED_PROXIES='{value}'"):
         load_settings(environ={"RAPPORT_TRUSTED_PROXIES": value})
-    assert load_settings(environ={"RAPPORT_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
+
+
+def test_trusted_proxies_are_read_as_networks() -> None:
+    read = load_settings(environ={"RAPPORT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1,::1"})
+    assert read.trusted_proxies == ("10.0.0.0/8", "127.0.0.1/32", "::1/128")
+    assert load_settings(environ={"RAPPORT_TRUSTED_PROXIES": "0"}).trusted_proxies == ()
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example/x?", 'a"b', "example.org:8080/path", "user@example.org", "-x-.org"]
+)
+def test_a_host_that_is_no_host_is_refused(host: str) -> None:
+    client = make_app().test_client()
+    answer = client.get("/fhir/Questionnaire?_count=1", headers={"Host": host})
+    assert answer.status_code == 400
+    assert outcome_codes(answer.get_json()) == ["value"]
+
+
+def test_links_name_a_valid_host_or_the_base_url() -> None:
+    for host in ("rapport.example.org:8443", "[::1]:8080", "10.1.2.3"):
+        bundle = (
+            make_app().test_client().get("/fhir/Questionnaire?_count=1", headers={"Host": host})
+        )
+        assert bundle.get_json()["link"][0]["url"].startswith(f"http://{host}/fhir/")
+    configured = make_app(base_url="https://fhir.example.org/r/fhir").test_client()
+    for host in ("evil.example", 'a"b'):  # never used: the base URL is
+        bundle = configured.get("/fhir/Questionnaire?_count=1", headers={"Host": host}).get_json()
+        assert bundle["link"][0]["url"].startswith("https://fhir.example.org/r/fhir/")
