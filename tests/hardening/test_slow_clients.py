@@ -32,8 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def _connect(server: LiveServer) -> socket.socket:
-    sock = socket.create_connection((server.host, server.port), timeout=READ_TIMEOUT + 5)
-    return sock
+    return socket.create_connection((server.host, server.port), timeout=READ_TIMEOUT + 5)
 
 
 def _answer(sock: socket.socket) -> tuple[int, dict[str, object] | None, float]:
@@ -67,52 +66,59 @@ def _timed(server: LiveServer, method: str, path: str, body: bytes | None) -> tu
         connection.close()
 
 
+Results = dict[str, tuple[int, dict[str, object] | None, float]]
+
+
+def _trickle(server: LiveServer, results: Results, name: str, every: float) -> None:
+    """One header line at a time, never the blank line that ends the head."""
+    sock = _connect(server)
+    sock.sendall(f"POST {SCORE} HTTP/1.1\r\nHost: x\r\n".encode())
+    sock.settimeout(every)
+    for n in range(100):
+        try:
+            if sock.recv(65536, socket.MSG_PEEK):
+                break  # the server answered
+        except TimeoutError:
+            pass
+        except OSError:
+            break
+        try:
+            sock.sendall(f"X-Slow-{n}: {n}\r\n".encode())
+        except OSError:
+            break
+    sock.settimeout(READ_TIMEOUT + 5)
+    results[name] = _answer(sock)
+
+
+def _incomplete(server: LiveServer, results: Results, name: str, head: str, body: str) -> None:
+    """A head, then less body than it announces, then nothing."""
+    sock = _connect(server)
+    sock.sendall(
+        f"POST {SCORE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+        f"{head}\r\n\r\n{body}".encode()
+    )
+    results[name] = _answer(sock)
+
+
 def test_slow_clients_hold_no_worker(server: LiveServer) -> None:
     score = json.dumps(build_response("gad-7", full_answers("gad-7", 1))).encode()
     started = time.monotonic()
-    results: dict[str, tuple[int, dict[str, object] | None, float]] = {}
-
-    def trickle(name: str, every: float) -> None:
-        # One header line at a time, never the blank line that ends the head.
-        sock = _connect(server)
-        sock.sendall(f"POST {SCORE} HTTP/1.1\r\nHost: x\r\n".encode())
-        sock.settimeout(every)
-        for n in range(100):
-            try:
-                if sock.recv(65536, socket.MSG_PEEK):
-                    break  # the server answered
-            except TimeoutError:
-                pass
-            except OSError:
-                break
-            try:
-                sock.sendall(f"X-Slow-{n}: {n}\r\n".encode())
-            except OSError:
-                break
-        sock.settimeout(READ_TIMEOUT + 5)
-        results[name] = _answer(sock)
-
-    def short_body() -> None:
-        sock = _connect(server)
-        sock.sendall(
-            f"POST {SCORE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
-            "Content-Length: 100\r\n\r\n{}".encode()
-        )
-        results["short body"] = _answer(sock)
-
-    def stalled_chunks() -> None:
-        sock = _connect(server)
-        sock.sendall(
-            f"POST {SCORE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n".encode()
-        )
-        results["stalled chunks"] = _answer(sock)
-
+    results: Results = {}
     threads = [
-        threading.Thread(target=trickle, args=(f"trickle {i}", 5.0 if i % 2 else 0.5))
+        threading.Thread(
+            target=_trickle, args=(server, results, f"trickle {i}", 5.0 if i % 2 else 0.5)
+        )
         for i in range(TRICKLERS)
     ]
-    threads += [threading.Thread(target=short_body), threading.Thread(target=stalled_chunks)]
+    threads += [
+        threading.Thread(
+            target=_incomplete, args=(server, results, "short body", "Content-Length: 100", "{}")
+        ),
+        threading.Thread(
+            target=_incomplete,
+            args=(server, results, "stalled chunks", "Transfer-Encoding: chunked", "2\r\n{}\r\n"),
+        ),
+    ]
     for thread in threads:
         thread.start()
     slowest = {"healthz": 0.0, "score": 0.0}
