@@ -50,7 +50,9 @@ if _unknown := unknown_variables():
         "ignoring unknown settings (typos?): %s", ", ".join(_unknown)
     )
 
-bind = [_settings.bind]
+# RAPPORT_METRICS_BIND: a second listener that serves /metrics alone (service/api/telemetry.py),
+# so the public port need not.
+bind = [_settings.bind, *([_settings.metrics_bind] if _settings.metrics_bind else [])]
 # Scoring is CPU-bound: one worker process per core is the throughput optimum.
 workers = _settings.workers
 # gunicorn's gthread worker, whose event loop reads every request before a thread takes it

@@ -62,11 +62,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from service.api.http import State  # noqa: PLC0415
     from service.catalog import load_catalog  # noqa: PLC0415
     from service.catalog.layered import open_site  # noqa: PLC0415
+    from service.catalog.lookup import set_cache_bytes  # noqa: PLC0415
     from service.observability import configure_logging  # noqa: PLC0415
     from service.questionnaire import Limits, compile_questionnaire  # noqa: PLC0415
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     configure_logging(settings.log_level)
+    set_cache_bytes(settings.inline_cache_bytes)  # one cache per process, as in a worker
     limits = Limits(max_response_nodes=settings.max_items)
     compiler = functools.partial(compile_questionnaire, limits=limits)
     catalog = load_catalog(

@@ -54,10 +54,17 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "INSTRUMENTS_DISABLED": ("", "Questionnaire ids not to serve, separated by ','"),
     "MAX_BODY_BYTES": ("5242880", "largest request body accepted (413 beyond)"),
     "MAX_ITEMS": ("2000", "most items plus answers in one QuestionnaireResponse"),
+    "INLINE_CACHE_BYTES": (
+        "33554432",
+        "memory per worker for compiled inline and contained Questionnaires (0: none)",
+    ),
     "PAGE_SIZE": ("20", "search results per page when `_count` is absent"),
     "MAX_PAGE_SIZE": ("100", "largest `_count` honoured"),
     "BATCH_MAX_ENTRIES": ("100", "most entries in one batch Bundle"),
-    "BASE_URL": ("", "public base of the FHIR API for links (default: from the request)"),
+    "BASE_URL": (
+        "",
+        "public base of the FHIR API for links (default: from the request; set it in production)",
+    ),
     "REDIS_URL": ("", "Redis for the shared site catalogue and rate limits (optional)"),
     "RATE_LIMIT": (
         "",
@@ -77,6 +84,8 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "US_CORE": ("on", "`off`: $extract Observations claim no US Core profile (non-US sites)"),
     "SAFETY_FLAGS": ("on", "`off`: no Flag in $extract, no safety warning in $score"),
     "PORTAL": ("auto", "the web pages at `/` and `/docs`: on, off, or auto (on unless AUTH_JWKS)"),
+    "METRICS_BIND": ("", "host:port serving /metrics alone, which BIND then does not serve"),
+    "METRICS_TOKEN": ("", "bearer token /metrics requires (16+ characters; empty: none)"),
 }
 
 
@@ -90,6 +99,8 @@ _MAY_BE_EMPTY = frozenset(
         "auth_issuer",
         "auth_audience",
         "auth_token_url",
+        "metrics_bind",
+        "metrics_token",
     }
 )
 
@@ -120,6 +131,7 @@ class Settings:
     instruments_disabled: tuple[str, ...] = ()
     max_body_bytes: int = 5 * 1024 * 1024
     max_items: int = 2000
+    inline_cache_bytes: int = 32 * 1024 * 1024
     page_size: int = 20
     max_page_size: int = 100
     batch_max_entries: int = 100
@@ -136,6 +148,8 @@ class Settings:
     us_core: bool = True
     safety_flags: bool = True
     portal: str = "auto"
+    metrics_bind: str = ""
+    metrics_token: str = ""
 
     @property
     def portal_enabled(self) -> bool:
@@ -254,6 +268,7 @@ class SettingsSchema(Schema):
     instruments_disabled = _Words()
     max_body_bytes = mf.Integer(validate=validate.Range(1024, 100 * 1024 * 1024))
     max_items = mf.Integer(validate=validate.Range(10, 100_000))
+    inline_cache_bytes = mf.Integer(strict=False, validate=validate.Range(0, 4 * 1024**3))
     page_size = mf.Integer(validate=validate.Range(1, 1000))
     max_page_size = mf.Integer(validate=validate.Range(1, 1000))
     batch_max_entries = mf.Integer(validate=validate.Range(1, 10_000))
@@ -270,12 +285,20 @@ class SettingsSchema(Schema):
     us_core = mf.Boolean(truthy={"on", "true", "1"}, falsy={"off", "false", "0"})
     safety_flags = mf.Boolean(truthy={"on", "true", "1"}, falsy={"off", "false", "0"})
     portal = mf.String(validate=validate.OneOf(["auto", "on", "off"]))
+    metrics_bind = mf.String(validate=_bind)
+    metrics_token = mf.String(validate=validate.Length(min=16, max=512))
 
     @validates_schema
     def _pages(self, data: dict[str, Any], **kw: Any) -> None:
         page, most = data.get("page_size", 20), data.get("max_page_size", 100)
         if page > most:
             raise ValidationError(f"must not exceed MAX_PAGE_SIZE ({most})", "page_size")
+
+    @validates_schema
+    def _metrics(self, data: dict[str, Any], **kw: Any) -> None:
+        metrics, bind = data.get("metrics_bind"), data.get("bind", "127.0.0.1:8080")
+        if metrics and metrics.rpartition(":")[2] == bind.rpartition(":")[2]:
+            raise ValidationError("must use another port than RAPPORT_BIND", "metrics_bind")
 
     @validates_schema
     def _auth(self, data: dict[str, Any], **kw: Any) -> None:

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from harness.gunicorn import run_gunicorn
 from service import create_app
-from service.config import load_settings
+from service.config import ConfigError, load_settings
 from tests.builders.instruments import build_response, full_answers
 
 CT = "application/fhir+json"
@@ -157,3 +157,31 @@ def test_counts_are_summed_over_gunicorn_workers(tmp_path: Path) -> None:
     latency = ("rapport_http_request_duration_seconds_count", (("method", "POST"), route))
     assert scrapes[0][latency] == 40
     assert scrapes[0][("rapport_catalogue_questionnaires", ())] == 7
+
+
+def test_a_metrics_token_keeps_the_metrics_private() -> None:
+    token = "scrape-token-0123456789"
+    client = create_app(load_settings({"metrics_token": token}, environ={})).test_client()
+    for header in (
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789"},
+        {"Authorization": token},
+    ):
+        refused = client.get("/metrics", headers=header)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        assert b"rapport_" not in refused.data
+    allowed = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert allowed.status_code == 200
+    assert b"rapport_" in allowed.data
+
+
+def test_the_metrics_port_is_another_port() -> None:
+    with pytest.raises(ConfigError, match="RAPPORT_METRICS_BIND"):
+        load_settings(
+            environ={"RAPPORT_BIND": "0.0.0.0:8080", "RAPPORT_METRICS_BIND": "127.0.0.1:8080"}
+        )
+    with pytest.raises(ConfigError, match="RAPPORT_METRICS_TOKEN"):
+        load_settings(environ={"RAPPORT_METRICS_TOKEN": "short"})
+    settings = load_settings(environ={"RAPPORT_METRICS_BIND": "0.0.0.0:9090"})
+    assert settings.metrics_bind == "0.0.0.0:9090"

@@ -7,6 +7,7 @@ address): nothing from the query string, the body or the path's own values.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import NotFound
 
 from service.api.http import catalog, state
 from service.api.limits import SUBJECT
@@ -119,9 +121,33 @@ def count_validation(issues: Iterable[Issue]) -> None:
             counter.labels(rule if _RULE.fullmatch(rule) else "other").inc()
 
 
+def _on_metrics_port() -> bool:
+    # gunicorn sets SERVER_PORT to the port of the listener the connection came in on.
+    bind = state().settings.metrics_bind
+    return bool(bind) and request.environ.get("SERVER_PORT") == bind.rpartition(":")[2]
+
+
+def _metrics_port_serves_metrics_only() -> None:
+    if _on_metrics_port() and request.path != "/metrics":
+        raise NotFound()
+
+
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    """Prometheus metrics in the text exposition format."""
+    """Prometheus metrics in the text exposition format; with RAPPORT_METRICS_BIND only on
+    that port, with RAPPORT_METRICS_TOKEN only for that bearer token."""
+    settings = state().settings
+    if settings.metrics_bind and not _on_metrics_port():
+        raise NotFound()
+    if settings.metrics_token:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        given = token.strip().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given, settings.metrics_token.encode()
+        ):
+            answer = Response("metrics need the bearer token\n", 401, mimetype="text/plain")
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="rapport-metrics"'
+            return answer
     return Response(_metrics().exposition(), content_type=CONTENT_TYPE)
 
 
@@ -141,4 +167,5 @@ def init_app(app: Flask) -> None:
     app.extensions[_CHILDREN] = {}
     app.register_blueprint(blueprint)
     app.before_request(_start)
+    app.before_request(_metrics_port_serves_metrics_only)
     app.after_request(_finish)  # after_request runs in reverse: this one runs last

@@ -4,14 +4,22 @@
 relative `Questionnaire/{id}`, or `#id` of a contained Questionnaire (a site's own
 instrument). Inline and contained Questionnaires pass the same checks as catalogue content
 (`check_resource`) and are compiled per request, bounded by the limits below, and kept in
-a small cache keyed by their content; content that fails is refused with every problem.
+a cache keyed by their content; content that fails is refused with every problem.
+
+The cache is bounded by memory, not by count: each compiled Questionnaire is measured as it
+is stored (every object it alone reaches, by `sys.getsizeof`; about ten times its JSON) and
+the least recently used ones go until the total is within `RAPPORT_INLINE_CACHE_BYTES` per
+worker (32 MiB by default). One larger than the whole budget is used and not kept.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import hashlib
+import sys
+import types
 from collections import OrderedDict
 from threading import Lock
 from typing import Any
@@ -29,11 +37,52 @@ from service.questionnaire.problems import CatalogError
 
 from ._site_rules import check_size
 
-__all__ = ["resolve_questionnaire"]
+__all__ = ["DEFAULT_CACHE_BYTES", "cached_bytes", "resolve_questionnaire", "set_cache_bytes"]
 
-_CACHE_SIZE = 128
-_cache: OrderedDict[bytes, CompiledQuestionnaire] = OrderedDict()
+DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+_budget = DEFAULT_CACHE_BYTES
+_cache: OrderedDict[bytes, tuple[CompiledQuestionnaire, int]] = OrderedDict()
+_total = 0  # bytes the cached entries take, as measured
 _lock = Lock()
+
+
+def set_cache_bytes(budget: int) -> None:
+    """Bound the cache (RAPPORT_INLINE_CACHE_BYTES); drops what no longer fits."""
+    global _budget  # noqa: PLW0603 - one cache per process, as the settings are
+    with _lock:
+        _budget = budget
+        _evict()
+
+
+def cached_bytes() -> tuple[int, int]:
+    """(entries, bytes) the cache holds now."""
+    with _lock:
+        return len(_cache), _total
+
+
+def _evict() -> None:
+    global _total  # noqa: PLW0603
+    while _cache and _total > _budget:
+        _, (_, size) = _cache.popitem(last=False)
+        _total -= size
+
+
+def _retained(compiled: object) -> int:
+    """Bytes of every object `compiled` reaches, leaving out classes, modules and module
+    globals (shared by everything); shared small objects count too, so it errs high."""
+    shared = {id(vars(module)) for module in list(sys.modules.values()) if module is not None}
+    seen: set[int] = set()
+    stack: list[object] = [compiled]
+    total = 0
+    while stack:
+        found = stack.pop()
+        key = id(found)
+        if key in seen or key in shared or isinstance(found, type | types.ModuleType):
+            continue
+        seen.add(key)
+        total += sys.getsizeof(found)
+        stack.extend(gc.get_referents(found))
+    return total
 
 
 #: A Questionnaire sent with a request is compiled on the worker's clock: its expressions
@@ -64,10 +113,10 @@ def _compile_inline(
     beside = orjson.dumps(siblings, option=orjson.OPT_SORT_KEYS) if siblings else b""
     key = hashlib.sha256(content + beside + str(max_items).encode()).digest()
     with _lock:
-        found = _cache.get(key)
-        if found is not None:
+        hit = _cache.get(key)
+        if hit is not None:
             _cache.move_to_end(key)
-            return found
+            return hit[0]
     check_size(questionnaire)
     _check_cost(questionnaire, len(content))
     limits = dataclasses.replace(_INLINE, max_response_nodes=max_items)
@@ -76,11 +125,19 @@ def _compile_inline(
     if problems:
         raise CatalogError(problems)
     assert isinstance(compiled, CompiledQuestionnaire)  # what `compiler` returns
-    with _lock:
-        _cache[key] = compiled
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    _store(key, compiled)
     return compiled
+
+
+def _store(key: bytes, compiled: CompiledQuestionnaire) -> None:
+    global _total  # noqa: PLW0603
+    size = _retained(compiled)
+    with _lock:
+        if size > _budget or key in _cache:
+            return
+        _cache[key] = (compiled, size)
+        _total += size
+        _evict()
 
 
 def _check_cost(questionnaire: dict[str, Any], size: int) -> None:

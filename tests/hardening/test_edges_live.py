@@ -14,6 +14,7 @@ import redis
 
 from tests.catalog.builders import mini
 from tests.support.gunicorn import LiveServer, run_gunicorn
+from tests.support.processes import free_port
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer
 
 pytestmark = pytest.mark.slow
@@ -157,3 +158,66 @@ def test_concurrent_conditional_writes_after_a_read_have_one_winner(
         with ThreadPoolExecutor(12) as pool:
             statuses = sorted(pool.map(write, range(12)))
         assert statuses == [200] + [412] * 11, round_
+
+
+# -- items 9 and 11: gunicorn reachable directly, forwarded headers, /metrics off the port ------
+
+
+@pytest.fixture(scope="module")
+def exposed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, int]]:
+    """The embedded service on its own port, a proxy network it trusts that the tests are
+    not in, a rate limit, and /metrics on a port of its own."""
+    metrics_port = free_port()
+    env = {
+        "RAPPORT_TRUSTED_PROXIES": "10.0.0.0/8",
+        "RAPPORT_RATE_LIMIT": "5/minute",
+        "RAPPORT_METRICS_BIND": f"127.0.0.1:{metrics_port}",
+    }
+    with run_gunicorn(env, log_dir=tmp_path_factory.mktemp("exposed")) as live:
+        yield live, metrics_port
+
+
+def _get(port: int, path: str, **headers: str) -> tuple[int, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        answer = connection.getresponse()
+        raw = answer.read()
+        return answer.status, raw
+    finally:
+        connection.close()
+
+
+def test_forwarded_headers_from_a_direct_client_change_nothing(
+    exposed: tuple[LiveServer, int],
+) -> None:
+    server, _ = exposed
+    canary = "canary-xff-4b1d"
+    statuses = []
+    for n in range(12):
+        headers = {
+            "X-Forwarded-For": f"203.0.113.{n}, {canary}-{n}",
+            "X-Forwarded-Proto": "javascript",
+        }
+        status, raw = _get(server.port, "/fhir/Questionnaire?_count=1", **headers)
+        statuses.append(status)
+        if status == 200:
+            assert all(
+                link["url"].startswith("http://127.0.0.1:") for link in json.loads(raw)["link"]
+            )
+    assert statuses == [200] * 5 + [429] * 7  # one client, however it rotates the header
+    assert canary not in server.read_log()
+    status, raw = _get(server.port, "/fhir/Questionnaire?_count=1", Host='evil.example/"x')
+    assert status == 400
+    assert b"evil" not in raw
+
+
+def test_metrics_are_served_on_their_own_port_only(exposed: tuple[LiveServer, int]) -> None:
+    server, metrics_port = exposed
+    assert _get(server.port, "/metrics")[0] == 404
+    status, raw = _get(metrics_port, "/metrics")
+    assert status == 200
+    assert b"rapport_" in raw
+    assert _get(metrics_port, "/healthz")[0] == 404
+    assert _get(metrics_port, "/fhir/metadata")[0] == 404
+    assert _get(server.port, "/healthz")[0] == 200
