@@ -5,10 +5,10 @@ reference, never Redis. A daemon thread per process (started as gunicorn forks t
 by the first request) asks the store every `POLL_SECONDS` whether anything changed (one cheap
 read) and, if so, reloads what did and swaps the reference. A second thread listens for the
 store's change notifications (Redis pub/sub) and wakes the first at once, so a write reaches
-every worker within milliseconds; a request that arrives while a notified change is still
-loading waits for it (at most `CATCH_UP_SECONDS`, on this process's own condition, never on
-Redis), so a client that wrote through one worker reads its write from any other. When the
-store is unreachable or hangs, only those threads wait: the worker keeps serving its last copy.
+every worker within milliseconds, and a request waits for a change it was notified of
+(`freshness`): a client that wrote through one worker reads its write from any other. When
+the store is unreachable or hangs, only those threads wait: the worker keeps serving its
+last copy.
 """
 
 from __future__ import annotations
@@ -49,19 +49,16 @@ from ._site_rules import (
     stale,
     without_server_meta,
 )
+from .freshness import POLL_SECONDS, Notices, listen, poll
 from .site import ENABLE_WRITES, NullSiteStore, Outcome, SiteRecord, SiteStore
 
 __all__ = ["POLL_SECONDS", "SHIPPED_IS_READ_ONLY", "SiteCatalog", "Version", "open_site"]
 
 log = logging.getLogger(__name__)
 
-#: Every worker sees a write within this plus one reload: the spec asks for one second.
-POLL_SECONDS = 0.5
 #: The first request of a worker waits this long at most for the first load, so a fresh
 #: worker serves the site's Questionnaires too; a hung Redis delays it this once only.
 FIRST_LOAD_SECONDS = 5.0
-#: A request waits this long at most for a change it was notified of to load.
-CATCH_UP_SECONDS = 0.5
 
 #: Why a shipped id cannot be written: the files are the reference content every site shares.
 SHIPPED_IS_READ_ONLY = (
@@ -110,10 +107,8 @@ class SiteCatalog:
         self._reloading = threading.Lock()
         self._poller = 0  # the pid whose poller runs
         self._loaded = threading.Event()
-        self._wake = threading.Event()  # a change was notified: poll now
-        self._changes = threading.Condition()  # guards the two counts below
-        self._notified = 0  # change notifications received
-        self._applied = 0  # of those, how many a finished reload has taken in
+        #: This process's change notifications (service/catalog/freshness.py).
+        self.notices = Notices(store.unread)
         if store.writable:
             # gunicorn preloads the app in the master and forks the workers; threads do not
             # survive a fork, so each worker starts its own poller at once, loaded before
@@ -123,7 +118,7 @@ class SiteCatalog:
     def _forked(self) -> None:
         # A thread of the parent may have held a lock as it forked: the child's are new.
         self._lock, self._reloading = threading.Lock(), threading.Lock()
-        self._changes = threading.Condition()
+        self.notices.forked()
         self._start_poller()
 
     def serving(self) -> Catalog:
@@ -133,32 +128,8 @@ class SiteCatalog:
             if self._poller != os.getpid():
                 self._start_poller()
             self._loaded.wait(FIRST_LOAD_SECONDS)  # returns at once after the first load
-            if not self._caught_up():  # a change is loading: read it, not the past
-                with self._changes:
-                    self._changes.wait_for(self._caught_up, CATCH_UP_SECONDS)
+            self.notices.wait()  # a change is loading: read it, not the past
         return self.current
-
-    def _caught_up(self) -> bool:
-        return self._applied >= self._notified and not self.store.unread()
-
-    def _notify(self) -> None:
-        """The store says it changed (the listener thread): poll at once."""
-        with self._changes:
-            self._notified += 1
-            self._changes.notify_all()
-        self._wake.set()
-
-    def _poll_once(self) -> bool:
-        """One round of the poller: refresh, then count the notifications it took in."""
-        self._wake.clear()  # a notification from now on polls again
-        with self._changes:
-            notified = self._notified
-        fresh = self.refresh()
-        if fresh:
-            with self._changes:
-                self._applied = max(self._applied, notified)
-                self._changes.notify_all()
-        return fresh
 
     def _start_poller(self) -> None:
         with self._lock:
@@ -168,8 +139,8 @@ class SiteCatalog:
             self._loaded = threading.Event()
             ref = weakref.ref(self)
             for target, name in (
-                (_poll, "rapport-site-poller"),
-                (_listen, "rapport-site-listener"),
+                (poll, "rapport-site-poller"),
+                (listen, "rapport-site-listener"),
             ):
                 threading.Thread(target=target, args=(ref,), name=name, daemon=True).start()
 
@@ -398,40 +369,6 @@ def _forked(ref: weakref.ref[SiteCatalog]) -> None:
     site = ref()
     if site is not None:
         site._forked()
-
-
-def _poll(ref: weakref.ref[SiteCatalog]) -> None:
-    """The poller's loop: refresh every POLL_SECONDS until the catalogue is gone."""
-    # Only a weak reference between rounds: an app that is dropped (tests build many)
-    # takes its poller with it.
-    while (site := ref()) is not None:
-        wake = site._wake
-        try:
-            fresh = site._poll_once()
-        except Exception:  # a thread's last resort: a bug must not end freshness for good
-            log.exception("site catalogue: reload failed; serving the last copy")
-            fresh = True
-        del site
-        if fresh:
-            wake.wait(POLL_SECONDS)
-
-
-def _listen(ref: weakref.ref[SiteCatalog]) -> None:
-    """The listener's loop: the store's notifications wake the poller."""
-    site = ref()
-    if site is None:
-        return
-    store = site.store
-    del site
-
-    def changed() -> None:
-        if (site := ref()) is not None:
-            site._notify()
-
-    try:
-        store.listen(changed, lambda: ref() is not None)
-    except Exception:  # the poller still runs: freshness within POLL_SECONDS
-        log.exception("site catalogue: change notifications stopped; polling only")
 
 
 def _instant(text: str) -> datetime:
