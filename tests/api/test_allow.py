@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.config import load_settings
 from tests.api.conftest import outcome_codes
-from tests.catalog.builders import mini
+from tests.builders.catalog import mini
 
 Q = "/fhir/Questionnaire"
 PATHS = [

@@ -16,7 +16,7 @@ from service.catalog.lookup import (
     resolve_questionnaire,
     set_cache_bytes,
 )
-from tests.catalog.builders import mini
+from tests.builders.catalog import mini
 
 BOUND = 512 * 1024  # bytes: a small budget, so a few large Questionnaires exceed it
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import redis
 
-from tests.catalog.builders import mini
-from tests.support.gunicorn import LiveServer, run_gunicorn
-from tests.support.processes import free_port
+from harness.gunicorn import LiveServer, run_gunicorn
+from harness.processes import free_port
+from tests.builders.catalog import mini
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer
 
 pytestmark = pytest.mark.slow

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.gunicorn import LiveServer, run_gunicorn
 from service.api.worker import IDLE_SECONDS
-from tests.scoring.instruments import build_response, full_answers
-from tests.support.gunicorn import LiveServer, run_gunicorn
+from tests.builders.instruments import build_response, full_answers
 
 pytestmark = pytest.mark.slow
 
