@@ -165,6 +165,7 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         self._budget = BUFFER_BODIES * settings.max_body_bytes
         self._buffered = 0
         self._reading: dict[TConn, _Reading] = {}
+        self._busy = 0  # requests given to the threads and not yet finished
         cfg = self.cfg
         self._head_limit = (
             int(
@@ -175,7 +176,40 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         )
         super().init_process()
 
+    # -- a worker takes connections only while it has a free thread -----------------------
+    # Otherwise they wait in the listen backlog the workers share, where another worker may
+    # take them, and a worker that dies (killed, out of memory) takes with it only the
+    # requests its threads were serving and those it was reading.
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """gunicorn's, and never while every thread is busy."""
+        super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
+
+    def enqueue_req(self, conn: TConn) -> None:
+        """gunicorn's, counting the busy threads."""
+        self._busy += 1
+        if self._busy >= self.cfg.threads and self._accepting:
+            self.set_accept_enabled(False)
+        super().enqueue_req(conn)
+
+    def finish_request(self, conn: TConn, fs: Any) -> None:
+        """gunicorn's; a thread is free again (the loop accepts again on its next round)."""
+        self._busy -= 1
+        super().finish_request(conn, fs)
+
     # -- the event loop reads each request before a thread takes it ------------------------
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """gunicorn's, but the connections it has go before new ones: a request that has
+        arrived may take the last free thread, and then no connection is accepted."""
+        try:
+            events = self.poller.select(timeout)
+        except InterruptedError:
+            return
+        for key, _ in sorted(events, key=lambda event: event[0].fileobj in self.sockets):
+            if key.fileobj in self.sockets and self._busy >= self.cfg.threads:
+                continue  # left in the backlog the workers share
+            key.data(key.fileobj)
 
     def accept(self, listener: Any) -> None:
         """Take a new connection and read its first request in the loop."""

@@ -84,8 +84,11 @@ def _complete(status: int, data: bytes, entries: int) -> bool:
 
 
 def test_a_killed_worker_is_replaced_and_costs_at_most_its_one_request() -> None:
-    """A sync worker holds one connection at a time; the others wait in the shared listen
-    backlog, not in a worker, so killing one fails at most the request it was serving."""
+    """A worker takes a connection only while it has a free thread; the others wait in the
+    shared listen backlog, not in a worker, so killing one fails at most the requests its
+    threads were serving (one here, with one thread) and a connection it had accepted and
+    was still reading when its thread became busy (the event loop reads requests itself,
+    so that slow clients hold no thread: service/api/worker.py)."""
     body = _batch(20)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
@@ -101,7 +104,7 @@ def test_a_killed_worker_is_replaced_and_costs_at_most_its_one_request() -> None
             with lock:
                 outcomes[result] += 1
 
-    with run_gunicorn({}, workers=2) as server:
+    with run_gunicorn({"RAPPORT_THREADS": "1"}, workers=2) as server:
         master = server.process.pid
         before = _wait_for_workers(master, 2, set(), 10)
         threads = [threading.Thread(target=client, args=(server,)) for _ in range(CLIENTS)]
@@ -117,7 +120,7 @@ def test_a_killed_worker_is_replaced_and_costs_at_most_its_one_request() -> None
             thread.join(20)
         failures = sum(count for result, count in outcomes.items() if result != "ok")
         assert outcomes["ok"] > 10, outcomes
-        assert failures <= 1, outcomes
+        assert failures <= 2, outcomes
         assert _workers(master) == (before - {victim}) | replacement
         after = [_post(server, body) for _ in range(10)]
         assert all(_complete(status, data, 20) for status, data in after)
