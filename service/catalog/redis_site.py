@@ -12,9 +12,9 @@ Keys (all under `rapport:`; the URL's database number separates deployments):
     rapport:questionnaire:canonical     hash id → the url|version it holds
     rapport:write:TOKEN                 a write's answer for a while, so a retry gets it again
 
-and one pub/sub channel, `rapport:catalog:changed`: each write publishes its id there after
-it is stored, so every worker's subscriber thread reloads at once (the poller of the counter
-stays, for a missed message or a Redis whose ACL forbids pub/sub).
+and one pub/sub channel, `rapport:catalog:changed`: each write publishes its id (and a
+token) there after it is stored, so every worker's subscriber thread reloads at once (the
+poller of the counter stays, for a missed message or a Redis whose ACL forbids pub/sub).
 
 Each record is `{"versionId", "lastUpdated", "method", "resource"?}`; the resource is kept
 without its server meta, which readers put back. Durability is Redis's own (AOF).
@@ -74,6 +74,8 @@ WRITES = PREFIX + "write:"
 CHANNEL = PREFIX + "catalog:changed"
 #: Seconds a subscriber waits for a message before it checks that its catalogue is alive.
 POLL_TIMEOUT = 1.0
+#: Seconds a write waits at most for its own notification to come back (see `_publish`).
+ECHO_SECONDS = 0.25
 #: Seconds a subscriber waits before subscribing again after Redis failed it.
 RESUBSCRIBE_SECONDS = 1.0
 
@@ -157,6 +159,7 @@ class RedisSiteStore:
         self._pid = 0
         self._lock = threading.Lock()
         self._subscribed: socket.socket | None = None  # the listener's connection
+        self._echoes: dict[str, threading.Event] = {}  # this process's writes, by token
 
     def _connected(self) -> tuple[redis.Redis, redis.Redis, Script]:
         """The reader, the writer (longer timeout, no retry of a timeout) and the script."""
@@ -255,10 +258,21 @@ class RedisSiteStore:
     def _publish(self, writer: redis.Redis, id: str) -> None:
         # After the script, not inside it: a Redis whose ACL refuses PUBLISH must not fail a
         # write that is already stored. The pollers see it within POLL_SECONDS regardless.
+        # The write is answered once this worker's own listener has the message (at most
+        # ECHO_SECONDS): Redis has then sent it to every subscriber, so a client that reads
+        # from another worker after this answer finds it there (`unread`).
+        echo = threading.Event() if self._subscribed is not None else None
+        token = uuid.uuid4().hex
+        if echo is not None:
+            self._echoes[token] = echo
         try:
-            writer.publish(CHANNEL, id)
+            writer.publish(CHANNEL, f"{id} {token}")
+            if echo is not None:
+                echo.wait(ECHO_SECONDS)
         except redis.RedisError as exc:
             log.debug("site catalogue: Redis publish failed: %s", type(exc).__name__)
+        finally:
+            self._echoes.pop(token, None)
 
     def listen(self, changed: Callable[[], None], alive: Callable[[], bool]) -> None:
         """Call `changed` for every write published (and on each (re)subscription, for what
@@ -283,8 +297,8 @@ class RedisSiteStore:
                             # Counted before the bytes are read: a request that finds the
                             # socket drained finds the change counted (see `unread`).
                             changed()
-                            while pubsub.get_message(timeout=0) is not None:
-                                pass
+                            while (message := pubsub.get_message(timeout=0)) is not None:
+                                self._echoed(message)
             except redis.RedisError as exc:
                 if not warned:
                     log.warning(
@@ -296,6 +310,13 @@ class RedisSiteStore:
             finally:
                 self._subscribed = None
                 client.close()
+
+    def _echoed(self, message: dict[str, Any]) -> None:
+        data = message.get("data")
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+        echo = self._echoes.get(text.rpartition(" ")[2])
+        if echo is not None:
+            echo.set()
 
     def unread(self) -> bool:
         """Whether a notification has reached this process but not yet the listener: a
