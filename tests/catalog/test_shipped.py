@@ -154,3 +154,39 @@ def test_shipped_catalogue_compiles_for_scoring() -> None:
     assert _best_of_three(compiler=compile_questionnaire) < 1.0
     catalog = load_catalog([SHIPPED], compiler=compile_questionnaire)
     assert all(isinstance(e.compiled, CompiledQuestionnaire) for e in catalog.questionnaires())
+
+
+def _displays(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        if item["type"] == "display":
+            yield item
+        yield from _displays(item.get("item", []))
+
+
+def test_no_display_text_leads_into_nothing(catalog: Catalog) -> None:
+    """A display text that ends with a colon announces something that must follow it."""
+    dangling = [
+        (entry.id, item["linkId"])
+        for entry in catalog.questionnaires()
+        for item in _displays(entry.resource["item"])
+        if item.get("text", "").rstrip().endswith(":")
+    ]
+    assert dangling == []
+
+
+def test_meq30_instructions_give_the_scale_they_announce(catalog: Catalog) -> None:
+    """meq-30.md: the published instructions end "use the following scale:", followed on
+    the form by the 0-5 anchors (the sheet's table, W's wording), one per line."""
+    entry = catalog.get("Questionnaire", "meq-30")
+    assert entry is not None
+    text = entry.resource["item"][0]["text"]
+    lead, _, scale = text.partition("use the following scale:\n")
+    assert lead.startswith("Instructions: Looking back on the entirety of your psilocybin")
+    assert scale.split("\n") == [
+        "0 = none; not at all",
+        "1 = so slight cannot decide",
+        "2 = slight",
+        "3 = moderate",
+        "4 = strong (equivalent in degree to any other strong experience)",
+        "5 = extreme (more than any other time in my life and stronger than 4)",
+    ]
