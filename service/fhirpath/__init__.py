@@ -18,6 +18,7 @@ from ._errors import BudgetExceeded, FhirPathError, UnsupportedRegex
 from ._interpreter import InterpretedExpression
 from ._parser import parse
 from ._patterns import check_patterns
+from ._values import js_round
 
 __all__ = [
     "BudgetExceeded",
@@ -28,6 +29,7 @@ __all__ = [
     "called_functions",
     "compile_expression",
     "interpret_expression",
+    "js_round",
     "referenced_linkids",
     "referenced_variables",
 ]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from service import rules
 from service.fhir.outcome import IssueSeverity, IssueType
 from service.fhir.temporal import order
+from service.questionnaire.extensions import CALCULATED, extensions
 from service.questionnaire.items import ItemDef
 
 from .complex import check_complex
@@ -84,8 +85,10 @@ def _line_break(out: Answers, definition: ItemDef, where: str) -> None:
 
 
 def _check_places(out: Answers, definition: ItemDef, number: Any, where: str) -> bool:
-    """maxDecimalPlaces, counted on the number as parsed (`1.50` arrives as 1.5)."""
-    if type(number) is not float:
+    """maxDecimalPlaces, counted on the number as parsed (`1.50` arrives as 1.5). Not on a
+    calculated item: scoring replaces its value (at that precision) and says if it differed.
+    """
+    if type(number) is not float or extensions(definition.qitem, CALCULATED):
         return True  # integers have none; a Quantity may have no value
     exponent = Decimal(repr(number)).as_tuple().exponent
     places = -exponent if type(exponent) is int and exponent < 0 else 0

@@ -12,9 +12,12 @@ may lack. Each score is written into a copy of the response as soon as it is
 computed, so later expressions see it, as in an SDC form filler.
 
 Values are what the expression computes in IEEE doubles, exactly as fhirpath.js
-(LHC-Forms, Smart Forms) computes them, with no further rounding: sums of the
-integer weights our content uses are exact, and a mean is the double nearest to
-the true quotient (44/15 is 2.933333333333333). Integer results stay integers.
+(LHC-Forms, Smart Forms) computes them: sums of the integer weights our content
+uses are exact, and the shipped means round themselves (`.round(2)`). A decimal
+score item with `maxDecimalPlaces` (its precision) is then rounded to it as
+`round(places)` would, so a site's content that forgets to round still gives
+the decimal (2.47), never 2.4666666666666668; bands apply to that value.
+Integer results stay integers.
 
 Scoring's rules are the registry's score-* (service/rules/content.py, docs/rules.md).
 
@@ -33,7 +36,7 @@ from typing import Any
 from service import rules
 from service.errors import UnprocessableContent
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
-from service.fhirpath import BudgetExceeded, Env, Expression, FhirPathError
+from service.fhirpath import BudgetExceeded, Env, Expression, FhirPathError, js_round
 from service.questionnaire.compile import CompiledQuestionnaire, Scope, ScoreDef
 from service.rules import Rule
 
@@ -222,7 +225,7 @@ class _Run:
         """
         link = definition.link_id
         result = self.evaluate(f"score '{link}'", variables, definition.expression, holder)
-        value = _value(definition, result)
+        value = _at_precision(_value(definition, result), self.cq.items[link].max_decimal_places)
         interpretation = _band(definition, value)
         instance = None
         if self._repeated(link):
@@ -344,6 +347,18 @@ def _value(definition: ScoreDef, result: list[Any]) -> float | bool | None:
         return value  # type: ignore[no-any-return]
     text = f"score '{definition.link_id}' ({definition.type}) gave {result!r}"
     raise _failure(text, rules.SCORE_FAILED, IssueType.PROCESSING)
+
+
+def _at_precision(value: float | bool | None, places: int | None) -> float | bool | None:
+    """A decimal score rounded to its item's maxDecimalPlaces, as FHIRPath `round(places)`
+    rounds in fhirpath.js (halves up): the nearest double to that decimal, which JSON
+    writes as the decimal itself (2.47, never 2.4700000000000002); no places: an integer.
+    """
+    if type(value) is not float or places is None:
+        return value
+    scale = 10.0**places
+    rounded = js_round(value * scale)
+    return int(rounded) if places == 0 else rounded / scale
 
 
 def _representable(value: float) -> bool:

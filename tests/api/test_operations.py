@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,11 +69,27 @@ def test_score_returns_the_hand_computed_values(
         if isinstance(expected, bool):
             assert value["valueBoolean"] is expected
         else:
-            assert math.isclose(value["valueDecimal"], expected, rel_tol=0, abs_tol=1e-9)
+            # Exactly the published value at the score's precision (2.93, not 2.9333...).
+            assert value["valueDecimal"] == expected
     for link_id, band in vector.get("bands", {}).items():
         got = scores.get(code_of(name, link_id))
         interpretation = got.get("interpretation") if got else None
         assert (interpretation["valueCoding"]["code"] if interpretation else None) == band
+
+
+def test_scores_keep_their_precision_on_the_wire(client: FlaskClient) -> None:
+    """MEQ-30 (meq-30.md: subscale means, reported to 2 decimals by our stated default):
+    mystical = 44/15 = 2.9333... -> 2.93 and total = 89/30 = 2.9666... -> 2.97, written as
+    those decimals in $score's Parameters and in $extract's Observation.valueQuantity."""
+    answers = {str(n): 3 for n in range(1, 31)} | {"28": 2}
+    body = build_response("meq-30", answers, subject={"reference": "Patient/p1"})
+    for operation, key in (("$score", b'"valueDecimal":'), ("$extract", b'"value":')):
+        response = client.post(f"{BASE}/{operation}", data=json.dumps(body), content_type=CT)
+        assert response.status_code == 200
+        written = re.findall(re.escape(key) + rb"(-?[0-9.eE+-]+)", response.data)
+        assert b"2.93" in written, written
+        assert b"2.97" in written, written
+        assert all(len(number.partition(b".")[2]) <= 2 for number in written), written
 
 
 def phq9(**extra: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from service.response import check_scores, score_response, validate_response
 from tests.builders.instruments import build_response, compiled, full_answers, questionnaires
 from tests.builders.toy import toy, toy_response
 
+MAX_DECIMAL_PLACES = "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces"
 CALC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
 
 
@@ -186,11 +187,64 @@ def test_value_types(expression: str, kind: str, value: Any) -> None:
     assert type(score.value) is type(value)
 
 
+@pytest.mark.parametrize(
+    ("expression", "places", "value"),
+    [
+        ("2 / 3", 2, 0.67),  # 0.666... rounds up
+        ("1 / 3", 2, 0.33),
+        ("0.125", 2, 0.13),  # a half rounds up, as FHIRPath round() in fhirpath.js does
+        ("1.005 * 1000", 0, 1005),  # no places: a whole number, written as one
+        ("2 / 3", 4, 0.6667),
+        ("7", 0, 7),  # integers are left as they are
+        ("(2 / 3).round(2)", 2, 0.67),  # already at its precision: unchanged
+    ],
+)
+def test_a_score_is_rounded_to_its_max_decimal_places(
+    expression: str, places: int, value: float
+) -> None:
+    """A decimal score item's maxDecimalPlaces is its precision: what the expression gives
+    is rounded to it (halves up), so the response, $score and $extract carry the decimal."""
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "item": [
+            {
+                "linkId": "s",
+                "type": "decimal",
+                "extension": [
+                    _calc(expression),
+                    {"url": MAX_DECIMAL_PLACES, "valueInteger": places},
+                ],
+            }
+        ],
+    }
+    result = score_response(
+        compile_questionnaire(questionnaire),
+        {"resourceType": "QuestionnaireResponse", "status": "completed"},
+    )
+    assert _values(result) == {"s": value}
+    assert repr(result.scores[0].value) == repr(value)  # 0.67, not 0.67000000000000004
+    assert result.response["item"] == [{"linkId": "s", "answer": [{"valueDecimal": value}]}]
+
+
+def test_a_client_score_beyond_the_precision_is_replaced_not_refused() -> None:
+    """A calculated item is the service's to fill: a value a form filler computed with more
+    places than its maxDecimalPlaces (content of before the rounding) is replaced with a
+    score-differs warning, as any other differing value, not refused."""
+    answers = {str(n): 3 for n in range(1, 31)} | {"28": 2}
+    response = build_response("meq-30", answers)
+    response["item"].append({"linkId": "mystical", "answer": [{"valueDecimal": 44 / 15}]})
+    result = score_response(compiled("meq-30"), response)
+    assert [issue.rule for issue in result.issues] == ["score-differs"]
+    assert _values(result)["mystical"] == 2.93  # 44/15 = 2.9333... to 2 decimals
+
+
 def test_a_value_between_bands_has_no_interpretation() -> None:
     questionnaire = copy.deepcopy(questionnaires()["gad-7"])
     total = next(i for i in questionnaire["item"] if i["linkId"] == "total")
     calc = next(e for e in total["extension"] if e["url"] == CALC)
     calc["valueExpression"]["expression"] = "4.5"
+    # A whole-number total (maxDecimalPlaces 0) would round 4.5 into a band: drop it.
+    total["extension"] = [e for e in total["extension"] if e["url"] != MAX_DECIMAL_PLACES]
     result = score_response(
         compile_questionnaire(questionnaire), build_response("gad-7", full_answers("gad-7"))
     )
