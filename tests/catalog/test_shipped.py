@@ -190,3 +190,27 @@ def test_meq30_instructions_give_the_scale_they_announce(catalog: Catalog) -> No
         "4 = strong (equivalent in degree to any other strong experience)",
         "5 = extreme (more than any other time in my life and stronger than 4)",
     ]
+
+
+ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+
+
+def _weights(element: dict[str, Any]) -> list[Any]:
+    return [e["valueDecimal"] for e in element.get("extension", []) if e["url"] == ITEM_WEIGHT]
+
+
+def _all_options(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        yield from item.get("answerOption", [])
+        yield from _all_options(item.get("item", []))
+
+
+def test_each_option_coding_carries_its_weight(catalog: Catalog) -> None:
+    """The SDC itemWeight on the answerOption, and the same on its valueCoding: a form filler
+    copies the Coding into the answer, where fhirpath.js's weight() reads it first, so
+    scoring needs no %questionnaire (Smart Forms passes none)."""
+    options = [o for e in catalog.questionnaires() for o in _all_options(e.resource["item"])]
+    scored = [o for o in options if _weights(o)]
+    assert len(scored) > 200
+    assert [o for o in scored if _weights(o["valueCoding"]) != _weights(o)] == []
+    assert [o for o in options if not _weights(o) and _weights(o["valueCoding"])] == []

@@ -1,5 +1,9 @@
 // Every score item's calculatedExpression of every shipped Questionnaire, evaluated by
-// fhirpath.js (r4 model) on every vector's response, against the vector's hand-worked value.
+// fhirpath.js (r4 model) on every vector's response, against the vector's hand-worked value
+// (exactly: scores are rounded to their precision). Twice: with %questionnaire, as
+// LHC-Forms evaluates, and without it, as Smart Forms 1.4.0 does (its context is only
+// %resource and %rootResource, utils/fhirpath.js createFhirPathContext), where weight()
+// finds each answer's weight on the Coding the form copied from the answerOption.
 // Responses are built as service/catalog/vectors.py builds them. Run: make crosscheck.
 'use strict';
 const fs = require('fs');
@@ -7,7 +11,7 @@ const path = require('path');
 const fhirpath = require('fhirpath');
 const r4 = require('fhirpath/fhir-context/r4');
 
-const FOLDER = path.resolve(__dirname, '../../questionnaires');
+const FOLDER = process.env.QUESTIONNAIRES || path.resolve(__dirname, '../../questionnaires');
 const WEIGHTS = [
   'http://hl7.org/fhir/StructureDefinition/itemWeight',
   'http://hl7.org/fhir/StructureDefinition/ordinalValue',
@@ -66,7 +70,7 @@ function agrees(got, expected) {
   if (expected === null) return got.length === 0;
   if (got.length !== 1) return false;
   if (typeof expected === 'boolean') return got[0] === expected;
-  return typeof got[0] === 'number' && Math.abs(got[0] - expected) < 1e-9;
+  return typeof got[0] === 'number' && got[0] === expected;
 }
 
 let evaluated = 0;
@@ -83,24 +87,30 @@ for (const file of fs.readdirSync(FOLDER).filter((f) => f.endsWith('.vectors.jso
     };
     const items = answered(questionnaire, vector.answers);
     if (items.length) response.item = items;
-    const env = { resource: response, questionnaire, context: response };
-    variables(questionnaire.extension, env, response);
-    for (const item of scoreItems(questionnaire.item)) {
-      if (!(item.linkId in vector.expected)) continue;
-      const scope = { ...env };
-      variables(item.extension, scope, response);
-      const source = item.extension.find((e) => e.url === CALCULATED).valueExpression.expression;
-      let got;
-      try {
-        got = fhirpath.evaluate(response, source, scope, r4);
-      } catch (error) {
-        got = [`error: ${error.message}`];
-      }
-      evaluated += 1;
-      if (!agrees(got, vector.expected[item.linkId])) {
-        disagreements += 1;
-        console.log(`${questionnaire.id} ${JSON.stringify(vector.name)} ${item.linkId}: ` +
-          `expected ${vector.expected[item.linkId]}, fhirpath.js ${JSON.stringify(got)}`);
+    const modes = {
+      'with %questionnaire': { resource: response, questionnaire, context: response },
+      'without %questionnaire': { resource: response, rootResource: response },
+    };
+    for (const [mode, base] of Object.entries(modes)) {
+      const env = { ...base };
+      variables(questionnaire.extension, env, response);
+      for (const item of scoreItems(questionnaire.item)) {
+        if (!(item.linkId in vector.expected)) continue;
+        const scope = { ...env };
+        variables(item.extension, scope, response);
+        const source = item.extension.find((e) => e.url === CALCULATED).valueExpression.expression;
+        let got;
+        try {
+          got = fhirpath.evaluate(response, source, scope, r4);
+        } catch (error) {
+          got = [`error: ${error.message}`];
+        }
+        evaluated += 1;
+        if (!agrees(got, vector.expected[item.linkId])) {
+          disagreements += 1;
+          console.log(`${questionnaire.id} ${JSON.stringify(vector.name)} ${item.linkId} ` +
+            `(${mode}): expected ${vector.expected[item.linkId]}, fhirpath.js ${JSON.stringify(got)}`);
+        }
       }
     }
   }
