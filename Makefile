@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench fuzz crosscheck portal-assets clean
+.PHONY: run test lint bench fuzz crosscheck renderers portal-assets clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ portal-assets:  ## vendor Swagger UI (portal /docs) and axe-core (tests/portal) 
 	mkdir -p service/portal/static/swagger-ui tests/portal/vendor
 	cp $(addprefix $(SWAGGER_UI)/,LICENSE NOTICE swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css) service/portal/static/swagger-ui/
 	cp $(AXE)/axe.min.js $(AXE)/LICENSE tests/portal/vendor/
+
+renderers: $(STAMP)  ## every instrument in LHC-Forms and Smart Forms (headless chromium); writes docs/renderers.md
+	npm ci --prefix tools/renderers --no-audit --no-fund --silent
+	node tools/renderers/run.js
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
