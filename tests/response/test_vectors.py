@@ -44,6 +44,35 @@ def _places(value: float) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
+def _codings(response: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    stack = list(response.get("item", []))
+    while stack:
+        item = stack.pop()
+        stack.extend(item.get("item", []))
+        yield from (a for a in item.get("answer", []) if "valueCoding" in a)
+
+
+def _codings_of_scored(name: str, response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answers to items whose options have weights (all but the difficulty items)."""
+    weighted = {
+        item["linkId"]
+        for item in _all_items(questionnaires()[name]["item"])
+        if any("extension" in o for o in item.get("answerOption", []))
+    }
+    return [
+        answer
+        for item in _all_items(response.get("item", []))
+        if item["linkId"] in weighted
+        for answer in item.get("answer", [])
+    ]
+
+
+def _all_items(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        yield item
+        yield from _all_items(item.get("item", []))
+
+
 def _score_items(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for item in items:
         if item.get("readOnly") and item["type"] == "decimal":
@@ -64,6 +93,11 @@ def test_vector(name: str, vector: dict[str, Any]) -> None:
     for link_id, band in (vector.get("bands") or {}).items():
         interpretation = scores[link_id].interpretation
         assert (interpretation or {}).get("code") == band, link_id
+    # A scored answer's Coding carries the option's own itemWeight (copied, as a form filler
+    # copies it): equal to the Questionnaire's, so it is used quietly.
+    weighed = [a for a in _codings(response) if "extension" in a["valueCoding"]]
+    assert len(weighed) >= len(_codings_of_scored(name, response))
+    assert [i for i in result.issues if i.rule == "qr-answer-weight-ignored"] == []
     withheld = {s.link_id for s in result.scores if s.value is None}
     warned = {i.location for i in result.issues if i.rule == "score-withheld"}
     assert warned == withheld
