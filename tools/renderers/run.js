@@ -196,8 +196,12 @@ const LIMITS = {
       '`%questionnaire` (utils/fhirpath.js `createFhirPathContext`), and fhirpath.js `weight()` ' +
       'then reads the itemWeight the answer\'s Coding carries (the shipped content puts it on ' +
       'each answerOption\'s valueCoding as well as on the answerOption).',
-    'An EBI slider shows each anchor twice: as the slider\'s end labels and again as the ' +
-      '`lower`/`upper` display items under the question.',
+    'An EBI slider shows each anchor twice, by the design of its slider: once in the labels ' +
+      'above it and again on its end marks, which take the same labels when the scale has more ' +
+      'than 20 steps (utils/slider.js `getSliderMarks`). Content cannot avoid it within SDC: ' +
+      'a `sliderStepValue` of 5 would (20 steps) but would change the instrument\'s 1-point ' +
+      'resolution, and marking the anchor items `questionnaire-hidden` changes nothing ' +
+      '(measured: still 12 of each).',
     'A form with nothing answered is saved with `"item": []` (also after ' +
       '`removeEmptyAnswersFromResponse`); FHIR JSON forbids empty arrays, so `$score` refuses ' +
       'it (422, `qr-empty-array`). This alone causes the differences in its $score column.',
