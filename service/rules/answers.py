@@ -261,15 +261,9 @@ QR_ANSWER_DECIMAL_PLACES = Rule(
     "error",
     "value",
     "Too many decimal places",
-    definition=(
-        "A decimal answer has more decimal places than the item's maxDecimalPlaces allows. "
-        "Not on a calculated item: scoring replaces its value (score-differs)."
-    ),
-    checks="maxDecimalPlaces",
-    tests=(
-        "R[too many decimals]; pass R[integer-valued decimal], "
-        "`test_a_client_score_beyond_the_precision_is_replaced_not_refused`"
-    ),
+    definition="A decimal answer has more decimal places than the item's maxDecimalPlaces allows.",
+    checks="maxDecimalPlaces; not on a calculated item (scoring replaces it: score-differs)",
+    tests="R[too many decimals]; pass R[integer-valued decimal], `test_a_client_score_beyond*`",
 )
 
 QR_ANSWER_LINE_BREAK = Rule(
