@@ -16,7 +16,7 @@ __all__ = ["CASES", "MAKERS", "TOLERATED"]
 
 BASE = "https://rapport-fhir.github.io/fhir/Questionnaire"
 PHQ9 = f"{BASE}/phq-9|1.0.0"
-EBI = f"{BASE}/ebi|1.0.0"
+EBI = f"{BASE}/ebi|1.1.0"
 SCORE = "/fhir/QuestionnaireResponse/$score"
 VALIDATE = "/fhir/QuestionnaireResponse/$validate"
 EXTRACT = "/fhir/QuestionnaireResponse/$extract"
