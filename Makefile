@@ -4,11 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench fuzz crosscheck renderers portal-assets clean
+.PHONY: run test lint bench fuzz crosscheck renderers portal-assets examples lock base-image clean
 
-$(STAMP): pyproject.toml
+# The runtime dependencies come from requirements.lock, hash-checked, as in the image; the
+# dev tools from pyproject.toml's dev extra.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -23,6 +26,9 @@ lint: $(STAMP)  ## ruff, mypy --strict, and the content checker
 
 test: lint  ## lint, then the whole suite
 	$(BIN)/pytest
+
+examples: $(STAMP)  ## rewrite questionnaires/examples/ (the README tour's files) from the vectors
+	$(BIN)/python -m service examples questionnaires/examples
 
 bench: $(STAMP)  ## benchmarks; writes BENCHMARKS.md
 	$(BIN)/python -m benchmarks
@@ -48,6 +54,14 @@ portal-assets:  ## vendor Swagger UI (portal /docs) and axe-core (tests/portal) 
 renderers: $(STAMP)  ## every instrument in LHC-Forms and Smart Forms (headless chromium); writes docs/renderers.md
 	npm ci --prefix tools/renderers --no-audit --no-fund --silent
 	node tools/renderers/run.js
+
+lock: $(STAMP)  ## resolve pyproject.toml's dependencies into requirements.lock, with hashes
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --strip-extras --allow-unsafe \
+	    --generate-hashes --no-emit-index-url --no-emit-find-links \
+	    --output-file requirements.lock pyproject.toml
+
+base-image:  ## the digest python:3.11-slim names today (the Dockerfile pins one; needs docker)
+	docker buildx imagetools inspect python:3.11-slim --format '{{json .Manifest.Digest}}'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

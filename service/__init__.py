@@ -46,7 +46,7 @@ def _conformance(settings: Settings) -> Any:
         site_writes=bool(settings.redis_url),
         smart=bool(settings.auth_jwks),
         token_url=settings.auth_token_url,
-        cors=bool(settings.cors_origins),
+        cors=bool(settings.cors_origins) or settings.local_cors,
         us_core=settings.us_core,
         safety_flags=settings.safety_flags,
     )

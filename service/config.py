@@ -80,7 +80,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "proxy addresses or networks whose X-Forwarded-For/-Proto to trust, separated by ','"
         " (empty: ignore those headers)",
     ),
-    "CORS_ORIGINS": ("", "browser origins allowed to call the API, separated by ',' (empty: none)"),
+    "CORS_ORIGINS": (
+        "",
+        "browser origins allowed to call the API, separated by ','; empty: none; unset: "
+        "http://localhost:* and http://127.0.0.1:* while BIND is a loopback address",
+    ),
     "US_CORE": ("on", "`off`: $extract Observations claim no US Core profile (non-US sites)"),
     "SAFETY_FLAGS": ("on", "`off`: no Flag in $extract, no safety warning in $score"),
     "PORTAL": ("auto", "the web pages at `/` and `/docs`: on, off, or auto (on unless AUTH_JWKS)"),
@@ -101,8 +105,11 @@ _MAY_BE_EMPTY = frozenset(
         "auth_token_url",
         "metrics_bind",
         "metrics_token",
+        "cors_origins",  # set but empty: no origin, not even the loopback default
     }
 )
+#: Hosts of a loopback bind: only this machine can connect (RFC 6890 127/8, ::1).
+_LOOPBACK_HOSTS = re.compile(r"127(?:\.\d{1,3}){3}|localhost|\[?::1\]?")
 
 
 class ConfigError(ValueError):
@@ -144,7 +151,7 @@ class Settings:
     auth_audience: str = ""
     auth_token_url: str = ""
     trusted_proxies: tuple[str, ...] = ()
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] | None = None  # None: unset
     us_core: bool = True
     safety_flags: bool = True
     portal: str = "auto"
@@ -155,6 +162,13 @@ class Settings:
     def portal_enabled(self) -> bool:
         """Whether to serve the portal: `auto` serves it only while authentication is off."""
         return self.portal == "on" or (self.portal == "auto" and not self.auth_jwks)
+
+    @property
+    def local_cors(self) -> bool:
+        """Whether browsers on this machine may call the API: CORS for `http://localhost:*`
+        and `http://127.0.0.1:*`, the embedded default while bound to loopback only."""
+        host = self.bind.rpartition(":")[0]
+        return self.cors_origins is None and _LOOPBACK_HOSTS.fullmatch(host) is not None
 
     @property
     def catalog_dirs(self) -> tuple[Path, ...]:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -128,7 +129,8 @@ def test_image_is_multi_stage_slim_non_root_with_a_healthcheck(image: Stage) -> 
     assert all(stage.base.startswith("python:3.11-slim") for stage in stages)
     user = image.last("USER")
     assert re.fullmatch(r"[1-9]\d*:[1-9]\d*", user), f"USER {user}: numeric, not root"
-    assert "/healthz" in image.last("HEALTHCHECK")
+    healthcheck = _exec_form(image.last("HEALTHCHECK").partition(" CMD ")[2])
+    assert healthcheck == ["python", "-m", "service", "healthcheck"]  # GET /healthz
     assert _exec_form(image.last("CMD")) == [
         "gunicorn",
         "-c",
@@ -139,6 +141,72 @@ def test_image_is_multi_stage_slim_non_root_with_a_healthcheck(image: Stage) -> 
     assert env["RAPPORT_BIND"] == "0.0.0.0:8080"
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert image.last("EXPOSE") == env["RAPPORT_BIND"].rpartition(":")[2]
+
+
+def test_the_build_is_reproducible() -> None:
+    text = DOCKERFILE.read_text()
+    # No `# syntax=` directive: it makes BuildKit pull a frontend image before building.
+    assert not re.match(r"#\s*syntax\s*=", text, re.I)
+    stages = _stages(text)
+    digests = {stage.base for stage in stages}
+    assert len(digests) == 1, digests  # both stages on the one pinned base
+    assert re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", digests.pop())
+    # The dependency layer is keyed on the lock file alone, and pip checks its hashes.
+    build = stages[0].instructions
+    first_copy = next(args for name, args in build if name == "COPY")
+    assert first_copy == "requirements.lock ./"
+    install = build[[name for name, _ in build].index("COPY") + 1]
+    assert install[0] == "RUN"
+    assert "--require-hashes --requirement requirements.lock" in install[1]
+
+
+def test_the_lock_pins_every_dependency_with_hashes() -> None:
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    text = (REPO_ROOT / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([a-z0-9._-]+)==(\S+) \\$", text, re.M))
+    assert pins, "no pins in requirements.lock"
+    for line in project["dependencies"]:
+        wanted = Requirement(line.split("#")[0])
+        name = re.sub(r"[-_.]+", "-", wanted.name).lower()
+        assert name in pins, f"{name} is not in requirements.lock: run `make lock`"
+        assert wanted.specifier.contains(pins[name]), f"{name}=={pins[name]} vs {wanted}"
+    # Every pin is followed by at least one hash (pip's --require-hashes needs them all).
+    blocks = re.findall(
+        r"^[a-z0-9._-]+==\S+ \\\n((?:\s+--hash=sha256:[0-9a-f]{64}.*\n)+)", text, re.M
+    )
+    assert len(blocks) == len(pins)
+
+
+def test_the_dockerfile_and_the_docs_publish_on_the_loopback() -> None:
+    readme = (REPO_ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    header = DOCKERFILE.read_text()
+    runs = [
+        re.findall(r"^#?\s*(docker run .*?rapport)\s*$", text, re.M) for text in (header, readme)
+    ]
+    assert (
+        runs[0]
+        == runs[1]
+        == ["docker run --rm -p 127.0.0.1:8080:8080 --read-only --tmpfs /tmp rapport"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("bind", "url"),
+    [
+        ("0.0.0.0:8080", "http://127.0.0.1:8080/healthz"),
+        ("[::]:8080", "http://[::1]:8080/healthz"),
+        ("127.0.0.1:9000", "http://127.0.0.1:9000/healthz"),
+        ("[::1]:8080", "http://[::1]:8080/healthz"),
+        ("10.1.2.3:8080", "http://10.1.2.3:8080/healthz"),
+        ("rapport.internal:80", "http://rapport.internal:80/healthz"),
+    ],
+)
+def test_the_healthcheck_asks_where_the_server_listens(bind: str, url: str) -> None:
+    from service.__main__ import healthz_url
+
+    assert healthz_url(bind) == url
 
 
 def test_dockerignore_admits_exactly_what_the_dockerfile_copies() -> None:
@@ -256,8 +324,17 @@ def test_the_images_cmd_serves_from_its_workdir(image: Stage, tmp_path: Path) ->
         assert _get(port, "/openapi.yaml")[0] == 200
         # The image's HEALTHCHECK, run as Docker would, in the container's environment.
         healthcheck = _exec_form(image.last("HEALTHCHECK").partition(" CMD ")[2])
-        check = subprocess.run(healthcheck, cwd=workdir, env=env, capture_output=True, check=False)
-        assert check.returncode == 0, check.stderr
+        for bind in (env["RAPPORT_BIND"], f"localhost:{port}"):
+            check = subprocess.run(
+                healthcheck, cwd=workdir, env={**env, "RAPPORT_BIND": bind},
+                capture_output=True, check=False,
+            )  # fmt: skip
+            assert check.returncode == 0, check.stderr
+        elsewhere = {**env, "RAPPORT_BIND": f"127.0.0.1:{free_port()}"}  # nothing answers
+        check = subprocess.run(
+            healthcheck, cwd=workdir, env=elsewhere, capture_output=True, check=False
+        )
+        assert check.returncode == 1, check.stderr
         process.send_signal(signal.SIGTERM)
         grace = int(load_settings(environ=env).graceful_timeout)
         assert process.wait(grace + 10) == 0, log_tail(log)

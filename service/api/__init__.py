@@ -18,7 +18,7 @@ from service.api import (
     telemetry,
     writes,
 )
-from service.api.http import state
+from service.api.http import FhirId, state
 from service.fhir.media import negotiate
 
 __all__ = ["init_app"]
@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
     limits.init_app(app)
     if state(app).settings.auth_jwks:  # without a JWKS, authentication is off: no hook
         app.before_request(auth.authorize)
+    app.url_map.converters["fhir_id"] = FhirId  # before the routes that use it
     app.register_blueprint(ops.blueprint)
     for module in (resources, writes, operations, batch):
         app.register_blueprint(module.blueprint, url_prefix="/fhir")

@@ -19,7 +19,7 @@ from service.api.http import base_url, fhir_response, read_resource, state
 from service.api.operations import OPERATION_NAMES, run_operation
 from service.api.scopes import requires
 from service.errors import InvalidRequest, RapportError
-from service.fhir.bundle import instant, new_id
+from service.fhir.bundle import instant, local_reference, new_id
 from service.fhir.errors import status_of
 from service.fhir.outcome import IssueType, error, operation_outcome
 from service.questionnaire.compile import within_deadline
@@ -56,7 +56,7 @@ def _entry_operation(entry: Any, path: str) -> tuple[str, dict[str, Any]]:
             "entry.request is required", issue_type=IssueType.REQUIRED, expression=path
         )
     url = str(request.get("url", "")).split("?")[0]
-    url = url.removeprefix(base_url() + "/").lstrip("/")  # absolute at our base, or relative
+    url = local_reference(url, base_url()).lstrip("/")  # absolute at our base, or relative
     operation = _PATHS.get(url)
     if request.get("method") != "POST" or operation is None:
         raise InvalidRequest(

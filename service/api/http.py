@@ -11,18 +11,20 @@ from typing import Any, Protocol
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import http_date, parse_date
+from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import get_input_stream
 
 from service.catalog import Catalog
 from service.catalog.layered import SiteCatalog
 from service.config import Settings
 from service.errors import InvalidRequest
-from service.fhir import jsonio
+from service.fhir import jsonio, r4
 from service.fhir.media import FHIR_JSON, check_body_type
 from service.fhir.outcome import IssueType
 
 __all__ = [
     "Conformance",
+    "FhirId",
     "Published",
     "State",
     "base_url",
@@ -33,6 +35,12 @@ __all__ = [
     "state",
     "wants_pretty",
 ]
+
+
+class FhirId(BaseConverter):
+    """`<fhir_id:name>`: a path segment that is an R4 id, so `$operation` segments never are."""
+
+    regex = r4.ID_PATTERN
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, g
 
-from service.api.http import catalog, fhir_response, read_resource, state
+from service.api.http import base_url, catalog, fhir_response, read_resource, state
 from service.api.scopes import requires
 from service.api.telemetry import count_score, count_validation
 from service.catalog.lookup import resolve_questionnaire
 from service.errors import InvalidRequest, RapportError
-from service.fhir.outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from service.fhir.outcome import Issue, IssueSeverity, IssueType, error, operation_outcome
 from service.questionnaire import CompiledQuestionnaire
 from service.response import (
     ExtractOptions,
@@ -38,7 +38,15 @@ from service.response.change import (
 from service.response.provenance import canonical, provenance_parameter
 from service.response.safety import safety_issues
 
-__all__ = ["OPERATION_NAMES", "blueprint", "extract", "run_operation", "score", "validate"]
+__all__ = [
+    "NOT_STORED_ENDPOINT",
+    "OPERATION_NAMES",
+    "blueprint",
+    "extract",
+    "run_operation",
+    "score",
+    "validate",
+]
 
 blueprint = Blueprint("operations", __name__)
 
@@ -139,7 +147,7 @@ def _resolve(response: dict[str, Any], inline: dict[str, Any] | None) -> Compile
         raise failed[key]
     try:
         return resolve_questionnaire(
-            catalog(), response, inline, max_items=found.settings.max_items
+            catalog(), response, inline, max_items=found.settings.max_items, base=base_url()
         )
     except RapportError as exc:
         if key is not None:
@@ -161,7 +169,7 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     ignored: list[str] = []
     response, inline, _ = _unpack(body, ignored)
     compiled = _resolve(response, inline)
-    validation = validate_response(compiled, response)
+    validation = validate_response(compiled, response, base=base_url())
     count_validation(validation.issues)
     issues = [*validation.issues, *check_scores(compiled, response, validation)]
     notes = [
@@ -185,7 +193,7 @@ def _scored(body: dict[str, Any]) -> tuple[Scored, list[Change] | None, Scored |
     sent: dict[str, Any] = {}
     response, inline, _ = _unpack(body, baseline=sent)
     compiled = _resolve(response, inline)
-    result = score_response(compiled, response)
+    result = score_response(compiled, response, base=base_url())
     count_score(compiled)
     follow_up = Scored(compiled, result, response)
     if not sent:
@@ -193,7 +201,7 @@ def _scored(body: dict[str, Any]) -> tuple[Scored, list[Change] | None, Scored |
     baseline, where = sent["resource"], sent["where"]
     try:
         base_cq = _resolve(baseline, inline)
-        earlier = Scored(base_cq, score_response(base_cq, baseline), baseline)
+        earlier = Scored(base_cq, score_response(base_cq, baseline, base=base_url()), baseline)
     except RapportError as exc:  # the baseline's own problems, said to be the baseline's
         raise rebase_issues(exc, where) from exc
     return follow_up, compare_baseline(follow_up, earlier, where), earlier
@@ -280,3 +288,30 @@ def operation_score() -> Response:
 def operation_extract() -> Response:
     """POST /QuestionnaireResponse/$extract"""
     return fhir_response(extract(read_resource()))
+
+
+
+#: The route that answers what FHIR clients' `create()` / `save()` do with a response.
+NOT_STORED_ENDPOINT = "operations.responses_not_stored"
+_NOT_STORED = (
+    "This service stores no QuestionnaireResponses (it keeps no patient data). POST the "
+    "response to QuestionnaireResponse/$validate to check it, to QuestionnaireResponse/$score "
+    "to score it, or to QuestionnaireResponse/$extract for Observations to store in your own "
+    "FHIR server"
+)
+
+
+@blueprint.route("/QuestionnaireResponse", methods=["GET", "POST"], endpoint="responses_not_stored")
+@blueprint.route(
+    "/QuestionnaireResponse/<fhir_id:resource_id>",  # an id: `$score` is an operation's path
+    methods=["GET", "PUT", "DELETE"],
+    endpoint="responses_not_stored",
+)
+@requires(*_SCOPE)  # a 405 saying which operation to call
+def responses_not_stored(resource_id: str = "") -> Response:
+    """Create, search, read, update or delete a QuestionnaireResponse: 405, and what to call."""
+    issue = error(IssueType.NOT_SUPPORTED, _NOT_STORED)
+    # RFC 9110 §15.5.6: Allow names what the target supports. Every method is named here and
+    # the app's Allow hook keeps those that work, which for a stored response is OPTIONS.
+    allow = "DELETE, GET, HEAD, OPTIONS, POST, PUT"
+    return fhir_response(operation_outcome([issue]), 405, {"Allow": allow})

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service.api.http import Published, base_url, catalog, conditional_read, fhir_response, state
+from service.api.operations import NOT_STORED_ENDPOINT
 from service.api.scopes import requires
 from service.errors import ResourceNotFound
 from service.fhir import jsonio
@@ -87,7 +88,7 @@ def search_questionnaires() -> Response:
         max_page_size=settings.max_page_size,
         strict="handling=strict" in prefer.replace(" ", "").lower(),
     )
-    found = [entry for entry in catalog().questionnaires() if query.matches(entry)]
+    found = query.ordered([e for e in catalog().questionnaires() if query.matches(e)])
     page: list[Any] = []
     if query.summary != "count":
         chosen = found[query.offset : query.offset + query.count]
@@ -112,6 +113,8 @@ def search_questionnaires() -> Response:
 def _echo(params: list[tuple[str, str]], query: Any) -> list[tuple[str, str]]:
     # Links repeat the parameters that were applied, never the ignored ones (search.html#self).
     echoed = list(params)
+    if query.sort:
+        echoed.append(("_sort", ",".join(query.sort)))
     if query.summary:
         echoed.append(("_summary", query.summary))
     if query.elements:
@@ -132,6 +135,8 @@ def _allowed_methods(path: str) -> list[str]:
             continue
         # A `path:` id holding a '/' is no FHIR id (`Questionnaire/x/_history` under PUT).
         if any("/" in str(value) for value in args.values()):
+            continue
+        if endpoint == NOT_STORED_ENDPOINT:  # a route only to say why not, and what instead
             continue
         # The writes blueprint answers 405 in the embedded mode (service/api/writes.py).
         if not str(endpoint).startswith("writes.") or (

@@ -1,12 +1,16 @@
-"""Response security headers, and CORS for the origins in `RAPPORT_CORS_ORIGINS` (none by default).
+"""Response security headers, and CORS for the origins in `RAPPORT_CORS_ORIGINS`.
 
 CORS is a few lines of Fetch-standard logic, done here rather than with an extension: an
 exact-origin allow-list, preflights answered before authentication (browsers send them
-without the token), and `Vary: Origin` so caches keep answers per origin.
+without the token), and `Vary: Origin` so caches keep answers per origin. With the setting
+unset and a loopback bind (`make run`), pages served from this machine (`http://localhost:*`,
+`http://127.0.0.1:*`: Swagger UI, a form renderer) may call it; any other bind allows only
+the listed origins, none by default.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from flask import Flask, Response, request
@@ -25,11 +29,23 @@ EXPOSED_HEADERS: Final = (
     "ETag, Last-Modified, Location, Content-Location, Retry-After, WWW-Authenticate, X-Request-ID"
 )
 _PREFLIGHT_MAX_AGE: Final = "600"
+#: The origins of pages served from this machine, any port (RFC 6454 serialisation).
+_LOCAL_ORIGIN: Final = re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::[0-9]{1,5})?")
+
+
+def _cors() -> bool:
+    settings = state().settings
+    return bool(settings.cors_origins) or settings.local_cors
 
 
 def _allowed_origin() -> str | None:
     origin = request.headers.get("Origin")
-    return origin if origin is not None and origin in state().settings.cors_origins else None
+    settings = state().settings
+    if origin is None:
+        return None
+    if origin in (settings.cors_origins or ()):
+        return origin
+    return origin if settings.local_cors and _LOCAL_ORIGIN.fullmatch(origin) else None
 
 
 def _preflight() -> Response | None:
@@ -54,7 +70,7 @@ def _headers(response: Response) -> Response:
         response.status_code >= 400 and "Cache-Control" not in response.headers
     ):
         response.headers["Cache-Control"] = "no-store"
-    if state().settings.cors_origins:
+    if _cors():
         response.vary.add("Origin")
         origin = _allowed_origin()
         if origin is not None and "Access-Control-Allow-Origin" not in response.headers:

@@ -1,8 +1,9 @@
 """Which Questionnaire a response is scored against: catalogue, inline, or contained.
 
 `QuestionnaireResponse.questionnaire` may be a canonical (`url` or `url|version`), a
-relative `Questionnaire/{id}`, or `#id` of a contained Questionnaire (a site's own
-instrument). Inline and contained Questionnaires pass the same checks as catalogue content
+relative `Questionnaire/{id}` or `Questionnaire/{id}/_history/{vid}` (also at this
+service's own base: the address a form was fetched from), or `#id` of a contained
+Questionnaire (a site's own instrument). Inline and contained Questionnaires pass the same checks as catalogue content
 (`check_resource`) and are compiled per request, bounded by the limits below, and kept in
 a cache keyed by their content; content that fails is refused with every problem.
 
@@ -28,7 +29,9 @@ import orjson
 
 from service import rules
 from service.catalog._catalog import Catalog
+from service.catalog._entry import Entry
 from service.errors import InvalidRequest, UnknownQuestionnaire, UnprocessableContent
+from service.fhir.bundle import local_reference
 from service.fhir.outcome import IssueType, error
 from service.questionnaire import CompiledQuestionnaire, Limits, compile_questionnaire
 from service.questionnaire.checks import check_resource
@@ -192,8 +195,13 @@ def resolve_questionnaire(
     inline: dict[str, Any] | None = None,
     *,
     max_items: int = 10_000,
+    base: str = "",
 ) -> CompiledQuestionnaire:
-    """The compiled Questionnaire for a response; UnknownQuestionnaire when none resolves."""
+    """The compiled Questionnaire for a response; UnknownQuestionnaire when none resolves.
+
+    `base` is this service's public FHIR base (no trailing slash): a reference at it is
+    read as the relative one.
+    """
     if inline is not None:
         if inline.get("resourceType") != "Questionnaire":
             raise InvalidRequest(
@@ -235,11 +243,36 @@ def resolve_questionnaire(
             beside,
         )
     entry = catalog.resolve(reference)
-    if entry is None and reference.startswith("Questionnaire/"):
-        entry = catalog.get("Questionnaire", reference.removeprefix("Questionnaire/"))
+    if entry is None:
+        entry = _by_address(catalog, local_reference(reference, base))
     if entry is None:
         raise UnknownQuestionnaire(
             _unknown(catalog, reference), expression="QuestionnaireResponse.questionnaire"
         )
     assert entry.compiled is not None, "a served catalogue compiles its Questionnaires at load"
     return entry.compiled
+
+
+def _by_address(catalog: Catalog, reference: str) -> Entry | None:
+    """The entry a relative `Questionnaire/{id}[/_history/{vid}]` names, or None.
+
+    A version is served only as it is now (scoring compiles the current one, at load), so
+    `_history/{vid}` must name the current version; another is refused with the one to use.
+    """
+    if not reference.startswith("Questionnaire/"):
+        return None
+    resource_id, history, version_id = reference.removeprefix("Questionnaire/").partition(
+        "/_history/"
+    )
+    entry = catalog.get("Questionnaire", resource_id)
+    if entry is None or (history and not version_id):
+        return None
+    if not history or version_id == entry.version_id:
+        return entry
+    raise UnknownQuestionnaire(
+        f"Questionnaire/{resource_id[:64]} version {version_id[:64]!r} is not the current one: "
+        f"responses are scored against the current version, "
+        f"Questionnaire/{resource_id[:64]}"
+        f"/_history/{entry.version_id}",
+        expression="QuestionnaireResponse.questionnaire",
+    )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["history", "instant", "new_id", "searchset"]
+__all__ = ["history", "instant", "local_reference", "new_id", "searchset"]
 
 
 def instant(moment: datetime | None = None) -> str:
@@ -20,6 +20,16 @@ def instant(moment: datetime | None = None) -> str:
 def new_id() -> str:
     """A fresh logical id for a transient resource (a Bundle, say)."""
     return str(uuid.uuid4())
+
+
+def local_reference(reference: str, base: str) -> str:
+    """`reference` made relative when it is at `base` (a FHIR base URL), else as it is.
+
+    FHIR references.html#literal: an absolute URL at the server's own base names the same
+    resource as the relative one.
+    """
+    prefix = base.rstrip("/") + "/"
+    return reference[len(prefix) :] if base and reference.startswith(prefix) else reference
 
 
 def _page_link(

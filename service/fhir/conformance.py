@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.fhir.search import SEARCH_PARAMETERS
+from service.fhir.search import SEARCH_PARAMETERS, SORT_KEYS
 
 __all__ = ["BASE", "OPERATIONS", "capability_statement", "operation_definitions"]
 
@@ -211,6 +211,16 @@ def _questionnaire_resource(site_writes: bool) -> dict[str, Any]:
         if name == "code":
             param["documentation"] = "Questionnaire.code and Questionnaire.item.code"
         params.append(param)
+    params.append(
+        {
+            "name": "_sort",
+            "type": "special",
+            "documentation": (
+                f"Sort by {', '.join(SORT_KEYS)}: comma-separated, '-' for descending; "
+                "an entry without the element comes last"
+            ),
+        }
+    )
     interactions = ["read", *(_SITE_INTERACTIONS if site_writes else ()), "search-type"]
     resource: dict[str, Any] = {
         "type": "Questionnaire",

@@ -8,6 +8,7 @@ parameters take `code`, `system|code`, `|code` and `system|`.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,10 @@ _SUBSETTED = {
     "display": "subsetted",
 }
 #: Parameters the server understands that are not filters.
-_CONTROL = frozenset({"_count", "_offset", "_summary", "_elements", "_format", "_pretty"})
+_CONTROL = frozenset({"_count", "_offset", "_summary", "_elements", "_format", "_pretty", "_sort"})
+#: `_sort` keys (search.html#sort): the Questionnaire element each sorts by.
+SORT_KEYS = ("name", "title", "version", "date", "status")
+_DIGITS = re.compile(r"(\d+)")
 _STRING = frozenset({"name", "title", "publisher"})
 _TOKEN = frozenset({"_id", "version", "status", "code", "experimental"})
 _URI = frozenset({"url"})
@@ -120,10 +124,24 @@ class SearchQuery:
     elements: tuple[str, ...] = ()
     ignored: list[str] = field(default_factory=list)
     canonical_params: list[tuple[str, str]] = field(default_factory=list)
+    sort: tuple[str, ...] = ()  # applied `_sort` keys, `-` for descending
+    ignored_sort: list[str] = field(default_factory=list)
 
     def matches(self, entry: Searchable) -> bool:
         """True when the entry passes every filter."""
         return all(test(entry) for test in self.filters)
+
+    def ordered(self, entries: Sequence[Searchable]) -> list[Searchable]:
+        """`entries` in `_sort` order: the first key first; ties keep the catalogue's order."""
+        found = list(entries)
+        for key in reversed(self.sort):  # stable sorts, least significant key first
+            name = key.removeprefix("-")
+            valued = [(_sort_value(entry, name), entry) for entry in found]
+            present = [(_sort_key(value), entry) for value, entry in valued if value is not None]
+            present.sort(key=lambda pair: pair[0], reverse=key.startswith("-"))
+            absent = [entry for value, entry in valued if value is None]  # last, either way
+            found = [entry for _, entry in present] + absent
+        return found
 
     def warnings(self) -> list[Issue]:
         """One warning per ignored parameter (FHIR search.html#errors)."""
@@ -136,7 +154,32 @@ class SearchQuery:
                 rule=rules.SEARCH_PARAM_IGNORED,
             )
             for name in self.ignored
+        ] + [
+            Issue(
+                IssueSeverity.WARNING,
+                IssueType.NOT_SUPPORTED,
+                f"_sort key '{key[:60]}' is not supported here and was ignored "
+                f"(keys: {', '.join(SORT_KEYS)}, each with '-' for descending)",
+                location="http._sort",
+                rule=rules.SEARCH_PARAM_IGNORED,
+            )
+            for key in self.ignored_sort
         ]
+
+
+def _sort_value(entry: Searchable, name: str) -> str | None:
+    value = entry.resource.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def _sort_key(value: str) -> tuple[tuple[int, int | str], ...]:
+    """Text in case- and accent-insensitive order, runs of digits by their number (so that
+    version 1.10 comes after 1.9); dates and codes sort as their text."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in _DIGITS.split(fold(value))
+        if part
+    )
 
 
 def _bad(name: str, text: str) -> InvalidRequest:
@@ -272,6 +315,8 @@ def parse_search(
         if name in SEARCH_PARAMETERS:
             query.filters.append(_filter(name, modifier, value))
             query.canonical_params.append((key, value))
+        elif name == "_sort" and not modifier:
+            _sort(query, value, strict)
         elif name in _CONTROL and not modifier:
             _control(query, name, value, max_page_size)
         elif strict:
@@ -279,6 +324,19 @@ def parse_search(
         else:
             query.ignored.append(key)
     return query
+
+
+def _sort(query: SearchQuery, value: str, strict: bool) -> None:
+    """`_sort=key,-key`: known keys are applied in order, others ignored (400 if strict)."""
+    for key in (part.strip() for part in value.split(",")):
+        if key.removeprefix("-") in SORT_KEYS:
+            query.sort = (*query.sort, key)
+        elif not key:
+            continue
+        elif strict:
+            raise _bad("_sort", f"'{key[:30]}' is not a sort key (Prefer: handling=strict)")
+        else:
+            query.ignored_sort.append(key)
 
 
 def _control(query: SearchQuery, name: str, value: str, max_page_size: int) -> None:

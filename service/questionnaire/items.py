@@ -13,7 +13,7 @@ author sees all of them at once; the caller raises.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ from .extensions import (
     first_value,
 )
 
-__all__ = ["EnableWhen", "ItemDef", "Option", "answer_key", "index_item"]
+__all__ = ["EnableWhen", "ItemDef", "Option", "answer_key", "expected_options", "index_item"]
 
 #: The value[x] types an answerOption may carry (R4 Questionnaire.item.answerOption.value[x]).
 #: enableWhen.operator (R4 questionnaire-enable-operator).
@@ -305,3 +305,31 @@ def _condition(condition: dict[str, Any]) -> EnableWhen | None:
     if value_type in ("Coding", "Reference", "Quantity") and type(value) is not dict:
         return None
     return EnableWhen(question, operator, value_type, value)
+
+
+#: How many options an error lists before it says how many more there are.
+_LISTED_OPTIONS = 8
+
+
+def expected_options(options: Iterable[Option]) -> str:
+    """What an item accepts, for an error: each system with its codes, or the values; the
+    list is cut after `_LISTED_OPTIONS` with a count of the rest."""
+    listed = list(options)
+    shown = listed[:_LISTED_OPTIONS]
+    more = f" and {len(listed) - len(shown)} more" if len(listed) > len(shown) else ""
+    by_system: dict[Any, list[str]] = {}
+    values: list[str] = []
+    for option in shown:
+        key = option.key if isinstance(option.key, tuple) else (option.value_type, option.key)
+        if option.value_type == "Coding" and len(key) == 3:  # answer_key: (type, system, code)
+            label = f"{key[2]} ({option.display})" if option.display else str(key[2])
+            by_system.setdefault(key[1], []).append(label)
+        else:
+            values.append(repr(key[-1]))
+    groups = [
+        (f"system {system!r} codes " if system else "codes without a system ") + ", ".join(codes)
+        for system, codes in by_system.items()
+    ]
+    if values:
+        groups.append("values " + ", ".join(values))
+    return "expected " + "; ".join(groups) + more

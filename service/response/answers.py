@@ -14,7 +14,7 @@ from service.fhir import r4
 from service.fhir.outcome import Issue, IssueList, IssueSeverity, IssueType
 from service.fhirpath.regex import MAX_RESPONSE_STEPS
 from service.questionnaire.extensions import ITEM_WEIGHT, ORDINAL_VALUE, extensions
-from service.questionnaire.items import ItemDef, Option, answer_key
+from service.questionnaire.items import ItemDef, Option, answer_key, expected_options
 from service.questionnaire.terminology import Terminology
 from service.rules import Rule
 
@@ -217,6 +217,9 @@ def _check_option(
     option = definition.options.get(key)
     if option is None:
         text = f"{_show(value_type, value)} is not an answerOption of item '{link}'"
+        if value_type == "Coding" and not value.get("system"):
+            text += " (the Coding has no system, and an option is its system and code)"
+        text += f"; {expected_options(definition.options.values())}"
         out.error(IssueType.CODE_INVALID, text, where, rules.QR_ANSWER_NOT_IN_OPTIONS, link)
         return False
     if value_type == "Coding":

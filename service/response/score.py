@@ -70,9 +70,12 @@ class ScoreResult:
     status: str
 
 
-def score_response(cq: CompiledQuestionnaire, response: Any) -> ScoreResult:
-    """Validate and score `response`; UnprocessableContent if it has errors or scoring fails."""
-    validation = validate_response(cq, response)
+def score_response(cq: CompiledQuestionnaire, response: Any, *, base: str = "") -> ScoreResult:
+    """Validate and score `response`; UnprocessableContent if it has errors or scoring fails.
+
+    `base` is as for `validate_response`.
+    """
+    validation = validate_response(cq, response, base=base)
     if validation.errors:
         raise UnprocessableContent(
             validation.errors[0].text, issues=validation.issues, issue_type=IssueType.INVALID

@@ -9,6 +9,7 @@ from typing import Any
 
 from service import rules
 from service.fhir import r4
+from service.fhir.bundle import local_reference
 from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.questionnaire.compile import CompiledQuestionnaire
 from service.rules import Rule
@@ -26,8 +27,13 @@ def _error(out: Answers, code: IssueType, text: str, where: str, rule: Rule) -> 
     out.issues.append(Issue(IssueSeverity.ERROR, code, text, where, None, rule))
 
 
-def check_resource(out: Answers, cq: CompiledQuestionnaire, response: Any) -> str | None:
-    """Check the resource itself; its status ('' if unusable), or None if it is no QR at all."""
+def check_resource(
+    out: Answers, cq: CompiledQuestionnaire, response: Any, base: str = ""
+) -> str | None:
+    """Check the resource itself; its status ('' if unusable), or None if it is no QR at all.
+
+    `base` is this service's FHIR base URL, at which `questionnaire` may name `cq`.
+    """
     if type(response) is not dict:
         _error(out, IssueType.STRUCTURE, "not a JSON object", _HERE, rules.QR_NOT_OBJECT)
         return None
@@ -36,7 +42,7 @@ def check_resource(out: Answers, cq: CompiledQuestionnaire, response: Any) -> st
         _error(out, IssueType.STRUCTURE, text, f"{_HERE}.resourceType", rules.QR_RESOURCE_TYPE)
         return None
     check_elements(out.issues, RESPONSE, response, _HERE, None)
-    _check_questionnaire(out, cq, response.get("questionnaire"))
+    _check_questionnaire(out, cq, response.get("questionnaire"), base)
     return _check_status(out, response.get("status"))
 
 
@@ -52,8 +58,12 @@ def _check_status(out: Answers, status: Any) -> str:
     return str(status)
 
 
-def _check_questionnaire(out: Answers, cq: CompiledQuestionnaire, canonical: Any) -> None:
-    """The response's `questionnaire` must name the Questionnaire it is validated against."""
+def _check_questionnaire(
+    out: Answers, cq: CompiledQuestionnaire, canonical: Any, base: str
+) -> None:
+    """The response's `questionnaire` must name the Questionnaire it is validated against:
+    by canonical, `#id`, or `Questionnaire/{id}[/_history/{vid}]` (relative or at `base`).
+    """
     where = f"{_HERE}.questionnaire"
     if canonical is None:
         text = "no questionnaire: validated against the one the request named"
@@ -77,8 +87,11 @@ def _check_questionnaire(out: Answers, cq: CompiledQuestionnaire, canonical: Any
             rules.QR_QUESTIONNAIRE_MISMATCH,
         )
         return
-    if canonical.startswith("#") or canonical.startswith("Questionnaire/"):
-        named = canonical.removeprefix("#").removeprefix("Questionnaire/")
+    local = local_reference(canonical, base)
+    if local.startswith("#") or local.startswith("Questionnaire/"):
+        named = local.removeprefix("#")
+        if local.startswith("Questionnaire/"):  # which version is the resolver's to check
+            named = local.removeprefix("Questionnaire/").partition("/_history/")[0]
         if named != cq.id:
             text = f"questionnaire {canonical!r} is not Questionnaire {cq.id!r}"
             _error(out, IssueType.VALUE, text, where, rules.QR_QUESTIONNAIRE_MISMATCH)

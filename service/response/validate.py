@@ -63,12 +63,15 @@ class Validation:
         return [i for i in self.issues if i.severity in (IssueSeverity.ERROR, IssueSeverity.FATAL)]
 
 
-def validate_response(cq: CompiledQuestionnaire, response: Any) -> Validation:
-    """Validate `response` (parsed JSON) against `cq`; raise PayloadTooDeep if too big."""
+def validate_response(cq: CompiledQuestionnaire, response: Any, *, base: str = "") -> Validation:
+    """Validate `response` (parsed JSON) against `cq`; raise PayloadTooDeep if too big.
+
+    `base` is the FHIR base URL this service answers at: `questionnaire` may name `cq` there.
+    """
     deadline = cq.limits.deadline()
     walk = _Walk(cq, response)
     try:
-        status = check_resource(walk.out, cq, response)
+        status = check_resource(walk.out, cq, response, base)
         if status is None:
             return Validation(walk.out.issues, deadline=deadline)
         walk.items(

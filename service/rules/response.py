@@ -108,9 +108,13 @@ QR_QUESTIONNAIRE_MISMATCH = Rule(
     "Another Questionnaire named",
     definition=(
         "QuestionnaireResponse.questionnaire must name the Questionnaire the response is checked "
-        "against: its canonical url, #id of a contained one, or Questionnaire/id."
+        "against: its canonical url, #id of a contained one, or Questionnaire/id (also with "
+        "/_history/vid, relative or at this service's base)."
     ),
-    checks="`questionnaire` names this Questionnaire (url, `#id`, `Questionnaire/id`)",
+    checks=(
+        "`questionnaire` names this Questionnaire (url, `#id`, `Questionnaire/id[/_history/vid]`, "
+        "also at this service's base)"
+    ),
     tests=(
         "V[questionnaire other], V[questionnaire other id], `test_shipped_instrument[another "
         "questionnaire]`; pass V[questionnaire contained]"

@@ -24,6 +24,8 @@ PATHS = [
     "/fhir/CodeSystem/rapport-rules",
     "/fhir/QuestionnaireResponse/$score",
     f"{Q}/site-form",
+    "/fhir/QuestionnaireResponse",
+    "/fhir/QuestionnaireResponse/any-id",
 ]
 #: What OPTIONS answers on PATHS, per mode.
 ALLOW = {
@@ -36,6 +38,8 @@ ALLOW = {
         "GET, HEAD, OPTIONS",
         "OPTIONS, POST",
         "GET, HEAD, OPTIONS",
+        "OPTIONS",  # no response is ever stored: POST, PUT... answer why, with a 405
+        "OPTIONS",
     ],
     "redis": [
         "OPTIONS, POST",
@@ -46,6 +50,8 @@ ALLOW = {
         "GET, HEAD, OPTIONS",
         "OPTIONS, POST",
         "DELETE, GET, HEAD, OPTIONS, PUT",  # a site id
+        "OPTIONS",
+        "OPTIONS",
     ],
 }
 
@@ -124,3 +130,32 @@ def test_options_on_an_unknown_path_is_404(client: FlaskClient) -> None:
     answer = client.options("/fhir/Patient/1")
     assert answer.status_code == 404
     assert outcome_codes(answer.get_json()) == ["not-found"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/fhir/QuestionnaireResponse"),  # fhirpy's save(), fhirclient's create()
+        ("PUT", "/fhir/QuestionnaireResponse/qr-1"),  # their update()
+        ("GET", "/fhir/QuestionnaireResponse"),
+        ("GET", "/fhir/QuestionnaireResponse/qr-1"),
+        ("DELETE", "/fhir/QuestionnaireResponse/qr-1"),
+    ],
+)
+def test_storing_a_response_is_405_naming_the_operations_to_call(
+    client: FlaskClient, method: str, path: str
+) -> None:
+    body = json.dumps({"resourceType": "QuestionnaireResponse", "status": "completed"})
+    answer = client.open(path, method=method, data=body, content_type="application/fhir+json")
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "OPTIONS"
+    outcome = answer.get_json()
+    assert outcome_codes(outcome) == ["not-supported"]
+    text = outcome["issue"][0]["details"]["text"]
+    assert "stores no QuestionnaireResponses" in text
+    assert all(name in text for name in ("$validate", "$score", "$extract")), text
+
+
+def test_an_operation_read_with_get_is_still_its_own_405(client: FlaskClient) -> None:
+    answer = client.get("/fhir/QuestionnaireResponse/$score")
+    assert (answer.status_code, answer.headers["Allow"]) == (405, "OPTIONS, POST")

@@ -92,9 +92,12 @@ def test_scores_keep_their_precision_on_the_wire(client: FlaskClient) -> None:
         assert all(len(number.partition(b".")[2]) <= 2 for number in written), written
 
 
-def phq9(**extra: Any) -> dict[str, Any]:
+def phq9(questionnaire: str | None = None, **extra: Any) -> dict[str, Any]:
     answers = {str(n): n % 4 for n in range(1, 10)}
-    return build_response("phq-9", answers, "completed", **extra)
+    response = build_response("phq-9", answers, "completed", **extra)
+    if questionnaire is not None:
+        response["questionnaire"] = questionnaire
+    return response
 
 
 def test_score_422_on_response_errors(client: FlaskClient) -> None:
@@ -407,3 +410,79 @@ def test_a_batch_out_of_time_answers_503_for_the_entries_it_did_not_start(
     assert outcome_codes(late) == ["transient"]
     assert "send it again" in late["issue"][0]["details"]["text"]
     assert validate_r4(result) == []
+
+
+def _etag_version(client: FlaskClient, path: str) -> str:
+    etag = client.get(path).headers["ETag"]
+    return etag.removeprefix('W/"').removesuffix('"')
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://localhost/fhir/Questionnaire/phq-9",  # the address the form was read from
+        "http://localhost/fhir/Questionnaire/phq-9/_history/{vid}",
+        "Questionnaire/phq-9/_history/{vid}",
+    ],
+)
+def test_a_response_may_name_the_questionnaire_by_this_servers_address(
+    client: FlaskClient, address: str
+) -> None:
+    vid = _etag_version(client, "/fhir/Questionnaire/phq-9")
+    body = phq9(questionnaire=address.format(vid=vid))
+    status, result = call(client, "$score", body)
+    assert status == 200, result
+    # 1+2+3+0+1+2+3+0+1: the PHQ-9 total is the sum of items 1-9.
+    assert scores_of(result)["44261-6"]["value"]["valueDecimal"] == 13
+    status, outcome = call(client, "$validate", body)
+    assert (status, outcome_codes(outcome)) == (200, ["informational"])
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("http://elsewhere.example/fhir/Questionnaire/phq-9", "not in this server's catalogue"),
+        ("http://localhost/fhir/Questionnaire/no-such", "not in this server's catalogue"),
+        ("http://localhost/fhir/Questionnaire/phq-9/_history/0", "is not the current one"),
+        ("Questionnaire/phq-9/_history/", "not in this server's catalogue"),
+        ("Questionnaire/phq-9/x", "not in this server's catalogue"),
+    ],
+)
+def test_another_server_or_version_is_still_refused(
+    client: FlaskClient, address: str, said: str
+) -> None:
+    status, result = call(client, "$score", phq9(questionnaire=address))
+    assert status == 422, result
+    assert result["issue"][0]["code"] == "not-found"
+    assert said in result["issue"][0]["details"]["text"]
+    assert result["issue"][0]["expression"] == ["QuestionnaireResponse.questionnaire"]
+
+
+def test_the_configured_base_is_this_servers_address() -> None:
+    settings = load_settings({"base_url": "https://rapport.example.org/fhir"}, environ={})
+    with create_app(settings).test_client() as configured:
+        mine = phq9(questionnaire="https://rapport.example.org/fhir/Questionnaire/phq-9")
+        assert call(configured, "$score", mine)[0] == 200
+        # The request's own host is not this service's address once a base is configured.
+        theirs = phq9(questionnaire="http://localhost/fhir/Questionnaire/phq-9")
+        assert call(configured, "$score", theirs)[0] == 422
+
+
+def test_an_answer_not_among_the_options_says_which_system_and_codes_the_item_expects(
+    client: FlaskClient,
+) -> None:
+    body = phq9()
+    body["item"][0]["answer"] = [{"valueCoding": {"code": "LA6569-3"}}]  # no system
+    _, outcome = call(client, "$validate", body)
+    text = outcome["issue"][0]["details"]["text"]
+    assert "has no system" in text, text
+    # PHQ-9's four options (questionnaires/phq-9.json), LOINC answer codes.
+    assert "system 'http://loinc.org' codes LA6568-5 (Not at all), LA6569-3" in text, text
+    assert "LA6571-9 (Nearly every day)" in text, text
+
+
+def test_a_long_option_list_is_cut_in_the_error() -> None:
+    from service.questionnaire.items import Option, expected_options
+
+    options = [Option("Integer", ("Integer", n), None, None) for n in range(20)]
+    assert expected_options(options) == "expected values 0, 1, 2, 3, 4, 5, 6, 7 and 12 more"

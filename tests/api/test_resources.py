@@ -37,6 +37,7 @@ def test_metadata_is_an_r4_capability_statement(client: FlaskClient) -> None:
     }
     params = {param["name"] for param in kinds["Questionnaire"]["searchParam"]}
     assert params == {
+        "_sort",
         "_id",
         "url",
         "version",
@@ -389,3 +390,56 @@ def test_count_is_bounded(client: FlaskClient) -> None:
     bundle = search(client, "?_count=100000")
     self_link = next(link["url"] for link in bundle["link"] if link["relation"] == "self")
     assert ("_count", "100") in parse_qsl(urlsplit(self_link).query)
+
+
+def _matched_ids(bundle: dict[str, Any]) -> list[str]:
+    return [e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+
+
+def test_sort_orders_the_whole_result_before_paging(client: FlaskClient) -> None:
+    # The shipped names (questionnaires/*.json) in alphabetical order.
+    by_name = ["arm-5", "ebi", "gad-7", "meq-30", "phq-9", "qids-sr-16", "wai-sr"]
+    assert _matched_ids(search(client, "?_sort=name")) == by_name
+    assert _matched_ids(search(client, "?_sort=-name")) == by_name[::-1]
+    first_page = search(client, "?_sort=-name&_count=3")
+    assert _matched_ids(first_page) == ["wai-sr", "qids-sr-16", "phq-9"]
+    following = next(link["url"] for link in first_page["link"] if link["relation"] == "next")
+    assert ("_sort", "-name") in parse_qsl(urlsplit(following).query)
+    # Every shipped instrument is 1.0.0 and active: a tie keeps the next key's order.
+    assert _matched_ids(search(client, "?_sort=-version,status,-title,name")) == [
+        "wai-sr", "meq-30", "qids-sr-16", "phq-9", "gad-7", "ebi", "arm-5"
+    ]  # fmt: skip
+
+
+def test_an_unknown_sort_key_is_reported_or_strictly_refused(client: FlaskClient) -> None:
+    bundle = search(client, "?_sort=colour,name")
+    assert _matched_ids(bundle)[0] == "arm-5"  # `name` still applies
+    outcome = next(e for e in bundle["entry"] if e["search"]["mode"] == "outcome")
+    issue = outcome["resource"]["issue"][0]
+    assert (issue["severity"], issue["location"]) == ("warning", ["http._sort"])
+    assert "colour" in issue["details"]["text"]
+    status, body = get(client, "/fhir/Questionnaire?_sort=colour", Prefer="handling=strict")
+    assert status == 400
+    assert outcome_codes(body) == ["value"]
+
+
+def test_sort_keys_are_declared(client: FlaskClient) -> None:
+    _, body = get(client, "/fhir/metadata")
+    params = {p["name"]: p for p in body["rest"][0]["resource"][0]["searchParam"]}
+    assert params["_sort"]["type"] == "special"
+    assert "name, title, version, date, status" in params["_sort"]["documentation"]
+
+
+def test_versions_sort_by_their_numbers() -> None:
+    from dataclasses import dataclass
+
+    from service.fhir.search import parse_search
+
+    @dataclass
+    class Listed:  # a catalogue entry as search sees one (the Searchable protocol)
+        id: str
+        resource: dict[str, Any]
+
+    entries = [Listed(v, {"version": v}) for v in ("1.9.0", "1.10.0", "0.2")] + [Listed("x", {})]
+    query = parse_search([("_sort", "-version")], page_size=20, max_page_size=100, strict=True)
+    assert [e.id for e in query.ordered(entries)] == ["1.10.0", "1.9.0", "0.2", "x"]  # type: ignore[arg-type]

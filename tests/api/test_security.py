@@ -41,8 +41,16 @@ def test_operation_results_are_never_stored(client: FlaskClient) -> None:
     assert client.get("/fhir/Questionnaire/gad-7").headers["Cache-Control"] == "no-cache"
 
 
-def test_cors_is_off_by_default(client: FlaskClient) -> None:
-    origin = {"Origin": APP_ORIGIN}
+@pytest.fixture(scope="module")
+def production() -> FlaskClient:
+    """The app as the container runs it: bound to every interface, no CORS setting."""
+    return create_app(load_settings({"bind": "0.0.0.0:8080"}, environ={})).test_client()
+
+
+@pytest.mark.parametrize("origin", [APP_ORIGIN, "http://localhost:8000"])
+def test_cors_is_off_by_default_off_loopback(production: FlaskClient, origin: str) -> None:
+    client = production
+    origin = {"Origin": origin}
     answer = client.get("/fhir/metadata", headers=origin)
     assert "Access-Control-Allow-Origin" not in answer.headers
     assert "Origin" not in answer.vary
@@ -51,6 +59,52 @@ def test_cors_is_off_by_default(client: FlaskClient) -> None:
         headers={**origin, "Access-Control-Request-Method": "POST"},
     )
     assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+LOCAL_ORIGINS = ["http://localhost:8000", "http://127.0.0.1:5173", "http://localhost"]
+
+
+@pytest.mark.parametrize("origin", LOCAL_ORIGINS)
+def test_a_loopback_bind_lets_pages_on_this_machine_call_it(
+    client: FlaskClient, origin: str
+) -> None:
+    # `make run`: RAPPORT_BIND 127.0.0.1:8080, RAPPORT_CORS_ORIGINS unset (Swagger UI, a
+    # renderer on a local dev server).
+    preflight = client.options(
+        "/fhir/QuestionnaireResponse/$score",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    answer = client.get("/fhir/metadata", headers={"Origin": origin})
+    assert answer.headers["Access-Control-Allow-Origin"] == origin
+    assert answer.get_json()["rest"][0]["security"]["cors"] is True
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [APP_ORIGIN, "https://localhost:8000", "http://localhost.evil.org", "http://127.0.0.2",
+     "http://localhost:8000.evil.org", "null"],
+)  # fmt: skip
+def test_a_loopback_bind_lets_no_other_origin_in(client: FlaskClient, origin: str) -> None:
+    answer = client.get("/fhir/metadata", headers={"Origin": origin})
+    assert "Access-Control-Allow-Origin" not in answer.headers
+    assert "Origin" in answer.vary
+
+
+def test_a_cors_setting_replaces_the_loopback_default() -> None:
+    for listed in ("", APP_ORIGIN):  # set, even empty: exactly the listed origins
+        settings = load_settings({"cors_origins": listed}, environ={})
+        client = create_app(settings).test_client()
+        answer = client.get("/fhir/metadata", headers={"Origin": "http://localhost:8000"})
+        assert "Access-Control-Allow-Origin" not in answer.headers
+    empty = load_settings(environ={"RAPPORT_CORS_ORIGINS": ""})
+    assert (empty.cors_origins, empty.local_cors) == ((), False)
+    assert load_settings(environ={"RAPPORT_BIND": "[::1]:8080"}).local_cors is True
 
 
 @pytest.fixture(scope="module")
