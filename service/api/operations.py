@@ -290,7 +290,6 @@ def operation_extract() -> Response:
     return fhir_response(extract(read_resource()))
 
 
-
 #: The route that answers what FHIR clients' `create()` / `save()` do with a response.
 NOT_STORED_ENDPOINT = "operations.responses_not_stored"
 _NOT_STORED = (
