@@ -73,7 +73,11 @@ def example(name: str) -> dict[str, Any]:
 
 
 def test_every_read_and_operation_is_parsed(generated: ModuleType, live_server: LiveServer) -> None:
-    client, models = client_for(live_server), api("models")
+    with client_for(live_server) as client:  # closes its connections (no ResourceWarning)
+        _every_read_and_operation(client, api("models"))
+
+
+def _every_read_and_operation(client: Any, models: Any) -> None:
     metadata = api("api.conformance.capabilities").sync_detailed(client=client)
     assert parsed(metadata, "CapabilityStatement").fhir_version == "4.0.1"
     search = api("api.catalogue.search_questionnaires").sync_detailed(
@@ -112,8 +116,10 @@ def test_site_writes_history_and_vread_are_parsed(
     generated: ModuleType, redis_url: str, redis_client: Any, tmp_path: Path
 ) -> None:
     models = api("models")
-    with run_gunicorn({"RAPPORT_REDIS_URL": redis_url}, log_dir=tmp_path) as server:
-        client = client_for(server)
+    with (
+        run_gunicorn({"RAPPORT_REDIS_URL": redis_url}, log_dir=tmp_path) as server,
+        client_for(server) as client,
+    ):
         shipped = api("api.catalogue.read_questionnaire").sync_detailed("gad-7", client=client)
         body = models.Questionnaire.from_dict({**shipped.parsed.to_dict(), "title": "Site GAD-7"})
         written = api("api.site.update_questionnaire").sync_detailed(
