@@ -3,9 +3,10 @@
 `QuestionnaireResponse.questionnaire` may be a canonical (`url` or `url|version`), a
 relative `Questionnaire/{id}` or `Questionnaire/{id}/_history/{vid}` (also at this
 service's own base: the address a form was fetched from), or `#id` of a contained
-Questionnaire (a site's own instrument). Inline and contained Questionnaires pass the same checks as catalogue content
-(`check_resource`) and are compiled per request, bounded by the limits below, and kept in
-a cache keyed by their content; content that fails is refused with every problem.
+Questionnaire (a site's own instrument). Inline and contained Questionnaires pass the same
+checks as catalogue content (`check_resource`) and are compiled per request, bounded by the
+limits below, and kept in a cache keyed by their content; content that fails is refused
+with every problem.
 
 The cache is bounded by memory, not by count: each compiled Questionnaire is measured as it
 is stored (every object it alone reaches, by `sys.getsizeof`; about ten times its JSON) and
