@@ -121,18 +121,18 @@ def test_site_writes_history_and_vread_are_parsed(
         client_for(server) as client,
     ):
         shipped = api("api.catalogue.read_questionnaire").sync_detailed("gad-7", client=client)
-        body = models.Questionnaire.from_dict({**shipped.parsed.to_dict(), "title": "Site GAD-7"})
+        site = {**shipped.parsed.to_dict(), "id": "site-gad", "title": "Site GAD-7"}
+        site["url"] = "https://example.org/fhir/Questionnaire/site-gad"
+        site.pop("meta", None)
         written = api("api.site.update_questionnaire").sync_detailed(
-            "gad-7", client=client, body=body, if_match=shipped.headers["ETag"]
+            "site-gad", client=client, body=models.Questionnaire.from_dict(site)
         )
-        assert parsed(written, "Questionnaire").title == "Site GAD-7"
-        history = api("api.site.questionnaire_history").sync_detailed("gad-7", client=client)
+        assert parsed(written, "Questionnaire", 201).title == "Site GAD-7"
+        history = api("api.site.questionnaire_history").sync_detailed("site-gad", client=client)
         versions = parsed(history, "HistoryBundle").entry
-        assert [entry.resource.title for entry in versions] == [
-            "Site GAD-7", shipped.parsed.title
-        ]  # fmt: skip
+        assert [entry.resource.title for entry in versions] == ["Site GAD-7"]
         vid = written.headers["ETag"].removeprefix('W/"').removesuffix('"')
         vread = api("api.site.read_questionnaire_version").sync_detailed(
-            "gad-7", vid, client=client
+            "site-gad", vid, client=client
         )
         assert parsed(vread, "Questionnaire").meta.version_id == vid
