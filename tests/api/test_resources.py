@@ -405,9 +405,9 @@ def test_sort_orders_the_whole_result_before_paging(client: FlaskClient) -> None
     assert _matched_ids(first_page) == ["wai-sr", "qids-sr-16", "phq-9"]
     following = next(link["url"] for link in first_page["link"] if link["relation"] == "next")
     assert ("_sort", "-name") in parse_qsl(urlsplit(following).query)
-    # Every shipped instrument is 1.0.0 and active: a tie keeps the next key's order.
+    # ARM-5, EBI and MEQ-30 are 1.1.0, the rest 1.0.0, all active: ties go to the next key.
     assert _matched_ids(search(client, "?_sort=-version,status,-title,name")) == [
-        "wai-sr", "meq-30", "qids-sr-16", "phq-9", "gad-7", "ebi", "arm-5"
+        "meq-30", "ebi", "arm-5", "wai-sr", "qids-sr-16", "phq-9", "gad-7"
     ]  # fmt: skip
 
 
