@@ -365,7 +365,10 @@ def _at_precision(value: float | bool | None, places: int | None) -> float | boo
 
 
 def _representable(value: float) -> bool:
-    """Finite, and (for integers) within the 64 bits a FHIR JSON writer carries."""
+    """Finite, and (for integers) within the 64 bits a FHIR JSON writer carries. An int is
+    compared as an int: one wider than any double makes `math.isfinite` raise."""
+    if type(value) is int:
+        return abs(value) <= _LARGEST
     return math.isfinite(value) and abs(value) <= _LARGEST
 
 

@@ -163,6 +163,10 @@ def _one(expression: str, kind: str = "decimal", *, variable: bool = False) -> A
         # Not representable in FHIR JSON: infinite, or wider than 64 bits.
         ("(2).power(100000)", "decimal", False),
         ("999999999999999999 * 999999999999999999", "decimal", False),
+        # Wider than any double (math.isfinite would overflow on it): still refused, not a 500.
+        (f"'{'9' * 400}'.toInteger()", "decimal", False),
+        (f"'{'9' * 400}'.toInteger()", "integer", False),
+        (f"'{'9' * 400}'.toInteger() / 3", "decimal", False),
     ],
 )
 def test_failures_and_wrong_types(expression: str, kind: str, variable: bool) -> None:
