@@ -66,9 +66,9 @@ def questionnaire_body(resource: Any) -> dict[str, Any]:
 
 def check_id(id: str) -> None:
     """400 unless `id` is a FHIR id."""
-    if not r4.ID.fullmatch(id):
+    if not r4.ID.fullmatch(id) or id in r4.DOT_SEGMENTS:
         raise InvalidRequest(
-            "A Questionnaire id is 1 to 64 letters, digits, '-' and '.'",
+            "A Questionnaire id is 1 to 64 letters, digits, '-' and '.', not '.' or '..'",
             expression="Questionnaire.id",
         )
 

@@ -7,6 +7,7 @@ that check content and responses import it rather than restating it.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 __all__ = [
     "ANSWER_TYPES",
@@ -14,6 +15,7 @@ __all__ = [
     "CODE_SYSTEM_CONTENT",
     "DATE",
     "DATE_TIME",
+    "DOT_SEGMENTS",
     "ENABLE_BEHAVIORS",
     "ENABLE_OPERATORS",
     "FORMATS",
@@ -40,6 +42,9 @@ _ZONE = r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
 #: id: also the id part of a literal reference (`Type/id/_history/vid`).
 ID_PATTERN = r"[A-Za-z0-9\-.]{1,64}"
 ID = re.compile(ID_PATTERN)
+#: Ids the pattern allows that are URL dot-segments (RFC 3986 5.2.4): a resource under one has
+#: no URL a client can reach (`Questionnaire/../_history/1` resolves to `_history/1`).
+DOT_SEGMENTS: Final = frozenset({".", ".."})
 DATE = re.compile(rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?")
 DATE_TIME = re.compile(
     rf"{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T{_TIME}{_ZONE})?)?)?"

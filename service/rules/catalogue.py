@@ -169,7 +169,8 @@ ID = Rule(
     "invalid",
     "Bad id",
     definition=(
-        "The resource needs an id of 1 to 64 letters, digits, '-' and '.' (the FHIR id pattern)."
+        "The resource needs an id of 1 to 64 letters, digits, '-' and '.' (the FHIR id pattern),"
+        " other than '.' and '..', which are URL dot-segments no client can address."
     ),
 )
 

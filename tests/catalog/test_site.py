@@ -150,6 +150,10 @@ def test_create_assigns_a_fresh_valid_id(site: SiteCatalog) -> None:
     ("rid", "body", "error"),
     [
         ("bad id!", questionnaire("bad id!"), InvalidRequest),
+        # The id pattern allows them, but as a URL segment they are `.` and `..`: every
+        # client resolves Questionnaire/../_history/1 (the Location) to another resource.
+        (".", questionnaire("."), InvalidRequest),
+        ("..", questionnaire(".."), InvalidRequest),
         ("local", questionnaire("other"), InvalidRequest),
         ("local", {"resourceType": "Patient", "id": "local"}, InvalidRequest),
         ("local", questionnaire(status="nonsense"), CatalogError),
@@ -162,7 +166,16 @@ def test_create_assigns_a_fresh_valid_id(site: SiteCatalog) -> None:
             CatalogError,
         ),
     ],
-    ids=["bad-id", "id-mismatch", "not-a-questionnaire", "model", "que-rule", "duplicate-url"],
+    ids=[
+        "bad-id",
+        "dot-id",
+        "dot-dot-id",
+        "id-mismatch",
+        "not-a-questionnaire",
+        "model",
+        "que-rule",
+        "duplicate-url",
+    ],
 )
 def test_invalid_writes_store_nothing(
     site: SiteCatalog, redis_client: redis.Redis, rid: str, body: Any, error: type[Exception]

@@ -67,7 +67,7 @@ def test_other_resource_types_are_errors(tmp_path: Path) -> None:
     assert f"{file}: resourceType: resource-type: resourceType 'Patient'" in message
 
 
-@pytest.mark.parametrize("rid", ["bad id!", "x" * 65, ""])
+@pytest.mark.parametrize("rid", ["bad id!", "x" * 65, "", ".", ".."])  # dots: URL dot-segments
 def test_id_pattern(tmp_path: Path, rid: str) -> None:
     q = mini()
     q["id"] = rid

@@ -25,9 +25,9 @@ _MODELS: dict[str, Any] = {"Questionnaire": Questionnaire, "CodeSystem": CodeSys
 def check_id(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
     """The id every catalogue resource needs, matching the FHIR id pattern."""
     rid = resource.get("id")
-    if isinstance(rid, str) and r4.ID.fullmatch(rid):
+    if isinstance(rid, str) and r4.ID.fullmatch(rid) and rid not in r4.DOT_SEGMENTS:
         return []
-    text = f"id {rid!r} must match [A-Za-z0-9\\-\\.]{{1,64}}"
+    text = f"id {rid!r} must match [A-Za-z0-9\\-\\.]{{1,64}} and not be '.' or '..'"
     return [Problem(source, rules.ID, text, f"{root}.id")]
 
 
