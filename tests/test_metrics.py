@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -140,7 +141,13 @@ def _score(url: str) -> int:
 @pytest.mark.slow
 def test_counts_are_summed_over_gunicorn_workers(tmp_path: Path) -> None:
     folder = tmp_path / "metrics"
-    with run_gunicorn({"PROMETHEUS_MULTIPROC_DIR": str(folder)}, workers=2) as server:
+    # One thread a worker, both booted: a gthread worker accepts only while a thread is free,
+    # so eight clients at once reach both (with 8 threads one worker could take them all).
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(folder), "RAPPORT_THREADS": "1"}
+    with run_gunicorn(env, workers=2) as server:
+        deadline = time.monotonic() + 20
+        while server.read_log().count("Booting worker") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(_score, [server.url] * 40)) == {200}
         scrapes = [samples(_get(f"{server.url}/metrics")) for _ in range(6)]
