@@ -10,11 +10,12 @@ import argparse
 import json
 import sys
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from service.catalog import CatalogError, expression_warnings, load_catalog
+from service.catalog import CatalogError, describe, expression_warnings, load_catalog
+from service.fhir.outcome import Issue
 
 __all__ = ["main"]
 
@@ -188,24 +189,26 @@ def write_examples(folder: Path, out: TextIO) -> int:
 
 
 def lint(paths: Sequence[Path], out: TextIO) -> int:
-    """Check the content at `paths`; print `ok: …` or one line per problem; the exit status."""
+    """Check the content at `paths`; print `ok: …` or one line per issue; the exit status."""
     # Scoring is the heaviest import; only `lint` needs it, and it compiles as start-up does.
     from service.questionnaire import compile_questionnaire  # noqa: PLC0415
     from service.vectors import check_vectors  # noqa: PLC0415
 
+    found: Mapping[str, Sequence[Issue]]
     try:
         catalog = load_catalog(paths, compiler=compile_questionnaire)
     except CatalogError as exc:
-        problems = list(exc.problems)
+        found = exc.found
     else:
-        problems = check_vectors(catalog)  # issue 3: the content's own expressions pass them
-    if problems:
-        for problem in problems:
-            print(problem, file=out)
+        found = check_vectors(catalog)  # issue 3: the content's own expressions pass them
+    if found:
+        for source, issues in found.items():
+            for issue in issues:
+                print(describe(source, issue), file=out)
         return 1
     for entry in catalog.questionnaires():
-        for warning in expression_warnings(entry.resource, str(entry.source), "Questionnaire"):
-            print(f"warning: {warning}", file=out)
+        for warning in expression_warnings(entry.resource, "Questionnaire"):
+            print(f"warning: {describe(str(entry.source), warning)}", file=out)
     counts = (len(catalog.questionnaires()), len(catalog.code_systems()))
     print(f"ok: {counts[0]} Questionnaires, {counts[1]} CodeSystems", file=out)
     return 0

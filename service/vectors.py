@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from service import rules
+from service.fhir.outcome import Issue
 from service.questionnaire import CompiledQuestionnaire
 from service.response import score_response
 
 from .catalog._catalog import Catalog
 from .catalog._entry import Entry
-from .questionnaire.problems import Problem
+from .questionnaire.issues import content_error
 from .questionnaire.walk import dicts
 
 __all__ = ["check_vectors", "response_for", "weight_of"]
@@ -28,31 +29,32 @@ _WEIGHTS = (
 )
 
 
-def check_vectors(catalog: Catalog) -> list[Problem]:
-    """Every vector of every Questionnaire that has a vectors file beside it, that fails."""
-    problems: list[Problem] = []
+def check_vectors(catalog: Catalog) -> dict[str, list[Issue]]:
+    """Every vector that fails, by vectors file, of each Questionnaire with one beside it."""
+    found: dict[str, list[Issue]] = {}
     for entry in catalog.questionnaires():
         path = entry.source.with_name(f"{entry.source.stem}.vectors.json")
         if path.is_file() and isinstance(entry.compiled, CompiledQuestionnaire):
-            problems.extend(_check_file(path, entry, entry.compiled))
-    return problems
+            issues = list(_check_file(path, entry, entry.compiled))
+            if issues:
+                found.setdefault(str(path), []).extend(issues)
+    return found
 
 
-def _check_file(path: Path, entry: Entry, compiled: CompiledQuestionnaire) -> Iterator[Problem]:
-    source = str(path)
+def _check_file(path: Path, entry: Entry, compiled: CompiledQuestionnaire) -> Iterator[Issue]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        yield Problem(source, rules.VECTORS, f"cannot read: {exc}")
+        yield content_error(rules.VECTORS, f"cannot read: {exc}")
         return
     canonical = f"{entry.url}|{entry.version}"
     if document.get("questionnaire") != canonical:
         text = f"questionnaire {document.get('questionnaire')!r} should be {canonical!r}"
-        yield Problem(source, rules.VECTORS, text, "questionnaire")
+        yield content_error(rules.VECTORS, text, "questionnaire")
     for index, vector in enumerate(document.get("vectors", [])):
         where = f"vectors[{index}] {vector.get('name', '')!r}"
         for text in _failures(vector, entry.resource, compiled):
-            yield Problem(source, rules.VECTORS, text, where)
+            yield content_error(rules.VECTORS, text, where)
 
 
 def _failures(

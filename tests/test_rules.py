@@ -51,8 +51,8 @@ def _docstrings(tree: ast.AST) -> set[int]:
 def rule_strings() -> list[str]:
     """Every string (or f-string start) outside the registry shaped like a code (`qr-...`).
 
-    Codes of no such shape (`json`, `r4`, ...) cannot be passed as strings either: issues and
-    problems take a `Rule`, which mypy --strict holds them to.
+    Codes of no such shape (`json`, `r4`, ...) cannot be passed as strings either: an issue
+    takes a `Rule`, which mypy --strict holds them to.
     """
     found = []
     for path, tree in _sources():

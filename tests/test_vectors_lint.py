@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from service.catalog import load_catalog
+from service.catalog import describe, load_catalog
 from service.questionnaire import compile_questionnaire
 from service.vectors import check_vectors
 
@@ -21,7 +21,8 @@ def _vectors(tmp_path: Path, *vectors: dict[str, Any], canonical: str = CANONICA
 
 def _problems(tmp_path: Path) -> list[str]:
     catalog = load_catalog([tmp_path], compiler=compile_questionnaire)
-    return [str(p) for p in check_vectors(catalog)]
+    found = check_vectors(catalog)
+    return [describe(source, i) for source, issues in found.items() for i in issues]
 
 
 def test_passing_vectors(tmp_path: Path) -> None:

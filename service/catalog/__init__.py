@@ -3,14 +3,14 @@
 `load_catalog` reads the shipped `questionnaires/` folder and any site folders,
 applies every content rule (R4 model, que-1 … que-13, enableWhen, FHIRPath,
 identity) and returns a read-only `Catalog`; a bad file raises `CatalogError`
-listing every problem with file, linkId, path and rule.
+listing every issue with file, linkId, path and rule.
 """
 
 from __future__ import annotations
 
 from service.questionnaire.checks import CATALOGUE_TYPES, Compiler, check_resource
 from service.questionnaire.checks.expressions import expression_warnings
-from service.questionnaire.problems import CatalogError, Problem
+from service.questionnaire.issues import CatalogError, describe
 
 from ._catalog import Catalog, version_key
 from ._entry import Entry, SearchKeys, content_hash, fold
@@ -22,10 +22,10 @@ __all__ = [
     "CatalogError",
     "Compiler",
     "Entry",
-    "Problem",
     "SearchKeys",
     "check_resource",
     "content_hash",
+    "describe",
     "expression_warnings",
     "fold",
     "load_catalog",

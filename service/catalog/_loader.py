@@ -11,10 +11,11 @@ from typing import Any
 
 from service import rules
 from service.fhir.jsonio import loads
+from service.fhir.outcome import Issue
 from service.questionnaire import CompiledQuestionnaire
 from service.questionnaire.checks import CATALOGUE_TYPES, Compiler, check_resource
 from service.questionnaire.checks.codes import check_codings, code_index
-from service.questionnaire.problems import CatalogError, Problem
+from service.questionnaire.issues import CatalogError, content_error
 
 from ._catalog import Catalog
 from ._entry import build_entry
@@ -32,10 +33,11 @@ class _Loaded:
     compiled: CompiledQuestionnaire | None
 
 
-def resource_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
-    """The files to load: each folder's `*.json` but `*.vectors.json`, by name; files as given."""
+def resource_files(paths: Sequence[Path]) -> tuple[list[Path], dict[str, list[Issue]]]:
+    """The files to load: each folder's `*.json` but `*.vectors.json`, by name; files as given;
+    and the issue of each path that is neither."""
     files: list[Path] = []
-    problems: list[Problem] = []
+    missing: dict[str, list[Issue]] = {}
     for path in paths:
         if path.is_dir():
             files.extend(
@@ -44,8 +46,10 @@ def resource_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(Problem(str(path), rules.PATH, "no such file or folder"))
-    return files, problems
+            missing.setdefault(str(path), []).append(
+                content_error(rules.PATH, "no such file or folder")
+            )
+    return files, missing
 
 
 def load_catalog(
@@ -59,16 +63,18 @@ def load_catalog(
     `disabled` Questionnaire ids are checked but neither served nor resolvable;
     `compiler` runs on each Questionnaire and its result is kept as `Entry.compiled`.
     """
-    files, problems = resource_files(dirs)
+    files, found = resource_files(dirs)  # each file's issues together, in the order read
     loaded: list[_Loaded] = []
     for path in files:
-        item, found = _load_file(path, compiler)
-        problems.extend(found)
+        item, issues = _load_file(path, compiler)
+        if issues:
+            found.setdefault(str(path), []).extend(issues)
         if item is not None:
             loaded.append(item)
-    problems.extend(_check_together(loaded))
-    if problems:
-        raise CatalogError(_by_file(problems))
+    for source, issue in _check_together(loaded):
+        found.setdefault(source, []).append(issue)
+    if found:
+        raise CatalogError(found)
     _warn_unknown(disabled, loaded)
     entries = [
         build_entry(item.resource, item.source, item.modified, item.compiled)
@@ -80,53 +86,45 @@ def load_catalog(
     return Catalog(entries, disabled=disabled)
 
 
-def _load_file(path: Path, compiler: Compiler | None) -> tuple[_Loaded | None, list[Problem]]:
-    source = str(path)
+def _load_file(path: Path, compiler: Compiler | None) -> tuple[_Loaded | None, list[Issue]]:
     try:
         data = path.read_bytes()
         modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     except OSError as exc:
-        return None, [Problem(source, rules.PATH, f"cannot read: {exc.strerror}")]
+        return None, [content_error(rules.PATH, f"cannot read: {exc.strerror}")]
     try:
         resource = loads(data)
     except ValueError as exc:  # jsonio's InvalidRequest / PayloadTooDeep
-        return None, [Problem(source, rules.JSON, str(exc))]
-    problems, compiled = check_resource(resource, source, compiler)
+        return None, [content_error(rules.JSON, str(exc))]
+    issues, compiled = check_resource(resource, compiler)
     if not isinstance(resource, dict) or resource.get("resourceType") not in CATALOGUE_TYPES:
-        return None, problems
+        return None, issues
     if not isinstance(resource.get("id"), str):
-        return None, problems
-    # Kept even with problems: the cross-file checks (ids, canonicals, codes) still apply.
-    return _Loaded(path, resource, modified, compiled), problems
+        return None, issues
+    # Kept even with issues: the cross-file checks (ids, canonicals, codes) still apply.
+    return _Loaded(path, resource, modified, compiled), issues
 
 
-def _by_file(problems: list[Problem]) -> list[Problem]:
-    """Each file's problems together, files in the order they were read."""
-    grouped: dict[str, list[Problem]] = {}
-    for problem in problems:
-        grouped.setdefault(problem.source, []).append(problem)
-    return [problem for found in grouped.values() for problem in found]
-
-
-def _check_together(loaded: list[_Loaded]) -> Iterator[Problem]:
+def _check_together(loaded: list[_Loaded]) -> Iterator[tuple[str, Issue]]:
     """Rules across files: unique id per type, unique url|version, codes that exist."""
     ids: dict[tuple[str, str], Path] = {}
     canonicals: dict[tuple[str, str | None], Path] = {}
     for item in loaded:
-        root, rid = item.resource["resourceType"], item.resource["id"]
+        source, root, rid = str(item.source), item.resource["resourceType"], item.resource["id"]
         if (root, rid) in ids:
             text = f"{root} id {rid!r} is also defined in {ids[root, rid]}"
-            yield Problem(str(item.source), rules.DUPLICATE_ID, text, f"{root}.id")
+            yield source, content_error(rules.DUPLICATE_ID, text, f"{root}.id")
         ids.setdefault((root, rid), item.source)
         url, version = item.resource.get("url"), item.resource.get("version")
         if isinstance(url, str) and (version is None or isinstance(version, str)):
             if (url, version) in canonicals:
                 text = f"{url}|{version} is also defined in {canonicals[url, version]}"
-                yield Problem(str(item.source), rules.DUPLICATE_CANONICAL, text, f"{root}.url")
+                yield source, content_error(rules.DUPLICATE_CANONICAL, text, f"{root}.url")
             canonicals.setdefault((url, version), item.source)
     index = code_index([i.resource for i in loaded if i.resource["resourceType"] == "CodeSystem"])
     for item in loaded:
-        yield from check_codings(item.resource, index, str(item.source))
+        for issue in check_codings(item.resource, index):
+            yield str(item.source), issue
 
 
 def _warn_unknown(disabled: Collection[str], loaded: list[_Loaded]) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 from service import rules
 from service.errors import InvalidRequest, PreconditionFailed, UnprocessableContent
 from service.fhir import r4
-from service.fhir.outcome import IssueType, error
+from service.fhir.outcome import Issue, IssueType, error
 from service.questionnaire import Limits
-from service.questionnaire.problems import Problem
+from service.questionnaire.issues import content_error
 
 __all__ = [
     "MAX_ITEMS",
@@ -50,11 +50,11 @@ def canonical(resource: dict[str, Any]) -> str:
     return f"{url}|{version if isinstance(version, str) else ''}" if isinstance(url, str) else ""
 
 
-def duplicate(resource: dict[str, Any], source: str, holder: str) -> Problem:
-    """The problem of a url|version that Questionnaire `holder` has already."""
+def duplicate(resource: dict[str, Any], holder: str) -> Issue:
+    """The issue of a url|version that Questionnaire `holder` has already."""
     claimed = f"{resource.get('url')}|{resource.get('version')}"
     text = f"{claimed} is already Questionnaire/{holder}"
-    return Problem(source, rules.DUPLICATE_CANONICAL, text, "Questionnaire.url")
+    return content_error(rules.DUPLICATE_CANONICAL, text, "Questionnaire.url")
 
 
 def questionnaire_body(resource: Any) -> dict[str, Any]:

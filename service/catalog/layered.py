@@ -33,10 +33,11 @@ from service.errors import (
     ResourceNotFound,
     ServiceUnavailable,
 )
+from service.fhir.outcome import Issue
 from service.questionnaire import CompiledQuestionnaire
 from service.questionnaire.checks import Compiler, check_resource
 from service.questionnaire.checks.codes import check_codings, code_index
-from service.questionnaire.problems import CatalogError, Problem
+from service.questionnaire.issues import CatalogError
 
 from ._catalog import Catalog
 from ._entry import Entry, build_entry
@@ -282,7 +283,7 @@ class SiteCatalog:
                 "system/Questionnaire.u (or .write); a token with only .c creates new ids"
             )
         if result.outcome is Outcome.DUPLICATE:
-            raise CatalogError([duplicate(clean, f"Questionnaire/{id}", result.holder)])
+            raise CatalogError({f"Questionnaire/{id}": [duplicate(clean, result.holder)]})
         record = SiteRecord(id, result.version_id, result.last_updated, "PUT", clean)
         entry = _entry(record, compiled)
         self._wrote(id, entry)
@@ -342,26 +343,25 @@ class SiteCatalog:
         """The resource as stored (server meta dropped) and its compiled form; 400/422 if bad."""
         check_size(resource)
         clean = without_server_meta(resource)
-        source = f"Questionnaire/{id}"
-        problems, compiled = check_resource(clean, source, self._compiler)
-        problems.extend(self._clashes(clean, source))
-        if problems:
-            raise CatalogError(problems)
+        issues, compiled = check_resource(clean, self._compiler)
+        issues.extend(self._clashes(clean))
+        if issues:
+            raise CatalogError({f"Questionnaire/{id}": issues})
         return clean, compiled
 
-    def _clashes(self, resource: dict[str, Any], source: str) -> list[Problem]:
+    def _clashes(self, resource: dict[str, Any]) -> list[Issue]:
         """What the loader checks across files: codes that exist, and a url|version no shipped
         file has (Redis claims it among site entries, atomically with the write)."""
-        problems = []
+        issues = []
         url, version = resource.get("url"), resource.get("version")
         for other in self.base.questionnaires():
             # The same id is a site version of that very file: it keeps the file's canonical.
             same = url is not None and (other.url, other.version) == (url, version)
             if same and other.id != resource["id"]:
-                problems.append(duplicate(resource, source, other.id))
+                issues.append(duplicate(resource, other.id))
         index = code_index([entry.resource for entry in self.current.code_systems()])
-        problems.extend(check_codings(resource, index, source))
-        return problems
+        issues.extend(check_codings(resource, index))
+        return issues
 
 
 def _forked(ref: weakref.ref[SiteCatalog]) -> None:

@@ -37,7 +37,7 @@ from service.fhir.outcome import IssueType, error
 from service.questionnaire import CompiledQuestionnaire, Limits, compile_questionnaire
 from service.questionnaire.checks import check_resource
 from service.questionnaire.checks.expressions import EXPRESSION_EXTENSIONS, expression_extensions
-from service.questionnaire.problems import CatalogError
+from service.questionnaire.issues import CatalogError
 
 from ._site_rules import check_size
 
@@ -125,9 +125,9 @@ def _compile_inline(
     _check_cost(questionnaire, len(content))
     limits = dataclasses.replace(_INLINE, max_response_nodes=max_items)
     compiler = functools.partial(compile_questionnaire, limits=limits, siblings=siblings or ())
-    problems, compiled = check_resource(questionnaire, source, compiler)
-    if problems:
-        raise CatalogError(problems)
+    issues, compiled = check_resource(questionnaire, compiler)
+    if issues:
+        raise CatalogError({source: issues})
     assert isinstance(compiled, CompiledQuestionnaire)  # what `compiler` returns
     _store(key, compiled)
     return compiled

@@ -63,7 +63,11 @@ class IssueType(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Issue:
-    """One OperationOutcome.issue: what went wrong, where, and under which rule."""
+    """One OperationOutcome.issue: what went wrong, where, and under which rule.
+
+    `link_id` names the item concerned for people reading a report (`lint`, a refused
+    write's message); it is not on the wire (a response's issues put theirs in `location`).
+    """
 
     severity: IssueSeverity
     code: IssueType
@@ -71,6 +75,7 @@ class Issue:
     expression: str | None = None
     location: str | None = None
     rule: Rule | None = None
+    link_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The issue as FHIR JSON (texts that echo client input are clipped)."""

@@ -187,7 +187,7 @@ def _format(value_type: str, value: Any) -> str | None:
         return "must be a non-empty string"
     if value_type == "Uri":  # urn:uuid: and urn:oid: included (see `primitives`)
         problem = check_primitive("uri", value)
-        return None if problem is None else problem[2]
+        return None if problem is None else problem.text
     pattern = _PATTERNS.get(value_type)
     return None if pattern is None or pattern.fullmatch(value) else "is not a valid " + value_type
 

@@ -21,14 +21,14 @@ from typing import Any
 
 from service import rules
 from service.fhir import r4
-from service.fhir.outcome import IssueType
+from service.fhir.outcome import Issue, IssueType
 
-from .primitives import Problem, check_primitive
+from .primitives import check_primitive, value_error
 
 __all__ = ["attachment_problems", "reference_problem"]
 
 
-def reference_problem(reference: str) -> Problem | None:
+def reference_problem(reference: str) -> Issue | None:
     """What is wrong with `reference` (a Reference.reference string), or None."""
     kind, _, rest = reference.partition("/")
     if kind in r4.RESOURCE_TYPES and r4.ID.fullmatch(rest):
@@ -36,7 +36,9 @@ def reference_problem(reference: str) -> Problem | None:
     if reference.startswith("urn:"):
         if reference.startswith(("urn:uuid:", "urn:oid:")):
             problem = check_primitive("uri", reference)
-            return None if problem is None else (rules.QR_REFERENCE_INVALID, *problem[1:])
+            if problem is None:
+                return None
+            return value_error(rules.QR_REFERENCE_INVALID, problem.code, problem.text)
         return _invalid("a urn: reference must be a urn:uuid: or urn:oid:")
     if reference.startswith("#"):
         if reference == "#" or r4.ID.fullmatch(reference[1:]):
@@ -47,15 +49,17 @@ def reference_problem(reference: str) -> Problem | None:
         return _invalid("must be Type/id, an absolute URL ending in Type/id, #id or a urn")
     if found.group(1) not in r4.RESOURCE_TYPES:
         text = f"{found.group(1)[:40]!r} is not an R4 resource type"
-        return (rules.QR_REFERENCE_TYPE, IssueType.VALUE, text)
+        return value_error(rules.QR_REFERENCE_TYPE, IssueType.VALUE, text)
     return None
 
 
-def _invalid(text: str) -> Problem:
-    return (rules.QR_REFERENCE_INVALID, IssueType.VALUE, f"not a literal reference: {text}")
+def _invalid(text: str) -> Issue:
+    return value_error(
+        rules.QR_REFERENCE_INVALID, IssueType.VALUE, f"not a literal reference: {text}"
+    )
 
 
-def attachment_problems(attachment: dict[str, Any]) -> list[tuple[str, Problem]]:
+def attachment_problems(attachment: dict[str, Any]) -> list[tuple[str, Issue]]:
     """(element, problem) for each of `size` and `hash` that disagrees with `data`; only
     when `data` is there and is base64 (its format is the element check's)."""
     data = attachment.get("data")
@@ -66,13 +70,13 @@ def attachment_problems(attachment: dict[str, Any]) -> list[tuple[str, Problem]]
         decoded = base64.b64decode("".join(data.split()), validate=True)
     except (binascii.Error, ValueError):
         return []  # not base64: reported as such by the element check
-    found: list[tuple[str, Problem]] = []
+    found: list[tuple[str, Issue]] = []
     if type(size) is int and size != len(decoded):
         text = f"size {size} is not the {len(decoded)} bytes the data decodes to"
-        found.append(("size", (rules.QR_ATTACHMENT_SIZE, IssueType.VALUE, text)))
+        found.append(("size", value_error(rules.QR_ATTACHMENT_SIZE, IssueType.VALUE, text)))
     if type(digest) is str and digest.strip():
         actual = base64.b64encode(hashlib.sha1(decoded, usedforsecurity=False).digest())
         if "".join(digest.split()) != actual.decode("ascii"):
             text = "hash is not the SHA-1 of the data (base64, as R4 defines Attachment.hash)"
-            found.append(("hash", (rules.QR_ATTACHMENT_HASH, IssueType.VALUE, text)))
+            found.append(("hash", value_error(rules.QR_ATTACHMENT_HASH, IssueType.VALUE, text)))
     return found

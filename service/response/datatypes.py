@@ -24,6 +24,7 @@ qr-attachment-size, qr-attachment-hash: their own codes, in answers too).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from service import rules
@@ -33,7 +34,7 @@ from service.fhir.r4 import RESOURCE_TYPES
 from service.rules import Rule
 
 from .consistency import attachment_problems, reference_problem
-from .primitives import PRIMITIVES, Problem, check_primitive
+from .primitives import PRIMITIVES, check_primitive
 
 __all__ = ["ANSWER", "ITEM", "RESPONSE", "check_elements", "check_value"]
 
@@ -220,20 +221,24 @@ class _Check:
         self.issues.append(Issue(IssueSeverity.ERROR, code, text, where, self.link, rule))
         return False
 
+    def place(self, problem: Issue, where: str) -> bool:
+        """Record what is wrong with a value at `where`, as `report` does; False."""
+        rule = self.rule or problem.rule
+        self.issues.append(replace(problem, expression=where, location=self.link, rule=rule))
+        return False
+
     def consistency(self, kind: str, node: dict[str, Any], where: str) -> bool:
         """A Reference's or an Attachment's elements agree (`consistency`), under their own
         rule codes even inside an answer: they say more than `qr-answer-invalid` would."""
-        found: list[tuple[str, Problem]] = []
+        found: list[tuple[str, Issue]] = []
         if kind == "Reference":
             reference = node.get("reference")
             problem = reference_problem(reference) if type(reference) is str else None
             found = [("reference", problem)] if problem is not None else []
         else:
             found = attachment_problems(node)
-        for element, (rule, code, text) in found:
-            self.issues.append(
-                Issue(IssueSeverity.ERROR, code, text, f"{where}.{element}", self.link, rule)
-            )
+        for element, issue in found:
+            self.issues.append(replace(issue, expression=f"{where}.{element}", location=self.link))
         return not found
 
     def elements(self, spec: _Spec, node: dict[str, Any], where: str, depth: int) -> bool:
@@ -308,7 +313,7 @@ class _Check:
         if element.primitive:
             problem = check_primitive(kind, value)
             if problem is not None:
-                return self.report(*problem, where)
+                return self.place(problem, where)
             if element.codes is not None and value not in element.codes:
                 text = f"{str(value)[:40]!r} is not one of {', '.join(sorted(element.codes))}"
                 return self.report(rules.QR_INVALID_VALUE, IssueType.CODE_INVALID, text, where)

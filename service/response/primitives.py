@@ -14,13 +14,11 @@ from typing import Any
 
 from service import rules
 from service.fhir import r4
-from service.fhir.outcome import IssueType
+from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.rules import Rule
 
-__all__ = ["PRIMITIVES", "Problem", "check_primitive"]
+__all__ = ["PRIMITIVES", "check_primitive", "value_error"]
 
-#: (rule, issue type, text) of what is wrong with a value.
-Problem = tuple[Rule, IssueType, str]
 
 _URIS = frozenset({"uri", "url", "canonical"})
 _SPACE = re.compile(r"\s+")
@@ -32,7 +30,12 @@ _INTEGERS = {"integer": -(2**31), "unsignedInt": 0, "positiveInt": 1}  # the lea
 PRIMITIVES = frozenset({*_STRINGS, *_INTEGERS, "decimal", "boolean"})
 
 
-def check_primitive(kind: str, value: Any) -> Problem | None:
+def value_error(rule: Rule, code: IssueType, text: str) -> Issue:
+    """What is wrong with a value, as an error its caller places (`expression`, `location`)."""
+    return Issue(IssueSeverity.ERROR, code, text, rule=rule)
+
+
+def check_primitive(kind: str, value: Any) -> Issue | None:
     """What is wrong with `value` as an R4 `kind` (a name in PRIMITIVES), or None."""
     if kind in _STRINGS:  # most primitives are
         return _string(kind, value) if type(value) is str else _wrong("a string")
@@ -49,9 +52,9 @@ def check_primitive(kind: str, value: Any) -> Problem | None:
     return None if least <= value < 2**31 else _invalid(f"{kind}: {least} to 2147483647")
 
 
-def _string(kind: str, value: str) -> Problem | None:
+def _string(kind: str, value: str) -> Issue | None:
     if not value.strip():
-        return (rules.QR_EMPTY_VALUE, IssueType.VALUE, "must not be empty or blank")
+        return value_error(rules.QR_EMPTY_VALUE, IssueType.VALUE, "must not be empty or blank")
     pattern = _PATTERNS.get(kind)
     if pattern is not None and not pattern.fullmatch(value):
         return _invalid(f"a valid {kind}")
@@ -66,7 +69,7 @@ def _string(kind: str, value: str) -> Problem | None:
     return None
 
 
-def _urn(value: str) -> Problem | None:
+def _urn(value: str) -> Issue | None:
     """A `urn:uuid:` or `urn:oid:` uri is the R4 uuid or oid it names (datatypes.html: "uuid:
     a UUID expressed as a URI (urn:uuid:...), lowercase"; "oid: an OID represented as a URI
     (urn:oid:...)"), whatever element holds it; other URNs are any uri.
@@ -77,12 +80,12 @@ def _urn(value: str) -> Problem | None:
     return None
 
 
-def _wrong(wanted: str) -> Problem:
-    return (rules.QR_INVALID_TYPE, IssueType.STRUCTURE, f"must be {wanted} in JSON")
+def _wrong(wanted: str) -> Issue:
+    return value_error(rules.QR_INVALID_TYPE, IssueType.STRUCTURE, f"must be {wanted} in JSON")
 
 
-def _invalid(wanted: str) -> Problem:
-    return (rules.QR_INVALID_VALUE, IssueType.VALUE, f"must be {wanted}")
+def _invalid(wanted: str) -> Issue:
+    return value_error(rules.QR_INVALID_VALUE, IssueType.VALUE, f"must be {wanted}")
 
 
 def _calendar(value: str) -> bool:

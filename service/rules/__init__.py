@@ -1,8 +1,8 @@
-"""The rule registry: every rule code an issue or a catalogue problem can carry.
+"""The rule registry: every rule code an issue can carry.
 
 Each entry (a `Rule`) has its code, severity, OperationOutcome issue type, short text and
 definition, and for the response rules what a response must do and the tests proving it.
-Issues and problems are built from entries (`rules.QR_NOT_OBJECT`), never from strings.
+Issues are built from entries (`rules.QR_NOT_OBJECT`), never from strings.
 `questionnaires/CodeSystem-rapport-rules.json` and `docs/rules.md` are generated from the
 registry by `python -m service rules --write` (tests/test_rules.py fails when stale).
 

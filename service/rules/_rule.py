@@ -11,8 +11,8 @@ class Rule(str):
     """A rule code and what the registry says of it.
 
     The entry *is* its code (a `str`), so it goes on the wire, into logs and into
-    comparisons exactly as the bare code did; issues and problems take a `Rule`, never a
-    string, so every code an issue can carry is one of the registry's. Entries are
+    comparisons exactly as the bare code did; an issue takes a `Rule`, never a string,
+    so every code an issue can carry is one of the registry's. Entries are
     immutable and compare, hash and serialize as their code.
     """
 

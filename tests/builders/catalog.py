@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from service.catalog import CatalogError, Problem, load_catalog
+from service.catalog import CatalogError, load_catalog
+from service.fhir.outcome import Issue
 
 EXAMPLE_CS = "http://example.org/fhir/CodeSystem/mini"
 CALCULATED = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
@@ -85,8 +86,8 @@ def write(folder: Path, name: str, resource: Any) -> Path:
     return path
 
 
-def problems_of(*dirs: Path, **kw: Any) -> tuple[list[Problem], str]:
-    """Load expecting failure: the problems and the error message."""
+def issues_of(*dirs: Path, **kw: Any) -> tuple[list[Issue], str]:
+    """Load expecting failure: the issues and the error message."""
     with pytest.raises(CatalogError) as info:
         load_catalog(list(dirs), **kw)
-    return list(info.value.problems), str(info.value)
+    return list(info.value.issues), str(info.value)

@@ -190,7 +190,7 @@ def test_expression_that_does_not_parse_is_refused(site: SiteCatalog) -> None:
     body["item"][-1]["extension"][0]["valueExpression"]["expression"] = "%two + + )"
     with pytest.raises(CatalogError) as info:
         site.put("local", body)
-    assert any(p.path and "item[4]" in p.path for p in info.value.problems)
+    assert any(p.expression and "item[4]" in p.expression for p in info.value.issues)
 
 
 def test_another_worker_sees_writes_within_a_second_without_asking(
@@ -389,7 +389,7 @@ def test_eight_concurrent_creates_of_one_url_version_give_one_success(
         try:
             writers[index].create(questionnaire("same", title=f"w{index}"))
         except CatalogError as exc:
-            return exc.problems[0].rule
+            return str(exc.issues[0].rule)
         return "created"
 
     with ThreadPoolExecutor(8) as pool:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from service.catalog import CatalogError, load_catalog
-from tests.builders.catalog import CALCULATED, EXAMPLE_CS, VARIABLE, mini, problems_of, write
+from service.catalog import CatalogError, describe, load_catalog
+from tests.builders.catalog import CALCULATED, EXAMPLE_CS, VARIABLE, issues_of, mini, write
 
 
 def _code_system(**changes: Any) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def _code_system(**changes: Any) -> dict[str, Any]:
 
 def _one(tmp_path: Path, resource: Any, name: str = "mini.json") -> tuple[set[str], str, Path]:
     file = write(tmp_path, name, resource)
-    problems, message = problems_of(tmp_path)
+    problems, message = issues_of(tmp_path)
     return {p.rule for p in problems}, message, file
 
 
@@ -339,7 +339,7 @@ def test_codings_must_exist_in_a_loaded_code_system(tmp_path: Path) -> None:
     q["item"][0]["answerOption"][1]["valueCoding"]["code"] = "c"
     q["item"][0]["answerOption"][0]["valueCoding"]["display"] = "a"
     file = write(tmp_path, "mini.json", q)
-    problems, message = problems_of(tmp_path)
+    problems, message = issues_of(tmp_path)
     assert {p.rule for p in problems} == {"coding-unknown", "coding-display"}
     assert (
         f"{file}: linkId '1' (Questionnaire.item[0].answerOption[1].valueCoding): "
@@ -360,7 +360,7 @@ def test_duplicate_canonical_across_folders(tmp_path: Path) -> None:
     other = mini()
     other["id"] = "mini-copy"
     file = write(tmp_path / "site", "copy.json", other)
-    problems, message = problems_of(tmp_path / "shipped", tmp_path / "site")
+    problems, message = issues_of(tmp_path / "shipped", tmp_path / "site")
     assert [p.rule for p in problems] == ["duplicate-canonical"]
     assert (
         f"{file}: Questionnaire.url: duplicate-canonical: "
@@ -383,7 +383,7 @@ def test_duplicate_id_across_folders(tmp_path: Path) -> None:
     other = mini()
     other["url"] = "https://example.org/fhir/Questionnaire/other"
     file = write(tmp_path / "site", "mini.json", other)
-    problems, message = problems_of(tmp_path / "shipped", tmp_path / "site")
+    problems, message = issues_of(tmp_path / "shipped", tmp_path / "site")
     assert [p.rule for p in problems] == ["duplicate-id"]
     assert f"{file}: Questionnaire.id: duplicate-id: Questionnaire id 'mini' is also" in message
 
@@ -395,7 +395,7 @@ def test_same_id_in_another_resource_type_is_fine(tmp_path: Path) -> None:
 
 
 def test_missing_folder(tmp_path: Path) -> None:
-    problems, message = problems_of(tmp_path / "nowhere")
+    problems, message = issues_of(tmp_path / "nowhere")
     assert [p.rule for p in problems] == ["path"]
     assert f"{tmp_path / 'nowhere'}: (file): path: no such file or folder" in message
 
@@ -416,8 +416,10 @@ def test_problems_of_every_file_are_listed_together(tmp_path: Path) -> None:
     second["item"][2]["initial"] = [{"valueString": "x"}]
     write(tmp_path, "a.json", first)
     write(tmp_path, "b.json", second)
-    problems, message = problems_of(tmp_path)
-    assert [(Path(p.source).name, p.rule) for p in problems] == [
+    with pytest.raises(CatalogError) as info:
+        load_catalog([tmp_path])
+    found, message = info.value.found, str(info.value)
+    assert [(Path(f).name, p.rule) for f, issues in found.items() for p in issues] == [
         ("a.json", "que-6"),
         ("a.json", "que-9"),
         ("b.json", "que-8"),
@@ -436,7 +438,7 @@ def test_compiler_errors_are_content_errors(tmp_path: Path) -> None:
         raise _Unscorable("score item has no code", "total")
 
     file = write(tmp_path, "mini.json", mini())
-    problems, message = problems_of(tmp_path, compiler=compiler)
+    problems, message = issues_of(tmp_path, compiler=compiler)
     assert [p.rule for p in problems] == ["compile"]
     assert f"{file}: linkId 'total' (Questionnaire): compile: score item has no code" in message
 
@@ -480,8 +482,8 @@ def test_missing_choice_elements_are_reported_once(tmp_path: Path) -> None:
     q["item"][1]["enableWhen"] = [{"question": "1", "operator": "exists"}]
     q["item"][0]["answerOption"][0] = {"extension": [{"url": "http://x.org", "valueCode": "y"}]}
     write(tmp_path, "m.json", q)
-    problems, message = problems_of(tmp_path)
-    assert [(p.rule, p.path) for p in problems] == [
+    problems, message = issues_of(tmp_path)
+    assert [(p.rule, p.expression) for p in problems] == [
         ("r4", "Questionnaire.item[0].answerOption[0]"),
         ("r4", "Questionnaire.item[1].enableWhen[0]"),
     ]
@@ -541,7 +543,7 @@ def test_the_scoring_compiler_issues_become_problems(tmp_path: Path) -> None:
     q = mini()
     q["item"][4]["extension"][0]["valueExpression"]["expression"] = "%nope + 1"
     file = write(tmp_path, "mini.json", q)
-    problems, message = problems_of(tmp_path, compiler=compile_questionnaire)
+    problems, message = issues_of(tmp_path, compiler=compile_questionnaire)
     assert [p.rule for p in problems] == ["q-variable-undefined"]
     assert (
         f"{file}: linkId 'total' (Questionnaire.item[4].extension[0]): q-variable-undefined: "
@@ -560,7 +562,7 @@ def test_misplaced_answer_extensions_are_refused_by_the_catalogue(tmp_path: Path
     mime = {"url": "http://hl7.org/fhir/StructureDefinition/mimeType", "valueCode": "image/png"}
     q["item"][1]["extension"] = [mime]  # an integer item takes no attachment
     file = write(tmp_path, "mini.json", q)
-    problems, message = problems_of(tmp_path, compiler=compile_questionnaire)
+    problems, message = issues_of(tmp_path, compiler=compile_questionnaire)
     assert [p.rule for p in problems] == ["q-invalid"]
     assert f"{file}: linkId '2' (Questionnaire.item[1].extension[0]): q-invalid: " in message
     q["item"][1] = {"linkId": "2", "type": "attachment", "text": "Two", "extension": [mime]}
@@ -575,5 +577,17 @@ def test_cross_file_rules_apply_to_files_with_their_own_problems(tmp_path: Path)
     q["item"][0]["answerOption"][0]["valueCoding"]["display"] = "Option A"
     q["version"] = ["not", "a", "string"]
     write(tmp_path, "mini.json", q)
-    problems, _ = problems_of(tmp_path)
+    problems, _ = issues_of(tmp_path)
     assert [p.rule for p in problems] == ["r4", "que-9", "coding-display"]
+
+
+def test_a_content_issue_names_its_item_for_people_not_on_the_wire(tmp_path: Path) -> None:
+    q = mini()
+    q["item"][3]["readOnly"] = True
+    file = write(tmp_path, "mini.json", q)
+    with pytest.raises(CatalogError) as info:
+        load_catalog([tmp_path])
+    (issue,) = info.value.found[str(file)]
+    assert (issue.rule, issue.link_id) == ("que-9", "info")
+    assert "location" not in issue.to_json()  # a refused write's outcome names the element
+    assert describe(str(file), issue) in str(info.value).splitlines()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service.catalog import load_catalog
-from tests.builders.catalog import EXAMPLE_CS, mini, problems_of, write
+from tests.builders.catalog import EXAMPLE_CS, issues_of, mini, write
 
 Mutation = Callable[[dict[str, Any]], None]
 OPTION_A = {"system": EXAMPLE_CS, "code": "a", "display": "A"}
@@ -111,7 +111,7 @@ def test_invariant_fails_start_up(
     q = mini()
     mutate(q)
     file = write(tmp_path, "mini.json", q)
-    problems, message = problems_of(tmp_path)
+    problems, message = issues_of(tmp_path)
     assert {p.rule for p in problems} == {rule}
     assert f"{file}: linkId '{link_id}' ({path}): {rule}: " in message
 
@@ -144,7 +144,7 @@ def test_primitive_with_only_an_extension_counts_as_present(tmp_path: Path) -> N
     q = mini()
     _items(q)[3]["_readOnly"] = {"extension": [{"url": "http://example.org/x", "valueCode": "y"}]}
     write(tmp_path, "mini.json", q)
-    problems, _ = problems_of(tmp_path)
+    problems, _ = issues_of(tmp_path)
     assert [p.rule for p in problems] == ["que-9"]
 
 
@@ -157,5 +157,5 @@ def test_every_invariant_in_one_file_is_reported_at_once(tmp_path: Path) -> None
     _items(q)[2]["item"][0]["answerOption"] = [{"valueString": "x"}]
     _items(q)[2]["item"][0]["type"] = "text"  # que-5: no options on text
     write(tmp_path, "mini.json", q)
-    problems, _ = problems_of(tmp_path)
+    problems, _ = issues_of(tmp_path)
     assert {c[0] for c in CASES} <= {p.rule for p in problems}

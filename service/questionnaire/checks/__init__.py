@@ -8,9 +8,9 @@ from typing import Any
 
 from service import rules
 from service.errors import RapportError
-from service.fhir.outcome import IssueType
+from service.fhir.outcome import Issue, IssueType
 from service.questionnaire.compile import CompiledQuestionnaire
-from service.questionnaire.problems import Problem
+from service.questionnaire.issues import content_error
 from service.questionnaire.walk import locate, walk_items
 
 from .codes import check_code_system
@@ -29,59 +29,58 @@ CATALOGUE_TYPES = ("Questionnaire", "CodeSystem")
 
 
 def check_resource(
-    resource: Any, source: str, compiler: Compiler | None = None
-) -> tuple[list[Problem], CompiledQuestionnaire | None]:
-    """All problems of one resource, and the compiler's result when it has none."""
+    resource: Any, compiler: Compiler | None = None
+) -> tuple[list[Issue], CompiledQuestionnaire | None]:
+    """Every issue of one resource, and the compiler's result when it has none."""
     if not isinstance(resource, dict) or resource.get("resourceType") not in CATALOGUE_TYPES:
         kind = resource.get("resourceType") if isinstance(resource, dict) else type(resource)
         text = f"resourceType {kind!r} is not one of {', '.join(CATALOGUE_TYPES)}"
-        return [Problem(source, rules.RESOURCE_TYPE, text, "resourceType")], None
+        return [content_error(rules.RESOURCE_TYPE, text, "resourceType")], None
     root = resource["resourceType"]
     items = list(walk_items(resource, root))
-    required = check_required(resource, source, root)
-    problems = [
-        *check_id(resource, source, root),
-        *check_json(resource, source, root),
+    required = check_required(resource, root)
+    issues = [
+        *check_id(resource, root),
+        *check_json(resource, root),
         *required,
-        *check_model(resource, source, root, frozenset(str(p.path) for p in required)),
-        *check_bindings(resource, items, source),
+        *check_model(resource, root, frozenset(str(i.expression) for i in required)),
+        *check_bindings(resource, items),
     ]
     if root == "CodeSystem":
-        problems.extend(check_code_system(resource, source))
-        return problems, None
-    problems.extend(check_invariants(resource, source))
-    problems.extend(check_enable_when(items, source))
-    problems.extend(check_expressions(resource, source, root))
-    problems.extend(check_sdc(resource, items, source))
-    if problems or compiler is None:
-        return problems, None
-    return _compile(resource, source, compiler)
+        issues.extend(check_code_system(resource))
+        return issues, None
+    issues.extend(check_invariants(resource))
+    issues.extend(check_enable_when(items))
+    issues.extend(check_expressions(resource, root))
+    issues.extend(check_sdc(resource, items))
+    if issues or compiler is None:
+        return issues, None
+    return _compile(resource, compiler)
 
 
 def _compile(
-    resource: dict[str, Any], source: str, compiler: Compiler
-) -> tuple[list[Problem], CompiledQuestionnaire | None]:
+    resource: dict[str, Any], compiler: Compiler
+) -> tuple[list[Issue], CompiledQuestionnaire | None]:
     try:
         return [], compiler(resource)
     except ValueError as exc:
-        return _compile_problems(exc, resource, source), None
+        return _compile_issues(exc, resource), None
 
 
-def _compile_problems(exc: ValueError, resource: dict[str, Any], source: str) -> list[Problem]:
-    """One problem per issue a RapportError carries (with its path and rule), else one."""
+def _compile_issues(exc: ValueError, resource: dict[str, Any]) -> list[Issue]:
+    """The compiler's issues as content errors (each at its path, in its item), else one."""
     issues = exc.issues if isinstance(exc, RapportError) else []
     if not issues:
         link_id = getattr(exc, "link_id", None)
         path = str(getattr(exc, "expression", None) or "Questionnaire")
-        return [Problem(source, rules.COMPILE, str(exc), path, _link_id(resource, path, link_id))]
+        return [content_error(rules.COMPILE, str(exc), path, _link_id(resource, path, link_id))]
     return [
-        Problem(
-            source,
+        content_error(
             issue.rule or rules.COMPILE,
             issue.text,
             issue.expression or "Questionnaire",
             _link_id(resource, issue.expression or "Questionnaire", None),
-            issue.code if issue.code is IssueType.NOT_SUPPORTED else None,
+            code=issue.code if issue.code is IssueType.NOT_SUPPORTED else None,
         )
         for issue in issues
     ]

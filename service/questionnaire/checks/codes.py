@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from service import rules
-from service.questionnaire.problems import Problem
+from service.fhir.outcome import Issue
+from service.questionnaire.issues import content_error
 from service.questionnaire.walk import dicts, link_id_of
 
 __all__ = ["CodeIndex", "check_code_system", "check_codings", "code_index", "codings", "concepts"]
@@ -25,9 +26,9 @@ def concepts(
         yield from concepts(concept, here)
 
 
-def check_code_system(resource: dict[str, Any], source: str) -> list[Problem]:
+def check_code_system(resource: dict[str, Any]) -> list[Issue]:
     """csd-1 (codes unique, nested ones included) and an honest `count`."""
-    problems: list[Problem] = []
+    issues: list[Issue] = []
     first: dict[Any, str] = {}
     total = 0
     for path, concept in concepts(resource):
@@ -38,14 +39,14 @@ def check_code_system(resource: dict[str, Any], source: str) -> list[Problem]:
                 f"Within a code system definition, all the codes SHALL be unique: "
                 f"{code!r} is also at {first[code]}"
             )
-            problems.append(Problem(source, rules.CSD_1, text, f"{path}.code"))
+            issues.append(content_error(rules.CSD_1, text, f"{path}.code"))
         else:
             first[code] = path
     count = resource.get("count")
     if resource.get("content") == "complete" and count is not None and count != total:
         text = f"count is {count} but the CodeSystem defines {total} concepts"
-        problems.append(Problem(source, rules.CODESYSTEM_COUNT, text, "CodeSystem.count"))
-    return problems
+        issues.append(content_error(rules.CODESYSTEM_COUNT, text, "CodeSystem.count"))
+    return issues
 
 
 def code_index(code_systems: list[dict[str, Any]]) -> CodeIndex:
@@ -79,9 +80,9 @@ def codings(
             yield from codings(child, f"{path}.{key}", link_id)
 
 
-def check_codings(resource: dict[str, Any], index: CodeIndex, source: str) -> list[Problem]:
+def check_codings(resource: dict[str, Any], index: CodeIndex) -> list[Issue]:
     """Codings in a loaded complete CodeSystem must name a code it has, with its display."""
-    problems: list[Problem] = []
+    issues: list[Issue] = []
     for path, link_id, coding in codings(resource, str(resource.get("resourceType"))):
         known = index.get(coding["system"])
         if known is None:
@@ -89,8 +90,8 @@ def check_codings(resource: dict[str, Any], index: CodeIndex, source: str) -> li
         code, display = coding["code"], coding.get("display")
         if code not in known:
             text = f"{coding['system']} has no code {code!r}"
-            problems.append(Problem(source, rules.CODING_UNKNOWN, text, path, link_id))
+            issues.append(content_error(rules.CODING_UNKNOWN, text, path, link_id))
         elif display is not None and display != known[code]:
             text = f"display {display!r} of {code!r} differs from the CodeSystem's {known[code]!r}"
-            problems.append(Problem(source, rules.CODING_DISPLAY, text, path, link_id))
-    return problems
+            issues.append(content_error(rules.CODING_DISPLAY, text, path, link_id))
+    return issues

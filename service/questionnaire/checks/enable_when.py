@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from service import rules
-from service.questionnaire.problems import Problem
+from service.fhir.outcome import Issue
+from service.questionnaire.issues import content_error
 from service.questionnaire.walk import ItemRef, dicts
 from service.rules import Rule
 
@@ -43,16 +44,16 @@ _ORDERED = frozenset(
 _NO_ANSWERS = frozenset({"group", "display"})
 
 
-def check_enable_when(items: list[ItemRef], source: str) -> list[Problem]:
+def check_enable_when(items: list[ItemRef]) -> list[Issue]:
     """Every enableWhen whose question is missing, or whose answer cannot match it."""
     targets = {ref.link_id: ref.item for ref in items if ref.link_id is not None}
-    problems: list[Problem] = []
+    issues: list[Issue] = []
     for ref in items:
         for index, when in dicts(ref.item, "enableWhen"):
             path = f"{ref.path}.enableWhen[{index}]"
             for rule, text in _check_one(when, targets):
-                problems.append(Problem(source, rule, text, path, ref.link_id))
-    return problems
+                issues.append(content_error(rule, text, path, ref.link_id))
+    return issues
 
 
 def _check_one(

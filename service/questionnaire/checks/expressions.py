@@ -7,14 +7,14 @@ from functools import lru_cache
 from typing import Any
 
 from service import rules
-from service.fhir.outcome import IssueType
+from service.fhir.outcome import Issue, IssueSeverity, IssueType
 from service.fhirpath import (
     FhirPathError,
     UnsupportedRegex,
     called_functions,
     compile_expression,
 )
-from service.questionnaire.problems import Problem
+from service.questionnaire.issues import content_error
 from service.questionnaire.walk import dicts, link_id_of
 
 __all__ = ["EXPRESSION_EXTENSIONS", "check_expressions", "expression_extensions", "parse_error"]
@@ -50,20 +50,20 @@ def _failure(expression: str) -> FhirPathError | None:
     return None
 
 
-def check_expressions(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+def check_expressions(resource: dict[str, Any], root: str) -> list[Issue]:
     """Every expression extension, anywhere in the resource, that is malformed or does not parse."""
-    problems: list[Problem] = []
+    issues: list[Issue] = []
     for path, link_id, extension in expression_extensions(resource, root, None):
         evaluated = EXPRESSION_EXTENSIONS.get(str(extension.get("url")))
         if evaluated is not None:
-            problems.extend(_check(extension, evaluated, source, path, link_id))
-    return problems
+            issues.extend(_check(extension, evaluated, path, link_id))
+    return issues
 
 
-def expression_warnings(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+def expression_warnings(resource: dict[str, Any], root: str) -> list[Issue]:
     """What content may do but should not: `trace()`, which here returns its input and
     writes nothing (it would log the response, patient data, in fhirpath.js or fhirpathpy)."""
-    warnings: list[Problem] = []
+    warnings: list[Issue] = []
     for path, link_id, extension in expression_extensions(resource, root, None):
         value = extension.get("valueExpression")
         expression = value.get("expression") if isinstance(value, dict) else None
@@ -71,8 +71,16 @@ def expression_warnings(resource: dict[str, Any], source: str, root: str) -> lis
             continue
         if "trace" in called_functions(expression):
             text = "trace() writes nothing here (it would log patient data); remove it"
-            where = f"{path}.valueExpression"
-            warnings.append(Problem(source, rules.FHIRPATH_TRACE, text, where, link_id))
+            warnings.append(
+                Issue(
+                    IssueSeverity.WARNING,
+                    IssueType.INFORMATIONAL,
+                    text,
+                    f"{path}.valueExpression",
+                    rule=rules.FHIRPATH_TRACE,
+                    link_id=link_id,
+                )
+            )
     return warnings
 
 
@@ -96,31 +104,30 @@ def expression_extensions(
 
 
 def _check(
-    extension: dict[str, Any], evaluated: bool, source: str, path: str, link_id: str | None
-) -> Iterator[Problem]:
+    extension: dict[str, Any], evaluated: bool, path: str, link_id: str | None
+) -> Iterator[Issue]:
     name = str(extension["url"]).rsplit("/", 1)[-1].removeprefix("sdc-questionnaire-")
     value = extension.get("valueExpression")
     if not isinstance(value, dict):
-        yield Problem(
-            source, rules.SDC_EXPRESSION, f"{name} needs a valueExpression", path, link_id
-        )
+        text = f"{name} needs a valueExpression"
+        yield content_error(rules.SDC_EXPRESSION, text, path, link_id)
         return
     path += ".valueExpression"
     if name == "variable" and not isinstance(value.get("name"), str):
-        yield Problem(source, rules.SDC_VARIABLE, "a variable needs a name", path, link_id)
+        yield content_error(rules.SDC_VARIABLE, "a variable needs a name", path, link_id)
     language, expression = value.get("language"), value.get("expression")
     if language == _FHIR_QUERY and not evaluated:
         return  # a query the client runs; SDC allows it here
     if language != _FHIRPATH:
         text = f"{name} language must be {_FHIRPATH!r}, not {language!r}"
-        yield Problem(source, rules.SDC_EXPRESSION, text, path, link_id)
+        yield content_error(rules.SDC_EXPRESSION, text, path, link_id)
     elif not isinstance(expression, str):
-        yield Problem(source, rules.SDC_EXPRESSION, f"{name} has no expression", path, link_id)
+        yield content_error(rules.SDC_EXPRESSION, f"{name} has no expression", path, link_id)
     else:
         failure = _failure(expression)
         if isinstance(failure, UnsupportedRegex):  # a regex RE2 cannot run: not-supported
             text = f"{name} is not supported: {failure}"
-            yield Problem(source, rules.FHIRPATH, text, path, link_id, IssueType.NOT_SUPPORTED)
+            yield content_error(rules.FHIRPATH, text, path, link_id, code=IssueType.NOT_SUPPORTED)
         elif failure is not None:
             text = f"{name} does not parse: {failure}"
-            yield Problem(source, rules.FHIRPATH, text, path, link_id)
+            yield content_error(rules.FHIRPATH, text, path, link_id)

@@ -12,7 +12,8 @@ from typing import Any
 
 from service import rules
 from service.fhir import r4
-from service.questionnaire.problems import Problem
+from service.fhir.outcome import Issue
+from service.questionnaire.issues import content_error
 from service.questionnaire.walk import ItemRef, dicts, present, walk_items
 from service.rules import Rule
 
@@ -136,20 +137,20 @@ _ITEM_RULES: tuple[tuple[Rule, ItemRule], ...] = (
 )
 
 
-def check_invariants(resource: dict[str, Any], source: str) -> list[Problem]:
+def check_invariants(resource: dict[str, Any]) -> list[Issue]:
     """Every que-1 … que-13 violation in a Questionnaire, in document order."""
     items = list(walk_items(resource))
-    problems = list(_que_2(items, source))
+    issues = list(_que_2(items))
     for ref in items:
         for rule, check in _ITEM_RULES:
             text = check(ref.item)
             if text is not None:
-                problems.append(Problem(source, rule, text, ref.path, ref.link_id))
-        problems.extend(_que_7(ref, source))
-    return problems
+                issues.append(content_error(rule, text, ref.path, ref.link_id))
+        issues.extend(_que_7(ref))
+    return issues
 
 
-def _que_2(items: list[ItemRef], source: str) -> Iterator[Problem]:
+def _que_2(items: list[ItemRef]) -> Iterator[Issue]:
     # descendants().linkId.isDistinct(): reported on each repeat, naming the first use.
     first: dict[str, str] = {}
     for ref in items:
@@ -160,16 +161,16 @@ def _que_2(items: list[ItemRef], source: str) -> Iterator[Problem]:
                 f"The link ids for groups and questions must be unique within the "
                 f"questionnaire (also used at {first[ref.link_id]})"
             )
-            yield Problem(source, rules.QUE_2, text, ref.path, ref.link_id)
+            yield content_error(rules.QUE_2, text, ref.path, ref.link_id)
         else:
             first[ref.link_id] = ref.path
 
 
-def _que_7(ref: ItemRef, source: str) -> Iterator[Problem]:
+def _que_7(ref: ItemRef) -> Iterator[Issue]:
     # On Questionnaire.item.enableWhen: operator = 'exists' implies (answer is Boolean)
     for index, when in dicts(ref.item, "enableWhen"):
         answers = [key for key in when if key.startswith("answer")]
         if when.get("operator") == "exists" and answers and "answerBoolean" not in answers:
             path = f"{ref.path}.enableWhen[{index}]"
             text = f"If the operator is 'exists', the value must be a boolean (not {answers[0]})"
-            yield Problem(source, rules.QUE_7, text, path, ref.link_id)
+            yield content_error(rules.QUE_7, text, path, ref.link_id)

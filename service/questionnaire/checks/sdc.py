@@ -8,8 +8,9 @@ from functools import lru_cache
 from typing import Any
 
 from service import rules
+from service.fhir.outcome import Issue
 from service.fhirpath import FhirPathError, referenced_linkids
-from service.questionnaire.problems import Problem
+from service.questionnaire.issues import content_error
 from service.questionnaire.walk import ItemRef, dicts
 
 from .expressions import expression_extensions
@@ -33,11 +34,11 @@ _WEIGHTS = frozenset(
 )
 
 
-def check_sdc(resource: dict[str, Any], items: list[ItemRef], source: str) -> list[Problem]:
+def check_sdc(resource: dict[str, Any], items: list[ItemRef]) -> list[Issue]:
     """Unknown linkIds in expressions, unweighted options of scored items, uncoded scores."""
     link_ids = {ref.link_id for ref in items if ref.link_id is not None}
     scored: set[str] = set()
-    problems: list[Problem] = []
+    issues: list[Issue] = []
     for path, link_id, extension in expression_extensions(resource, "Questionnaire", None):
         url = extension.get("url")
         if not isinstance(url, str) or url not in _LINKED:
@@ -47,11 +48,11 @@ def check_sdc(resource: dict[str, Any], items: list[ItemRef], source: str) -> li
             scored |= used
         for missing in sorted(used - link_ids):
             text = f"expression refers to linkId {missing!r}, which no item has"
-            problems.append(Problem(source, rules.SDC_LINKID, text, path, link_id))
+            issues.append(content_error(rules.SDC_LINKID, text, path, link_id))
     for ref in items:
-        problems.extend(_unweighted(ref, scored, source))
-        problems.extend(_uncoded(ref, source))
-    return problems
+        issues.extend(_unweighted(ref, scored))
+        issues.extend(_uncoded(ref))
+    return issues
 
 
 def _linkids(extension: dict[str, Any]) -> set[str]:
@@ -72,7 +73,7 @@ def _referenced(expression: str) -> frozenset[str]:
         return frozenset()  # reported by the FHIRPath check
 
 
-def _unweighted(ref: ItemRef, scored: set[str], source: str) -> Iterator[Problem]:
+def _unweighted(ref: ItemRef, scored: set[str]) -> Iterator[Issue]:
     if ref.link_id not in scored or ref.item.get("type") not in ("choice", "open-choice"):
         return
     for index, option in dicts(ref.item, "answerOption"):
@@ -80,11 +81,11 @@ def _unweighted(ref: ItemRef, scored: set[str], source: str) -> Iterator[Problem
         if not any(url in _WEIGHTS for url in urls):
             text = "a scored choice item needs an itemWeight on every answerOption"
             path = f"{ref.path}.answerOption[{index}]"
-            yield Problem(source, rules.SDC_WEIGHT, text, path, ref.link_id)
+            yield content_error(rules.SDC_WEIGHT, text, path, ref.link_id)
 
 
-def _uncoded(ref: ItemRef, source: str) -> Iterator[Problem]:
+def _uncoded(ref: ItemRef) -> Iterator[Issue]:
     calculated = any(e.get("url") == _CALCULATED for _, e in dicts(ref.item, "extension"))
     if calculated and "code" not in ref.item:
         text = "a score item (calculatedExpression) needs a code to be filed under"
-        yield Problem(source, rules.SDC_SCORE_CODE, text, ref.path, ref.link_id)
+        yield content_error(rules.SDC_SCORE_CODE, text, ref.path, ref.link_id)

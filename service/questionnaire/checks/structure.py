@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from service import rules
 from service.fhir import r4
-from service.questionnaire.problems import Problem
+from service.fhir.outcome import Issue
+from service.questionnaire.issues import content_error
 from service.questionnaire.walk import ItemRef, dicts, locate
 
 __all__ = ["check_bindings", "check_id", "check_json", "check_model", "check_required"]
@@ -22,31 +23,31 @@ __all__ = ["check_bindings", "check_id", "check_json", "check_model", "check_req
 _MODELS: dict[str, Any] = {"Questionnaire": Questionnaire, "CodeSystem": CodeSystem}
 
 
-def check_id(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+def check_id(resource: dict[str, Any], root: str) -> list[Issue]:
     """The id every catalogue resource needs, matching the FHIR id pattern."""
     rid = resource.get("id")
     if isinstance(rid, str) and r4.ID.fullmatch(rid) and rid not in r4.DOT_SEGMENTS:
         return []
     text = f"id {rid!r} must match [A-Za-z0-9\\-\\.]{{1,64}} and not be '.' or '..'"
-    return [Problem(source, rules.ID, text, f"{root}.id")]
+    return [content_error(rules.ID, text, f"{root}.id")]
 
 
 def check_model(
-    resource: dict[str, Any], source: str, root: str, known: frozenset[str] = frozenset()
-) -> list[Problem]:
+    resource: dict[str, Any], root: str, known: frozenset[str] = frozenset()
+) -> list[Issue]:
     """Whatever the fhir.resources R4B model rejects (but paths in `known`), one per error."""
     unknown = list(_unknown_resources(resource, root))
     if unknown:  # the model raises KeyError or TypeError on these rather than reporting them
-        return [Problem(source, rules.R4, text, path) for path, text in unknown]
+        return [content_error(rules.R4, text, path) for path, text in unknown]
     try:
         _MODELS[root].model_validate(resource)
     except ValidationError as exc:
-        problems = []
+        issues = []
         for error in exc.errors():
             path, link_id = locate(resource, [_fhir_name(step) for step in error["loc"]], root)
             if path not in known:
-                problems.append(Problem(source, rules.R4, error["msg"], path, link_id))
-        return problems
+                issues.append(content_error(rules.R4, error["msg"], path, link_id))
+        return issues
     return []
 
 
@@ -83,10 +84,10 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def check_required(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+def check_required(resource: dict[str, Any], root: str) -> list[Issue]:
     """Every missing 1..1 element of the resource, its items and concepts, at once."""
     return [
-        Problem(source, rules.R4, f"Value for the field '{name}' is required.", path, link_id)
+        content_error(rules.R4, f"Value for the field '{name}' is required.", path, link_id)
         for path, link_id, name in _missing(resource, root, root, None)
     ]
 
@@ -117,7 +118,7 @@ def _fhir_name(step: str | int) -> str | int:
     return {"resource_type": "resourceType"}.get(step, step) if isinstance(step, str) else step
 
 
-def check_bindings(resource: dict[str, Any], items: list[ItemRef], source: str) -> list[Problem]:
+def check_bindings(resource: dict[str, Any], items: list[ItemRef]) -> list[Issue]:
     """Codes from required bindings the R4B models leave unchecked (they type codes as plain
     strings): status, item.type, enableWhen.operator, enableBehavior."""
     root = str(resource.get("resourceType"))
@@ -136,7 +137,7 @@ def check_bindings(resource: dict[str, Any], items: list[ItemRef], source: str) 
                 (path, ref.link_id, "operator", _bound(when, "operator", r4.ENABLE_OPERATORS))
             )
     return [
-        Problem(source, rules.BINDING, text, f"{path}.{key}", link_id)
+        content_error(rules.BINDING, text, f"{path}.{key}", link_id)
         for path, link_id, key, text in found
         if text is not None
     ]
@@ -149,10 +150,10 @@ def _bound(node: dict[str, Any], key: str, codes: frozenset[str]) -> str | None:
     return f"{key} {value!r} is not one of {', '.join(sorted(codes))}"
 
 
-def check_json(resource: dict[str, Any], source: str, root: str) -> list[Problem]:
+def check_json(resource: dict[str, Any], root: str) -> list[Issue]:
     """FHIR JSON: no null, no empty object or array (the models accept them)."""
     return [
-        Problem(source, rules.JSON, text, path, link_id)
+        content_error(rules.JSON, text, path, link_id)
         for path, link_id, text in _empties(resource, root, None)
     ]
 
