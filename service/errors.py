@@ -17,7 +17,7 @@
     ├── MethodNotAllowed        the resource exists but not for this method (405)
     ├── PreconditionFailed      If-Match did not match (412)
     ├── Conflict                the write conflicts with the current state (409)
-    └── ServiceUnavailable      a dependency is down; retry later (503)
+    └── ServiceUnavailable      a dependency is down, or the work must wait; retry (503)
 
 `service.fhir.errors` maps each to its HTTP status and OperationOutcome issue code.
 """
@@ -152,7 +152,8 @@ class RequestTimeout(RapportError, RuntimeError):
 
 
 class ServiceUnavailable(RapportError, RuntimeError):
-    """A dependency (Redis) is unavailable; the client should retry later."""
+    """A dependency (Redis) is unavailable, or the worker is busy with the same kind of work
+    (an inline compile); the client should retry after `retry_after` seconds."""
 
     issue_type = IssueType.TRANSIENT
 

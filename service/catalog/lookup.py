@@ -12,6 +12,12 @@ The cache is bounded by memory, not by count: each compiled Questionnaire is mea
 is stored (every object it alone reaches, by `sys.getsizeof`; about ten times its JSON) and
 the least recently used ones go until the total is within `RAPPORT_INLINE_CACHE_BYTES` per
 worker (32 MiB by default). One larger than the whole budget is used and not kept.
+
+A worker compiles one such Questionnaire at a time (its threads take turns): a compile's
+transient memory is counted once per worker, not once per thread, and a thread waiting
+holds only the request it already had. A thread that waits `_TURN_SECONDS` for its turn
+(or past its batch's deadline) is refused with 503 (`transient`, Retry-After: 1).
+`compiles_in_flight` tells how many compile now and the most that ever did at once.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import functools
 import gc
 import hashlib
 import sys
+import time
 import types
 from collections import OrderedDict
 from threading import Lock
@@ -31,23 +38,41 @@ import orjson
 from service import rules
 from service.catalog._catalog import Catalog
 from service.catalog._entry import Entry
-from service.errors import InvalidRequest, UnknownQuestionnaire, UnprocessableContent
+from service.errors import (
+    InvalidRequest,
+    ServiceUnavailable,
+    UnknownQuestionnaire,
+    UnprocessableContent,
+)
 from service.fhir.bundle import local_reference
 from service.fhir.outcome import IssueType, error
 from service.questionnaire import CompiledQuestionnaire, Limits, compile_questionnaire
 from service.questionnaire.checks import check_resource
 from service.questionnaire.checks.expressions import EXPRESSION_EXTENSIONS, expression_extensions
+from service.questionnaire.compile import outer_deadline
 from service.questionnaire.issues import CatalogError
 
 from ._site_rules import check_size
 
-__all__ = ["DEFAULT_CACHE_BYTES", "cached_bytes", "resolve_questionnaire", "set_cache_bytes"]
+__all__ = [
+    "DEFAULT_CACHE_BYTES",
+    "cached_bytes",
+    "compiles_in_flight",
+    "resolve_questionnaire",
+    "set_cache_bytes",
+]
 
 DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
 _budget = DEFAULT_CACHE_BYTES
 _cache: OrderedDict[bytes, tuple[CompiledQuestionnaire, int]] = OrderedDict()
 _total = 0  # bytes the cached entries take, as measured
 _lock = Lock()
+#: Held while one inline Questionnaire is checked, compiled and stored.
+_compiling = Lock()
+#: How long a compile waits for its turn; a compile holds it about two seconds at most.
+_TURN_SECONDS = 2.0
+_in_flight = 0
+_most_in_flight = 0
 
 
 def set_cache_bytes(budget: int) -> None:
@@ -62,6 +87,12 @@ def cached_bytes() -> tuple[int, int]:
     """(entries, bytes) the cache holds now."""
     with _lock:
         return len(_cache), _total
+
+
+def compiles_in_flight() -> tuple[int, int]:
+    """(inline compiles running now, the most that ever ran at once) in this process."""
+    with _lock:
+        return _in_flight, _most_in_flight
 
 
 def _evict() -> None:
@@ -116,21 +147,69 @@ def _compile_inline(
     content = orjson.dumps(questionnaire, option=orjson.OPT_SORT_KEYS)
     beside = orjson.dumps(siblings, option=orjson.OPT_SORT_KEYS) if siblings else b""
     key = hashlib.sha256(content + beside + str(max_items).encode()).digest()
+    size = len(content)
+    del content, beside  # not held while waiting for a turn
+    hit = _cached(key)
+    if hit is not None:
+        return hit
+    check_size(questionnaire)
+    _check_cost(questionnaire, size)
+    if not _compiling.acquire(timeout=_turn_seconds()):
+        raise ServiceUnavailable(
+            "The server is compiling another Questionnaire sent with a request; send this "
+            "one again in a moment",
+            retry_after=1,
+        )
+    try:
+        hit = _cached(key)  # another thread may have compiled the same content meanwhile
+        if hit is not None:
+            return hit
+        return _compile_and_store(questionnaire, key, max_items, source, siblings)
+    finally:
+        _compiling.release()
+
+
+def _turn_seconds() -> float:
+    """How long a compile may wait for its turn: `_TURN_SECONDS`, within a batch's deadline."""
+    deadline = outer_deadline()
+    if deadline is None:
+        return _TURN_SECONDS
+    return max(0.0, min(_TURN_SECONDS, deadline - time.monotonic()))
+
+
+def _cached(key: bytes) -> CompiledQuestionnaire | None:
     with _lock:
         hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit[0]
-    check_size(questionnaire)
-    _check_cost(questionnaire, len(content))
-    limits = dataclasses.replace(_INLINE, max_response_nodes=max_items)
-    compiler = functools.partial(compile_questionnaire, limits=limits, siblings=siblings or ())
-    issues, compiled = check_resource(questionnaire, compiler)
-    if issues:
-        raise CatalogError({source: issues})
-    assert isinstance(compiled, CompiledQuestionnaire)  # what `compiler` returns
-    _store(key, compiled)
-    return compiled
+        if hit is None:
+            return None
+        _cache.move_to_end(key)
+        return hit[0]
+
+
+def _compile_and_store(
+    questionnaire: dict[str, Any],
+    key: bytes,
+    max_items: int,
+    source: str,
+    siblings: list[Any] | None,
+) -> CompiledQuestionnaire:
+    """Check and compile (the caller holds `_compiling`), counted in `compiles_in_flight`."""
+    global _in_flight, _most_in_flight  # noqa: PLW0603
+    with _lock:
+        _in_flight += 1
+        _most_in_flight = max(_most_in_flight, _in_flight)
+    try:
+        limits = dataclasses.replace(_INLINE, max_response_nodes=max_items)
+        compiler = functools.partial(compile_questionnaire, limits=limits, siblings=siblings or ())
+        issues, compiled = check_resource(questionnaire, compiler)
+        if issues:
+            raise CatalogError({source: issues})
+        assert isinstance(compiled, CompiledQuestionnaire)  # what `compiler` returns
+        _store(key, compiled)
+        return compiled
+    finally:
+        with _lock:
+            _in_flight -= 1
 
 
 def _store(key: bytes, compiled: CompiledQuestionnaire) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "ScoreDef",
     "Variable",
     "compile_questionnaire",
+    "outer_deadline",
     "within_deadline",
 ]
 
@@ -76,6 +77,11 @@ class Limits:
 #: that an entry running past it is stopped inside (compiling, evaluating), not only the
 #: entries not yet started.
 _OUTER_DEADLINE: ContextVar[float | None] = ContextVar("outer_deadline", default=None)
+
+
+def outer_deadline() -> float | None:
+    """The deadline of what the current work runs within (`within_deadline`), if any."""
+    return _OUTER_DEADLINE.get()
 
 
 @contextmanager
@@ -209,9 +215,11 @@ class _Builder:
         self.expressions = 0
         self.characters = 0
         self.deadline = time.monotonic() + limits.max_compile_seconds
+        self.late = f"compiling took longer than {limits.max_compile_seconds} s"
         outer = _OUTER_DEADLINE.get()
-        if outer is not None:
-            self.deadline = min(self.deadline, outer)
+        if outer is not None and outer < self.deadline:
+            self.deadline = outer
+            self.late = "the batch's time budget ran out while this Questionnaire was compiled"
         self.item_variables: dict[str, tuple[Variable, ...]] = {}
         self.enable_expressions: dict[str, Expression] = {}
         self.constraints: dict[str | None, tuple[Constraint, ...]] = {}
@@ -235,10 +243,7 @@ class _Builder:
         else:
             compiled = compile_expression(source, max_length=length)
         if time.monotonic() > self.deadline:
-            raise _too_large(
-                "Questionnaire",
-                f"compiling took longer than {self.limits.max_compile_seconds} s",
-            )
+            raise _too_large("Questionnaire", self.late)
         return compiled
 
     def walk(

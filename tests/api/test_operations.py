@@ -382,7 +382,7 @@ def _broken(number: int = 0) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def hurried() -> Iterator[FlaskClient]:
-    """An app whose batches may spend 2 s: two thirds of a 3 s worker timeout."""
+    """An app with a 3 s worker timeout (its batches may spend 1.5 s, as by default)."""
     with create_app(load_settings({"timeout": 3}, environ={})).test_client() as client:
         yield client
 

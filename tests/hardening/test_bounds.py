@@ -82,8 +82,9 @@ def test_a_flood_of_bad_elements_stops_at_the_cap(
 
 
 def test_a_batch_entry_running_past_the_batch_budget_is_stopped() -> None:
-    """With a 3 s timeout the batch budget is 2 s; one entry worth tens of seconds of evaluation
-    (its own limit is 10 s) is stopped at the budget, not after it."""
+    """With a 3 s timeout the batch budget is 1.5 s (2 s before the default became 1.5 s);
+    one entry worth tens of seconds of evaluation (its own limit is 10 s) is stopped at the
+    budget, not after it."""
     app = create_app(load_settings({"timeout": 3}, environ={}))
     slow = _contained([LONG_REPEAT] * 140)  # within the 8,000 characters of inline content
     entry = {"request": {"method": "POST", "url": "QuestionnaireResponse/$score"}}
@@ -178,3 +179,32 @@ def test_validation_stops_at_the_issue_cap(client: FlaskClient, key: str, unit: 
     assert len(issues) == MAX_ISSUES
     assert f"stopped after {MAX_ISSUES - 1} issues" in issues[-1]["details"]["text"]
     assert elapsed < SECONDS
+
+
+def _slow_to_compile(tag: int) -> dict[str, Any]:
+    """A response to its own contained Questionnaire, valid, a quarter of a second to compile
+    (four sums of 100 terms, parsed by the checks and again by the compiler)."""
+    sums = [" + ".join(["1"] * 100) + f" + {tag * 10 + n}" for n in range(4)]
+    response = _contained(sums)
+    response["contained"][0]["url"] = f"https://example.org/Questionnaire/slow-{tag}"
+    return response
+
+
+def test_a_batch_is_answered_within_the_request_target(client: FlaskClient) -> None:
+    """With the default settings (RAPPORT_TIMEOUT 30 s) a batch of 40 distinct contained
+    Questionnaires, each a quarter of a second to compile, was answered after ~10 s (the
+    budget was two thirds of the timeout, 20 s). The issue's target is 2 s for any body: the
+    entries the budget does not reach answer 503, the batch still 200, within the target
+    plus the last entry's overrun (measured under load: well under 3 s)."""
+    entry = {"request": {"method": "POST", "url": "QuestionnaireResponse/$score"}}
+    bundle = {"resourceType": "Bundle", "type": "batch",
+              "entry": [{**entry, "resource": _slow_to_compile(n)} for n in range(40)]}  # fmt: skip
+    started = time.perf_counter()
+    response = client.post("/fhir", data=json.dumps(bundle), headers=CT)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200
+    statuses = [e["response"]["status"][:3] for e in response.get_json()["entry"]]
+    assert statuses[0] == "200"
+    assert set(statuses) <= {"200", "422", "503"}, statuses
+    assert statuses[-1] == "503", statuses  # not reached within the budget
+    assert elapsed < SECONDS + 1.0, (elapsed, statuses)
