@@ -85,6 +85,22 @@ def test_no_module_is_over_the_limit(path: Path) -> None:
     assert lines <= MAX_LINES, f"{lines} lines: split it"
 
 
+#: The catalogue's implementations: HTTP code sees their contracts (catalog/interfaces.py).
+CONCRETE = {
+    "service.catalog.Catalog",
+    "service.catalog._catalog",
+    "service.catalog.layered.SiteCatalog",
+    "service.catalog.redis_site.RedisSiteStore",
+    "service.catalog.site.NullSiteStore",
+}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_http_code_sees_the_catalogue_through_its_contracts(path: Path) -> None:
+    if _package(_module(path)) in {"api", "portal"}:
+        assert not imports(path) & CONCRETE, "use CatalogReader / SiteCatalogue"
+
+
 def test_benchmarks_do_not_import_the_tests() -> None:
     for path in sorted((ROOT / "benchmarks").rglob("*.py")):
         assert not {name for name in imports(path) if name.split(".")[0] == "tests"}, path

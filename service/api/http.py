@@ -14,8 +14,7 @@ from werkzeug.http import http_date, parse_date
 from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import get_input_stream
 
-from service.catalog import Catalog
-from service.catalog.layered import SiteCatalog
+from service.catalog import CatalogReader, SiteCatalogue
 from service.config import Settings
 from service.errors import InvalidRequest
 from service.fhir import jsonio, r4
@@ -77,7 +76,7 @@ class State:
 
     settings: Settings
     conformance: Conformance
-    site: SiteCatalog
+    site: SiteCatalogue
 
 
 def state(app: Flask | None = None) -> State:
@@ -89,10 +88,10 @@ def state(app: Flask | None = None) -> State:
 _CATALOG = "rapport_catalog"  # in flask.g: the catalogue this request is served from
 
 
-def catalog() -> Catalog:
+def catalog() -> CatalogReader:
     """The catalogue this request is served from: the worker's current one, taken once per
     request (api/site.py takes it before the views run), so one request never sees two."""
-    found: Catalog | None = g.get(_CATALOG)
+    found: CatalogReader | None = g.get(_CATALOG)
     if found is None:
         found = state().site.serving()
         setattr(g, _CATALOG, found)

@@ -14,8 +14,7 @@ from werkzeug.http import http_date
 from service.api.auth import permits
 from service.api.http import base_url, conditional_read, fhir_response, read_resource, state
 from service.api.scopes import requires
-from service.catalog import Entry
-from service.catalog.layered import SiteCatalog, Version
+from service.catalog import Entry, SiteCatalogue, Version
 from service.catalog.site import Outcome
 from service.errors import InvalidRequest, MethodNotAllowed, ResourceGone, ResourceNotFound
 from service.fhir.bundle import history, instant
@@ -26,9 +25,8 @@ __all__ = ["blueprint"]
 blueprint = Blueprint("writes", __name__)
 
 
-def _site() -> SiteCatalog:
-    site: SiteCatalog = state().site
-    return site
+def _site() -> SiteCatalogue:
+    return state().site
 
 
 def _if_match() -> str:

@@ -15,14 +15,19 @@ from service.questionnaire.issues import CatalogError, describe
 from ._catalog import Catalog, version_key
 from ._entry import Entry, SearchKeys, content_hash, fold
 from ._loader import load_catalog, resource_files
+from .interfaces import CatalogReader, SiteCatalogue, SiteStore, Version
 
 __all__ = [
     "CATALOGUE_TYPES",
     "Catalog",
     "CatalogError",
+    "CatalogReader",
     "Compiler",
     "Entry",
     "SearchKeys",
+    "SiteCatalogue",
+    "SiteStore",
+    "Version",
     "check_resource",
     "content_hash",
     "describe",

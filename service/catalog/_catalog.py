@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._entry import Entry
+from .interfaces import CatalogReader
 
 __all__ = ["Catalog", "version_key"]
 
@@ -32,7 +33,7 @@ def version_key(version: str | None) -> tuple[Any, ...]:
     return (2, core, (0, ids))
 
 
-class Catalog:
+class Catalog(CatalogReader):
     """Questionnaires and CodeSystems by id and by canonical url; read-only once built."""
 
     __slots__ = ("_by_id", "_by_url", "_ordered", "disabled")

@@ -20,7 +20,6 @@ import threading
 import uuid
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,9 +50,10 @@ from ._site_rules import (
     without_server_meta,
 )
 from .freshness import POLL_SECONDS, Notices, listen, poll
+from .interfaces import SiteCatalogue, Version
 from .site import ENABLE_WRITES, NullSiteStore, Outcome, SiteRecord, SiteStore
 
-__all__ = ["POLL_SECONDS", "SHIPPED_IS_READ_ONLY", "SiteCatalog", "Version", "open_site"]
+__all__ = ["POLL_SECONDS", "SHIPPED_IS_READ_ONLY", "SiteCatalog", "open_site"]
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +69,6 @@ SHIPPED_IS_READ_ONLY = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Version:
-    """One entry of an instance history: the entry served then, or None for a deletion."""
-
-    version_id: str
-    last_updated: datetime
-    method: str
-    entry: Entry | None
-
-
 def open_site(redis_url: str, base: Catalog, compiler: Compiler) -> SiteCatalog:
     """The site catalogue for these settings; logs the one line that names the mode."""
     if not redis_url:
@@ -90,7 +80,7 @@ def open_site(redis_url: str, base: Catalog, compiler: Compiler) -> SiteCatalog:
     return SiteCatalog(base, RedisSiteStore(redis_url), compiler)
 
 
-class SiteCatalog:
+class SiteCatalog(SiteCatalogue):
     """The base catalogue plus the site's own Questionnaires, each compiled once per worker."""
 
     def __init__(self, base: Catalog, store: SiteStore, compiler: Compiler) -> None:

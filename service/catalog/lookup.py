@@ -36,8 +36,8 @@ from typing import Any
 import orjson
 
 from service import rules
-from service.catalog._catalog import Catalog
 from service.catalog._entry import Entry
+from service.catalog.interfaces import CatalogReader
 from service.errors import (
     InvalidRequest,
     ServiceUnavailable,
@@ -256,7 +256,7 @@ def _contained(response: dict[str, Any], local_id: str) -> dict[str, Any]:
     )
 
 
-def _unknown(catalog: Any, reference: str) -> str:
+def _unknown(catalog: CatalogReader, reference: str) -> str:
     """Why `reference` resolves to nothing; a version never falls back to another one."""
     url, _, version = reference.partition("|")
     current = catalog.resolve(url) if version else None
@@ -270,7 +270,7 @@ def _unknown(catalog: Any, reference: str) -> str:
 
 
 def resolve_questionnaire(
-    catalog: Catalog,
+    catalog: CatalogReader,
     response: dict[str, Any],
     inline: dict[str, Any] | None = None,
     *,
@@ -333,7 +333,7 @@ def resolve_questionnaire(
     return entry.compiled
 
 
-def _by_address(catalog: Catalog, reference: str) -> Entry | None:
+def _by_address(catalog: CatalogReader, reference: str) -> Entry | None:
     """The entry a relative `Questionnaire/{id}[/_history/{vid}]` names, or None.
 
     A version is served only as it is now (scoring compiles the current one, at load), so

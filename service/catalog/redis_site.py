@@ -41,7 +41,7 @@ from service.errors import ServiceUnavailable
 from service.fhir import jsonio
 from service.fhir.bundle import instant
 
-from .site import Outcome, SiteRecord, SiteSnapshot, WriteResult
+from .site import Outcome, SiteRecord, SiteSnapshot, SiteStore, WriteResult
 
 __all__ = ["RETRY", "TIMEOUT", "WRITE_TIMEOUT", "RedisSiteStore", "redacted"]
 
@@ -147,7 +147,7 @@ def redacted(url: str) -> str:
     return f"{scheme}{sep}{user + ':' if user else ''}***@{host}"
 
 
-class RedisSiteStore:
+class RedisSiteStore(SiteStore):
     """The shared site catalogue; its clients are made in each process on first use."""
 
     mode = "redis"

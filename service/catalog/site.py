@@ -132,7 +132,7 @@ class SiteStore(Protocol):
         """Why the store cannot serve right now, or None when it can."""
 
 
-class NullSiteStore:
+class NullSiteStore(SiteStore):
     """The embedded mode: the shipped and site folders only; writes are 405."""
 
     mode = "embedded"

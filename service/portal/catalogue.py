@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from service.catalog import CatalogReader, Entry
 from service.config import SHIPPED
 from service.questionnaire import CompiledQuestionnaire
 
@@ -68,7 +69,7 @@ def _number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _definitions(catalog: Any) -> dict[tuple[str, str], tuple[str, str]]:
+def _definitions(catalog: CatalogReader) -> dict[tuple[str, str], tuple[str, str]]:
     """(system, code) → (display, definition), from every CodeSystem in the catalogue."""
     found: dict[tuple[str, str], tuple[str, str]] = {}
     for entry in catalog.code_systems():
@@ -121,7 +122,9 @@ def _scores(
 
 
 def instrument(
-    catalog: Any, entry: Any, definitions: dict[tuple[str, str], tuple[str, str]] | None = None
+    catalog: CatalogReader,
+    entry: Entry,
+    definitions: dict[tuple[str, str], tuple[str, str]] | None = None,
 ) -> Instrument | None:
     """The portal's view of one catalogue entry; None unless it is a compiled Questionnaire."""
     compiled = entry.compiled
@@ -143,7 +146,7 @@ def instrument(
     )
 
 
-def instruments(catalog: Any) -> list[Instrument]:
+def instruments(catalog: CatalogReader) -> list[Instrument]:
     """Every Questionnaire the catalogue serves, by title."""
     definitions = _definitions(catalog)
     found = (instrument(catalog, entry, definitions) for entry in catalog.questionnaires())
