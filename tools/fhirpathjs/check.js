@@ -4,51 +4,14 @@
 // LHC-Forms evaluates, and without it, as Smart Forms 1.4.0 does (its context is only
 // %resource and %rootResource, utils/fhirpath.js createFhirPathContext), where weight()
 // finds each answer's weight on the Coding the form copied from the answerOption.
-// Responses are built as service/catalog/vectors.py builds them. Run: make crosscheck.
+// Responses are built as service/vectors.py builds them (tools/vectors.js); QUESTIONNAIRES
+// names another folder. Run: make crosscheck.
 'use strict';
-const fs = require('fs');
-const path = require('path');
 const fhirpath = require('fhirpath');
 const r4 = require('fhirpath/fhir-context/r4');
+const { CALCULATED, instruments, responseFor, scoreItems } = require('../vectors');
 
-const FOLDER = process.env.QUESTIONNAIRES || path.resolve(__dirname, '../../questionnaires');
-const WEIGHTS = [
-  'http://hl7.org/fhir/StructureDefinition/itemWeight',
-  'http://hl7.org/fhir/StructureDefinition/ordinalValue',
-];
 const VARIABLE = 'http://hl7.org/fhir/StructureDefinition/variable';
-const CALCULATED =
-  'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression';
-
-function weightOf(option) {
-  for (const e of option.extension || []) {
-    if (WEIGHTS.includes(e.url)) return e.valueDecimal ?? e.valueInteger;
-  }
-  return null;
-}
-
-function answer(item, value) {
-  if (item.type === 'choice' || item.type === 'open-choice') {
-    const option = item.answerOption.find((o) =>
-      typeof value === 'string' ? o.valueCoding.code === value : weightOf(o) === value);
-    return { valueCoding: { ...option.valueCoding } };
-  }
-  if (item.type === 'boolean') return { valueBoolean: value };
-  return item.type === 'integer' ? { valueInteger: value } : { valueDecimal: value };
-}
-
-function answered(node, answers) {
-  const found = [];
-  for (const item of node.item || []) {
-    if (item.type === 'group') {
-      const children = answered(item, answers);
-      if (children.length) found.push({ linkId: item.linkId, item: children });
-    } else if (item.linkId in answers) {
-      found.push({ linkId: item.linkId, answer: [answer(item, answers[item.linkId])] });
-    }
-  }
-  return found;
-}
 
 function variables(extensions, env, resource) {
   for (const e of extensions || []) {
@@ -56,14 +19,6 @@ function variables(extensions, env, resource) {
       env[e.valueExpression.name] = fhirpath.evaluate(resource, e.valueExpression.expression, env, r4);
     }
   }
-}
-
-function scoreItems(items, found = []) {
-  for (const item of items || []) {
-    if ((item.extension || []).some((e) => e.url === CALCULATED)) found.push(item);
-    scoreItems(item.item, found);
-  }
-  return found;
 }
 
 function agrees(got, expected) {
@@ -75,18 +30,9 @@ function agrees(got, expected) {
 
 let evaluated = 0;
 let disagreements = 0;
-for (const file of fs.readdirSync(FOLDER).filter((f) => f.endsWith('.vectors.json')).sort()) {
-  const vectors = JSON.parse(fs.readFileSync(path.join(FOLDER, file)));
-  const questionnaire = JSON.parse(
-    fs.readFileSync(path.join(FOLDER, file.replace('.vectors.json', '.json'))));
-  for (const vector of vectors.vectors) {
-    const response = {
-      resourceType: 'QuestionnaireResponse',
-      questionnaire: `${questionnaire.url}|${questionnaire.version}`,
-      status: vector.status,
-    };
-    const items = answered(questionnaire, vector.answers);
-    if (items.length) response.item = items;
+for (const { questionnaire, vectors } of instruments(process.env.QUESTIONNAIRES)) {
+  for (const vector of vectors) {
+    const response = responseFor(questionnaire, vector);
     const modes = {
       'with %questionnaire': { resource: response, questionnaire, context: response },
       'without %questionnaire': { resource: response, rootResource: response },

@@ -10,7 +10,7 @@ const net = require('net');
 const path = require('path');
 const { spawn, execFileSync } = require('child_process');
 const { chromium } = require('playwright-core');
-const { instruments, responseFor, scoreItems } = require('./vectors');
+const { instruments, responseFor, scoreItems } = require('../vectors');
 
 const HERE = __dirname;
 const ROOT = path.resolve(HERE, '../..');

@@ -1,10 +1,13 @@
 // The shipped Questionnaires and their test vectors, and a vector's QuestionnaireResponse
-// built as service/catalog/vectors.py (and tools/fhirpathjs/check.js) build it.
+// built as service/vectors.py builds it (`response_for`): a choice item gets the option
+// whose itemWeight is the value (or whose code is the value, a string), other items the
+// value as typed, groups nested as the Questionnaire's. Shared by tools/fhirpathjs/check.js
+// (make crosscheck) and tools/renderers/run.js (make renderers); needs no npm package.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
-const FOLDER = path.resolve(__dirname, '../../questionnaires');
+const FOLDER = path.resolve(__dirname, '../questionnaires');
 const WEIGHTS = [
   'http://hl7.org/fhir/StructureDefinition/itemWeight',
   'http://hl7.org/fhir/StructureDefinition/ordinalValue',
@@ -61,10 +64,11 @@ function scoreItems(items, found = []) {
   return found;
 }
 
-function instruments() {
-  return fs.readdirSync(FOLDER).filter((f) => f.endsWith('.vectors.json')).sort().map((f) => ({
-    questionnaire: JSON.parse(fs.readFileSync(path.join(FOLDER, f.replace('.vectors.json', '.json')))),
-    vectors: JSON.parse(fs.readFileSync(path.join(FOLDER, f))).vectors,
+// Every `{id}.vectors.json` in `folder` (by name) with the Questionnaire `{id}.json` beside it.
+function instruments(folder = FOLDER) {
+  return fs.readdirSync(folder).filter((f) => f.endsWith('.vectors.json')).sort().map((f) => ({
+    questionnaire: JSON.parse(fs.readFileSync(path.join(folder, f.replace('.vectors.json', '.json')))),
+    vectors: JSON.parse(fs.readFileSync(path.join(folder, f))).vectors,
   }));
 }
 
