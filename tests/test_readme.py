@@ -56,3 +56,11 @@ def test_every_tour_command_works_against_make_run(live_server: LiveServer, comm
     assert len(status) == 1, done.stderr
     assert status[0].startswith("2"), done.stderr
     assert json.loads(done.stdout)["resourceType"], done.stdout[:200]
+
+
+def test_the_readme_is_a_front_door_with_live_links() -> None:
+    """At most ~10 kB: reference detail lives in docs/, and every link there resolves."""
+    readme = REPO_ROOT / "README.md"
+    assert len(readme.read_bytes()) <= 10 * 1024
+    for target in re.findall(r"\]\(([^)#:]+)\)", readme.read_text(encoding="utf-8")):
+        assert (REPO_ROOT / target).exists(), target
