@@ -155,11 +155,33 @@ def round_(items: list[Any], precision: list[Any] | None = None) -> list[Any]:
     value = _one_number(items, "round")
     if not precision:
         return [value] if type(value) is int else _integral(items, "round", _js_round_int)
-    places = precision[0]
-    if type(places) is not int:
-        raise FhirPathError(f"round() expects an integer precision, got {places!r}")
-    scale = 10.0**places
-    return finite(js_round(value * scale) / scale)
+    places = _places(precision)
+    if type(value) is int and not finite(value):
+        return []
+    scaled = value * 10.0 ** min(places, _MAX_PLACES)
+    if places > _MAX_PLACES or math.isinf(scaled):
+        # No digit that far down: a double holds about 17 significant digits.
+        return finite(float(value))
+    return finite(js_round(scaled) / 10.0**places)
+
+
+#: 10.0 ** 309 is past the largest double.
+_MAX_PLACES = 308
+_KINDS = {bool: "a boolean", str: "a string", float: "a decimal"}
+
+
+def _places(precision: list[Any]) -> int:
+    """round()'s number of decimal places: one integer, 0 or more (the FHIRPath spec)."""
+    if len(precision) != 1 or type(precision[0]) is not int:
+        kind = (
+            f"{len(precision)} items"
+            if len(precision) != 1
+            else _KINDS.get(type(precision[0]), "that value")
+        )
+        raise FhirPathError(f"round() takes an integer number of decimal places, not {kind}")
+    if precision[0] < 0:
+        raise FhirPathError(f"round() rounds to 0 or more decimal places, not {precision[0]}")
+    return int(precision[0])
 
 
 def _js_round_int(value: float) -> int:

@@ -124,7 +124,7 @@ def _replace_matches(ctx: _Context, items: list[Any], regex: Any, substitution: 
 
 
 def _round(ctx: _Context, items: list[Any], precision: Any = None) -> list[Any]:
-    places = None if precision is None or precision == [] else [int(precision)]
+    places = None if precision is None or precision == [] else [_plain(p) for p in precision]
     return functions.round_([_plain(i) for i in items], places)
 
 
@@ -144,7 +144,7 @@ _TABLE: dict[str, dict[str, Any]] = {
     "toInteger": _replacing(functions.to_integer),
     "weight": {"fn": _weight},
     "ordinal": {"fn": _weight},
-    "round": {"fn": _round, "arity": {0: [], 1: ["Integer"]}},
+    "round": {"fn": _round, "arity": {0: [], 1: ["Any"]}},  # round_ checks the places
     "matches": {"fn": _matches, "arity": {1: ["String"]}, "nullable_input": True},
     "replaceMatches": {
         "fn": _replace_matches,
