@@ -51,23 +51,63 @@ def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _float(text: str) -> float:
+class _OutOfRange:
+    """A number parsed as out of range, left in place so its path can be named."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+
+def _float(text: str) -> float | _OutOfRange:
     value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"number {text[:40]} is out of range")
-    return value
+    return _OutOfRange(f"the number {text[:40]}") if math.isinf(value) else value
 
 
 #: orjson writes 64-bit integers at most; FHIR integers are 32-bit and decimals are
 #: meant to hold 18 significant digits, so anything wider is refused on the way in.
 _INT_LIMIT = 2**63 - 1
+_INT_DIGITS = len(str(_INT_LIMIT))
 
 
-def _int(text: str) -> int:
-    value = int(text)
-    if abs(value) > _INT_LIMIT:
-        raise ValueError(f"integer {text[:40]} is out of range")
+def _int(text: str) -> int | _OutOfRange:
+    digits = len(text.lstrip("-"))
+    # Counted before converting: Python refuses to convert more than 4,300 digits.
+    if digits > _INT_DIGITS or abs(value := int(text)) > _INT_LIMIT:
+        return _OutOfRange(f"a {digits}-digit integer")
     return value
+
+
+def _out_of_range(value: Any, path: str) -> tuple[str, str] | None:
+    """The first out-of-range number in `value` (depth already bounded): what, and where."""
+    if isinstance(value, _OutOfRange):
+        return value.what, path
+    if type(value) is dict:
+        for key, child in value.items():
+            found = _out_of_range(child, f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+    elif type(value) is list:
+        for index, child in enumerate(value):
+            found = _out_of_range(child, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _refuse_out_of_range(value: Any) -> None:
+    root = value.get("resourceType") if type(value) is dict else None
+    found = _out_of_range(value, root if type(root) is str else "")
+    if found is None:
+        return
+    what, path = found
+    raise InvalidRequest(
+        f"{what[0].upper()}{what[1:]} is out of range: integers have at most {_INT_DIGITS} "
+        "digits (64 bits), decimals are finite doubles",
+        issue_type=IssueType.STRUCTURE,
+        expression=path or None,
+    )
 
 
 _WS = " \t\n\r"  # JSON's whitespace, nothing more
@@ -204,6 +244,7 @@ def loads(body: bytes) -> Any:
             "Body has a lone UTF-16 surrogate escape (\\uD800-\\uDFFF), which is not Unicode",
             issue_type=IssueType.STRUCTURE,
         )
+    _refuse_out_of_range(value)
     return value
 
 

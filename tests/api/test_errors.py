@@ -57,6 +57,35 @@ def test_malformed_bodies_are_400(
 
 
 @pytest.mark.parametrize(
+    ("number", "said"),
+    [
+        # Python refuses to convert more than 4,300 digits, and its message (naming
+        # sys.set_int_max_str_digits) reached the client.
+        ("9" * 4400, "a 4400-digit integer is out of range"),
+        ("-" + "9" * 30, "a 30-digit integer is out of range"),
+        ("9" * 19, "a 19-digit integer is out of range"),
+        ("1e400", "the number 1e400 is out of range"),
+    ],
+)
+def test_a_number_out_of_range_is_named_where_it_is(
+    client: FlaskClient, number: str, said: str
+) -> None:
+    data = (
+        '{"resourceType": "QuestionnaireResponse", "status": "completed", "item": '
+        '[{"linkId": "1"}, {"linkId": "2", "answer": [{"valueInteger": ' + number + "}]}]}"
+    ).encode()
+    status, body = post(client, SCORE, data)
+    assert status == 400
+    [issue] = body["issue"]  # type: ignore[misc]
+    assert issue["code"] == "structure"
+    text = issue["details"]["text"]
+    assert said in text.lower()
+    assert "sys." not in text
+    assert "4300" not in text
+    assert issue["expression"] == ["QuestionnaireResponse.item[1].answer[0].valueInteger"]
+
+
+@pytest.mark.parametrize(
     "content_type",
     ["text/plain", "application/xml", "application/fhir+json; charset=latin-1",
      "application/fhir+json; fhirVersion=5.0"],
