@@ -26,10 +26,20 @@ def local_reference(reference: str, base: str) -> str:
     """`reference` made relative when it is at `base` (a FHIR base URL), else as it is.
 
     FHIR references.html#literal: an absolute URL at the server's own base names the same
-    resource as the relative one.
+    resource as the relative one. Its scheme and host are compared without case (RFC 3986
+    3.1, 3.2.2), its path exactly.
     """
+    if not base:
+        return reference
     prefix = base.rstrip("/") + "/"
-    return reference[len(prefix) :] if base and reference.startswith(prefix) else reference
+    scheme = prefix.find("://")
+    host_end = prefix.find("/", scheme + 3) if scheme > 0 else 0  # where the path starts
+    if (
+        reference[:host_end].lower() == prefix[:host_end].lower()
+        and reference[host_end : len(prefix)] == prefix[host_end:]
+    ):
+        return reference[len(prefix) :]
+    return reference
 
 
 def _page_link(

@@ -423,6 +423,9 @@ def _etag_version(client: FlaskClient, path: str) -> str:
         "http://localhost/fhir/Questionnaire/phq-9",  # the address the form was read from
         "http://localhost/fhir/Questionnaire/phq-9/_history/{vid}",
         "Questionnaire/phq-9/_history/{vid}",
+        # Scheme and host are case-insensitive (RFC 3986 3.1, 3.2.2); they were compared exactly.
+        "HTTP://LOCALHOST/fhir/Questionnaire/phq-9",
+        "http://LocalHost/fhir/Questionnaire/phq-9/_history/{vid}",
     ],
 )
 def test_a_response_may_name_the_questionnaire_by_this_servers_address(
@@ -446,6 +449,7 @@ def test_a_response_may_name_the_questionnaire_by_this_servers_address(
         ("http://localhost/fhir/Questionnaire/phq-9/_history/0", "is not the current one"),
         ("Questionnaire/phq-9/_history/", "not in this server's catalogue"),
         ("Questionnaire/phq-9/x", "not in this server's catalogue"),
+        ("http://localhost/FHIR/Questionnaire/phq-9", "not in this server's catalogue"),  # path
     ],
 )
 def test_another_server_or_version_is_still_refused(
