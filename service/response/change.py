@@ -2,9 +2,9 @@
 
 Nothing is stored: `$score` and `$extract` take a Parameters body with `response` and
 `baseline`. The baseline must answer the same Questionnaire (canonical url; each response
-is scored by the version it names), be about the same subject, and be authored no later
-than the response (both need `authored`); otherwise UnprocessableContent (422, rule
-`score-baseline`), pointing at the baseline's element.
+is scored by the version it names), be about the same subject (both need `subject`), and
+be authored no later than the response (both need `authored`); otherwise
+UnprocessableContent (422, rule `score-baseline`), pointing at the baseline's element.
 
 For each numeric score both responses have (same linkId and repetition): the baseline
 value, the change (follow-up - baseline), the percent change (100 * change / baseline,
@@ -95,6 +95,13 @@ def compare_baseline(follow_up: Scored, earlier: Scored, where: str) -> list[Cha
             "a change is measured on the same instrument",
             f"{where}.questionnaire",
         )
+    for missing, resource, path in (("baseline", baseline, where), ("response", response, None)):
+        if resource.get("subject") is None:
+            raise _refused(
+                f"the {missing} has no subject: a change is measured between two responses "
+                "about the same patient, so both need `subject`",
+                f"{path or 'QuestionnaireResponse'}.subject",
+            )
     if _about(baseline.get("subject")) != _about(response.get("subject")):
         raise _refused(
             "the baseline is about another subject than the response", f"{where}.subject"

@@ -212,3 +212,26 @@ def test_a_batch_entry_takes_a_baseline(client: FlaskClient) -> None:
     assert response.status_code == 200
     results = [entry["resource"] for entry in response.get_json()["entry"]]
     assert [_changes(result) for result in results] == [first["changes"], second["changes"]]
+
+
+@pytest.mark.parametrize(
+    ("without", "expression", "said"),
+    [
+        # Was "the baseline is about another subject than the response", even when the
+        # subject was missing, not different; and two responses without one were compared.
+        ("baseline", "Parameters.parameter[1].resource.subject", "the baseline has no subject"),
+        ("response", "QuestionnaireResponse.subject", "the response has no subject"),
+        ("both", "Parameters.parameter[1].resource.subject", "the baseline has no subject"),
+    ],
+)
+def test_a_missing_subject_is_named_as_missing(
+    client: FlaskClient, without: str, expression: str, said: str
+) -> None:
+    body = _pair(CASES["cases"][0])
+    if without in ("response", "both"):
+        del body["parameter"][0]["resource"]["subject"]
+    if without in ("baseline", "both"):
+        del body["parameter"][1]["resource"]["subject"]
+    text = _refused(client, body, expression)
+    assert said in text
+    assert "same patient" in text
