@@ -127,6 +127,17 @@ def fhir_response(
     return response
 
 
+def preference(name: str) -> str | None:
+    """What the request's Prefer headers (RFC 7240) say of `name`, in lower case ('' for the
+    bare token), or None; `return=OperationOutcome, handling=strict` names two."""
+    for header in request.headers.getlist("Prefer"):
+        for item in header.split(","):
+            token, _, value = item.split(";", 1)[0].partition("=")
+            if token.strip().lower() == name:
+                return value.strip().strip('"').lower()
+    return None
+
+
 def read_resource() -> dict[str, Any]:
     """The request body as FHIR JSON: media type checked (415), size bounded (413), parsed (400)."""
     check_body_type(request.headers.get("Content-Type"))

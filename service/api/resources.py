@@ -11,7 +11,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from service.api.http import Published, base_url, catalog, conditional_read, fhir_response, state
+from service.api.http import (
+    Published,
+    base_url,
+    catalog,
+    conditional_read,
+    fhir_response,
+    preference,
+    state,
+)
 from service.api.operations import NOT_STORED_ENDPOINT
 from service.api.scopes import requires
 from service.errors import ResourceNotFound
@@ -81,12 +89,11 @@ def _read(resource_type: str, resource_id: str) -> Response:
 def search_questionnaires() -> Response:
     """Search the catalogue; a Bundle searchset with paging links."""
     settings = state().settings
-    prefer = request.headers.get("Prefer", "")
     query = parse_search(
         list(request.args.items(multi=True)),
         page_size=settings.page_size,
         max_page_size=settings.max_page_size,
-        strict="handling=strict" in prefer.replace(" ", "").lower(),
+        strict=preference("handling") == "strict",
     )
     found = query.ordered([e for e in catalog().questionnaires() if query.matches(e)])
     page: list[Any] = []

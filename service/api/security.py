@@ -26,7 +26,8 @@ ALLOWED_HEADERS: Final = (
     "Authorization, Content-Type, X-Request-ID, If-Match, If-None-Match, If-Modified-Since, Prefer"
 )
 EXPOSED_HEADERS: Final = (
-    "ETag, Last-Modified, Location, Content-Location, Retry-After, WWW-Authenticate, X-Request-ID"
+    "ETag, Last-Modified, Location, Content-Location, Retry-After, WWW-Authenticate, "
+    "X-Request-ID, Preference-Applied"
 )
 _PREFLIGHT_MAX_AGE: Final = "600"
 #: The origins of pages served from this machine, any port (RFC 6454 serialisation).

@@ -12,9 +12,16 @@ from flask import Blueprint, Response, request
 from werkzeug.http import http_date
 
 from service.api.auth import permits
-from service.api.http import base_url, conditional_read, fhir_response, read_resource, state
+from service.api.http import (
+    base_url,
+    conditional_read,
+    fhir_response,
+    preference,
+    read_resource,
+    state,
+)
 from service.api.scopes import requires
-from service.catalog import Entry, SiteCatalogue, Version
+from service.catalog import Entry, SiteCatalogue, Version, expression_warnings
 from service.catalog.site import Outcome
 from service.errors import InvalidRequest, MethodNotAllowed, ResourceGone, ResourceNotFound
 from service.fhir.bundle import history, instant
@@ -53,7 +60,28 @@ def _written(outcome: Outcome, entry: Entry) -> Response:
         "Last-Modified": http_date(entry.last_updated),
         "Location" if outcome is Outcome.CREATED else "Content-Location": location,
     }
-    return fhir_response(entry.body, 201 if outcome is Outcome.CREATED else 200, headers)
+    status = 201 if outcome is Outcome.CREATED else 200
+    wanted = preference("return")  # FHIR http.html#ops: minimal, representation (the default)
+    if wanted == "operationoutcome":
+        headers["Preference-Applied"] = "return=OperationOutcome"
+        return fhir_response(operation_outcome(_notes(entry)), status, headers)
+    if wanted == "minimal":
+        headers["Preference-Applied"] = "return=minimal"
+        empty = Response(status=status, headers=headers)
+        del empty.headers["Content-Type"]
+        return empty
+    return fhir_response(entry.body, status, headers)
+
+
+def _notes(entry: Entry) -> list[Issue]:
+    """What a write's OperationOutcome says: that it was stored, and what `python -m service
+    lint` warns about in it (the content was stored all the same)."""
+    stored = Issue(
+        IssueSeverity.INFORMATION,
+        IssueType.INFORMATIONAL,
+        f"Questionnaire/{entry.id} stored as version {entry.version_id}",
+    )
+    return [stored, *expression_warnings(entry.resource, "Questionnaire")]
 
 
 # `path:` as the read has, so PUT, DELETE and GET match exactly the same URLs (never a 405

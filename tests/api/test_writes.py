@@ -112,6 +112,48 @@ def test_post_assigns_the_id(client: FlaskClient) -> None:
     assert client.get(f"{Q}/{rid}").status_code == 200
 
 
+def _traced(rid: str) -> dict[str, Any]:
+    """A valid site Questionnaire whose variable calls trace(): `lint` warns about it."""
+    found = questionnaire(rid)
+    found["extension"][0]["valueExpression"]["expression"] += ".trace('two')"
+    return found
+
+
+def test_a_write_returns_its_warnings_when_asked(client: FlaskClient) -> None:
+    """Prefer: return=OperationOutcome (FHIR http.html#ops): the 201/200 body is an
+    OperationOutcome with what the content checks warn about; the write was silent before."""
+    asked = {"Prefer": "return=OperationOutcome"}
+    created = put(client, "traced", _traced("traced"), **asked)
+    assert created.status_code == 201
+    assert created.headers["ETag"] == 'W/"1"'
+    assert created.headers["Location"].endswith("/fhir/Questionnaire/traced/_history/1")
+    assert created.headers["Preference-Applied"] == "return=OperationOutcome"
+    outcome = created.get_json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    [warning] = [issue for issue in outcome["issue"] if issue["severity"] == "warning"]
+    assert warning["details"]["coding"][0]["code"] == "fhirpath-trace"
+    assert warning["expression"] == ["Questionnaire.extension[0].valueExpression"]
+    # Without the preference, the resource as stored, as before.
+    updated = put(client, "traced", _traced("traced"), **{"If-Match": 'W/"1"'})
+    assert (updated.status_code, updated.get_json()["resourceType"]) == (200, "Questionnaire")
+    assert "Preference-Applied" not in updated.headers
+    # POST too; a clean write says what was stored and nothing more.
+    body = questionnaire("ignored", url="https://example.org/site/posted")
+    asked_lower = {**CT, "Prefer": "return=operationoutcome"}  # RFC 7240: any case
+    posted = client.post(Q, data=json.dumps(body), headers=asked_lower)
+    assert posted.status_code == 201
+    issues = posted.get_json()["issue"]
+    assert [issue["severity"] for issue in issues] == ["information"]
+    assert (
+        posted.headers["Location"].split("/fhir/")[1].split("/_history")[0]
+        in (issues[0]["details"]["text"])
+    )
+    # return=minimal: no body at all; handling=strict beside it is fine.
+    minimal = put(client, "traced", _traced("traced"), Prefer="handling=strict, return=minimal")
+    assert (minimal.status_code, minimal.data) == (200, b"")
+    assert minimal.headers["ETag"] == 'W/"3"'
+
+
 def test_stale_if_match_is_412(client: FlaskClient) -> None:
     put(client, "local", questionnaire())
     put(client, "local", questionnaire(title="Two"))  # no If-Match: allowed, a new version
