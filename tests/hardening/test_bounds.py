@@ -208,3 +208,24 @@ def test_a_batch_is_answered_within_the_request_target(client: FlaskClient) -> N
     assert set(statuses) <= {"200", "422", "503"}, statuses
     assert statuses[-1] == "503", statuses  # not reached within the budget
     assert elapsed < SECONDS + 1.0, (elapsed, statuses)
+
+
+def test_expressions_slow_to_parse_are_refused_at_the_cost_of_their_length(
+    client: FlaskClient,
+) -> None:
+    """8,000 characters of `1+1+...` (the most a contained Questionnaire may hold, in four
+    expressions): each nests too deeply, but ANTLR's full-context prediction spent 3.3-5.8 s
+    of the process's CPU on the request before saying so (machine loaded); its SLL prediction
+    takes 0.44-0.58 s. Measured in CPU time, which other work on the machine moves little."""
+    sums = ["+".join(["1"] * 1000)[:1990] + f"+{n}" for n in range(4)]
+    response = _contained(sums)
+    started = time.process_time()
+    answer = client.post(
+        "/fhir/QuestionnaireResponse/$score", data=json.dumps(response), headers=CT
+    )
+    spent = time.process_time() - started
+    assert answer.status_code == 422
+    issues = answer.get_json()["issue"]
+    assert all("nests too deeply" in issue["details"]["text"] for issue in issues), issues
+    assert len(issues) == 4
+    assert spent < 1.5, spent
