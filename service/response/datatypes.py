@@ -24,7 +24,6 @@ qr-attachment-size, qr-attachment-hash: their own codes, in answers too).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from service import rules
@@ -221,10 +220,10 @@ class _Check:
         self.issues.append(Issue(IssueSeverity.ERROR, code, text, where, self.link, rule))
         return False
 
-    def place(self, problem: Issue, where: str) -> bool:
-        """Record what is wrong with a value at `where`, as `report` does; False."""
-        rule = self.rule or problem.rule
-        self.issues.append(replace(problem, expression=where, location=self.link, rule=rule))
+    def place(self, problem: Issue, where: str, rule: Rule | None) -> bool:
+        """Record what is wrong with a value (`primitives`) at `where`, under `rule`; False."""
+        issue = Issue(IssueSeverity.ERROR, problem.code, problem.text, where, self.link, rule)
+        self.issues.append(issue)
         return False
 
     def consistency(self, kind: str, node: dict[str, Any], where: str) -> bool:
@@ -238,7 +237,7 @@ class _Check:
         else:
             found = attachment_problems(node)
         for element, issue in found:
-            self.issues.append(replace(issue, expression=f"{where}.{element}", location=self.link))
+            self.place(issue, f"{where}.{element}", issue.rule)
         return not found
 
     def elements(self, spec: _Spec, node: dict[str, Any], where: str, depth: int) -> bool:
@@ -313,7 +312,7 @@ class _Check:
         if element.primitive:
             problem = check_primitive(kind, value)
             if problem is not None:
-                return self.place(problem, where)
+                return self.place(problem, where, self.rule or problem.rule)
             if element.codes is not None and value not in element.codes:
                 text = f"{str(value)[:40]!r} is not one of {', '.join(sorted(element.codes))}"
                 return self.report(rules.QR_INVALID_VALUE, IssueType.CODE_INVALID, text, where)

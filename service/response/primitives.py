@@ -7,6 +7,7 @@ XHTML `<div>`. Empty and blank strings are never valid (R4 JSON: no empty values
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import date
@@ -54,7 +55,7 @@ def check_primitive(kind: str, value: Any) -> Issue | None:
 
 def _string(kind: str, value: str) -> Issue | None:
     if not value.strip():
-        return value_error(rules.QR_EMPTY_VALUE, IssueType.VALUE, "must not be empty or blank")
+        return _EMPTY
     pattern = _PATTERNS.get(kind)
     if pattern is not None and not pattern.fullmatch(value):
         return _invalid(f"a valid {kind}")
@@ -80,12 +81,20 @@ def _urn(value: str) -> Issue | None:
     return None
 
 
+# The texts below come from a fixed set (kinds and formats), never from the value checked:
+# each issue is built once and shared (an Issue is immutable), as errors can come by the
+# hundred in one response.
+@functools.cache
 def _wrong(wanted: str) -> Issue:
     return value_error(rules.QR_INVALID_TYPE, IssueType.STRUCTURE, f"must be {wanted} in JSON")
 
 
+@functools.cache
 def _invalid(wanted: str) -> Issue:
     return value_error(rules.QR_INVALID_VALUE, IssueType.VALUE, f"must be {wanted}")
+
+
+_EMPTY = value_error(rules.QR_EMPTY_VALUE, IssueType.VALUE, "must not be empty or blank")
 
 
 def _calendar(value: str) -> bool:
