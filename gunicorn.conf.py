@@ -57,6 +57,7 @@ bind = [_settings.bind, *([_settings.metrics_bind] if _settings.metrics_bind els
 workers = _settings.workers
 # gunicorn's gthread worker, whose event loop reads every request before a thread takes it
 # (a slow client holds a buffer, never a thread; RAPPORT_READ_TIMEOUT bounds it, then 408),
+# reading a large body only once RAPPORT_WORKER_BODY_BYTES has room for it (else 503),
 # answering what gunicorn itself refuses (request line or headers too large, malformed HTTP)
 # with an OperationOutcome instead of HTML, and logging those without the request text.
 # Threads let a cheap request (a probe, a read) pass one that computes; they add no

@@ -53,6 +53,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "QUESTIONNAIRE_DIRS": ("", "extra folders of site content, separated by ':'"),
     "INSTRUMENTS_DISABLED": ("", "Questionnaire ids not to serve, separated by ','"),
     "MAX_BODY_BYTES": ("5242880", "largest request body accepted (413 beyond)"),
+    "WORKER_BODY_BYTES": (
+        "10485760",
+        "bodies over 64 KiB a worker holds at once, in bytes (more wait, then 503)",
+    ),
     "MAX_ITEMS": ("2000", "most items plus answers in one QuestionnaireResponse"),
     "INLINE_CACHE_BYTES": (
         "33554432",
@@ -137,6 +141,7 @@ class Settings:
     questionnaire_dirs: tuple[Path, ...] = ()
     instruments_disabled: tuple[str, ...] = ()
     max_body_bytes: int = 5 * 1024 * 1024
+    worker_body_bytes: int = 10 * 1024 * 1024
     max_items: int = 2000
     inline_cache_bytes: int = 32 * 1024 * 1024
     page_size: int = 20
@@ -281,6 +286,7 @@ class SettingsSchema(Schema):
     questionnaire_dirs = _PathList()
     instruments_disabled = _Words()
     max_body_bytes = mf.Integer(validate=validate.Range(1024, 100 * 1024 * 1024))
+    worker_body_bytes = mf.Integer(strict=False, validate=validate.Range(1024, 4 * 1024**3))
     max_items = mf.Integer(validate=validate.Range(10, 100_000))
     inline_cache_bytes = mf.Integer(strict=False, validate=validate.Range(0, 4 * 1024**3))
     page_size = mf.Integer(validate=validate.Range(1, 1000))

@@ -12,6 +12,12 @@ answered 408 (an OperationOutcome) and closed. What the loop does not buffer (ch
 bodies, `Expect: 100-continue`, bodies beyond the worker's buffer budget) is read by the
 thread under the same deadline, enforced on every `recv`; the app answers 408 then too.
 
+Large bodies. Once a request's head has arrived, and before its body is read, the loop asks
+for its body's room in the worker's `RAPPORT_WORKER_BODY_BYTES` (service/api/admission.py):
+a chunked body, or a request handed over before its head arrived, is counted at
+`RAPPORT_MAX_BODY_BYTES`. A request that gets no room within `WAIT_SECONDS` (1 s) is answered 503
+(`transient`, `Retry-After`) without its body being read, which the loop then discards.
+
 Refusals. gunicorn refuses some requests before the app sees them (a request line or headers
 over the limits, malformed HTTP) and answers those with an HTML page; its log line quotes
 the offending request line or header, which may hold a search term or an identifier. This
@@ -22,11 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import re
 import selectors
-import socket
-import ssl
 import time
 from datetime import timedelta
 from functools import partial
@@ -38,118 +41,38 @@ from gunicorn.http import errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from service.api.admission import Admission
+from service.api.wire import IDLE_SECONDS, LATE, Deadline, ExceptionsByClass, answer, response
 from service.config import load_settings
-from service.errors import RequestTimeout
 from service.fhir import jsonio
-from service.fhir.media import FHIR_JSON
 from service.fhir.outcome import IssueType, error, operation_outcome
 from service.observability.logs import locate
 
 __all__ = ["IDLE_SECONDS", "RapportWorker"]
 
-#: A request that sends nothing for this long before it is complete is answered 408.
-IDLE_SECONDS: Final = 3.0
 #: Bodies the event loop may hold at once, in multiples of RAPPORT_MAX_BODY_BYTES; a request
 #: beyond it goes to a thread, which reads it under the same deadline.
 BUFFER_BODIES: Final = 4
 _CONTENT_LENGTH: Final = re.compile(rb"\ncontent-length:[ \t]*([0-9]{1,15})[ \t]*(?:\r|$)", re.M)
-_HANDED_OVER: Final = (b"\ntransfer-encoding:", b"\nexpect:")
+_CHUNKED: Final = b"\ntransfer-encoding:"
+_HANDED_OVER: Final = (_CHUNKED, b"\nexpect:")
 
-_LATE: Final = "The request did not arrive in time"
-
-#: gunicorn's own errors as (status, issue code, text), most specific first; the texts
-#: never quote the request. Any other failure is the server's: 500.
-_ANSWERS: Final[tuple[tuple[type[BaseException], int, IssueType, str], ...]] = (
-    # A header the app produced is invalid: the server's fault, not the client's.
-    (errors.InvalidResponseHeader, 500, IssueType.EXCEPTION, "The server failed to answer"),
-    (errors.InvalidResponseHeaderName, 500, IssueType.EXCEPTION, "The server failed to answer"),
-    (errors.LimitRequestLine, 414, IssueType.TOO_LONG, "The request line is too long"),
-    (errors.LimitRequestHeaders, 431, IssueType.TOO_LONG, "The request headers are too large"),
-    (errors.ForbiddenProxyRequest, 403, IssueType.FORBIDDEN, "Request forbidden"),
-    (errors.ExpectationFailed, 417, IssueType.NOT_SUPPORTED, "Only Expect: 100-continue works"),
-    (errors.UnsupportedTransferCoding, 501, IssueType.NOT_SUPPORTED, "Unsupported coding"),
-    (errors.ConfigurationProblem, 500, IssueType.EXCEPTION, "The server is misconfigured"),
-    (RequestTimeout, 408, IssueType.TIMEOUT, _LATE),
-    (errors.ParseException, 400, IssueType.STRUCTURE, "The request is not well-formed HTTP"),
-    (ssl.SSLError, 403, IssueType.SECURITY, "The TLS handshake failed"),
-)
-
-
-def _answer(exc: BaseException) -> tuple[int, IssueType, str]:
-    for cls, status, code, text in _ANSWERS:
-        if isinstance(exc, cls):
-            return status, code, text
-    return 500, IssueType.EXCEPTION, "The server failed to process the request"
-
-
-def _response(status: int, body: bytes) -> bytes:
-    """A complete HTTP/1.1 response carrying FHIR JSON; the connection then closes."""
-    head = (
-        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
-        "Connection: close\r\n"
-        f"Content-Type: {FHIR_JSON}\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        "X-Content-Type-Options: nosniff\r\n"
-        "\r\n"
-    )
-    return head.encode("latin-1") + body
-
-
-class _ExceptionsByClass(logging.Filter):
-    """Shows an exception passed as a log argument by its class: its text may quote a request.
-
-    gunicorn logs some as `%s` arguments, e.g. a client gone mid-request-line ("No more data
-    after: b'GET /fhir/...?name=...'") at debug level.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                type(arg).__name__ if isinstance(arg, BaseException) else arg for arg in record.args
-            )
-        return True
-
-
-class _Deadline:
-    """A socket whose every `recv` waits only until the request's deadline: a thread reading
-    a request's rest never waits longer than the client was given."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock = sock
-        self.deadline = deadline
-        self.expired = False
-
-    def recv(self, size: int) -> bytes:
-        """What arrives by the deadline (and within IDLE_SECONDS); RequestTimeout if nothing.
-
-        RequestTimeout is no OSError: gunicorn's parser passes it to `handle_error` (408), and
-        in the app it is a RapportError (408 too)."""
-        remaining = self.deadline - time.monotonic()
-        if remaining > 0:
-            self._sock.settimeout(min(remaining, IDLE_SECONDS))
-            try:
-                return self._sock.recv(size)
-            except TimeoutError:
-                pass
-            finally:
-                self._sock.settimeout(None)
-        self.expired = True
-        raise RequestTimeout(_LATE)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
+_BUSY: Final = "The server is busy with other large requests: send it again shortly"
 
 
 class _Reading:
     """A request the event loop is receiving: its bytes so far and its deadlines."""
 
-    __slots__ = ("buffer", "deadline", "idle", "need")
+    __slots__ = ("admitted", "buffer", "deadline", "idle", "need", "ready", "size")
 
-    def __init__(self, deadline: float) -> None:
-        self.buffer = bytearray()
+    def __init__(self, deadline: float, buffer: bytes = b"") -> None:
+        self.buffer = bytearray(buffer)
         self.deadline = deadline
         self.idle = time.monotonic() + IDLE_SECONDS
         self.need: int | None = None  # bytes in all, once the head says
+        self.size: int | None = None  # the body's bytes to admit, once known
+        self.admitted = False
+        self.ready = False  # for a thread, once admitted
 
 
 class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
@@ -158,13 +81,15 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
 
     def init_process(self) -> None:
         """Filter the error log, then serve (gunicorn's own loop; returns at shutdown)."""
-        self.log.error_log.addFilter(_ExceptionsByClass())
+        self.log.error_log.addFilter(ExceptionsByClass())
         settings = load_settings()
         self._read_seconds = float(settings.read_timeout)
         self._max_body = settings.max_body_bytes
         self._budget = BUFFER_BODIES * settings.max_body_bytes
         self._buffered = 0
         self._reading: dict[TConn, _Reading] = {}
+        self._admission: Admission[TConn] = Admission(settings.worker_body_bytes)
+        self._discarding: dict[TConn, float] = {}  # refused, their body dropped until then
         self._busy = 0  # requests given to the threads and not yet finished
         cfg = self.cfg
         self._head_limit = (
@@ -186,15 +111,22 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
 
     def enqueue_req(self, conn: TConn) -> None:
-        """gunicorn's, counting the busy threads."""
+        """gunicorn's, counting the busy threads; a pipelined request is read in the loop."""
+        if conn.parser is not None and not self.cfg.is_ssl and not conn.rapport_handed:
+            conn.sock.setblocking(False)
+            self._read(conn, conn.parser.unreader.take_buffered())
+            return
         self._busy += 1
         if self._busy >= self.cfg.threads and self._accepting:
             self.set_accept_enabled(False)
         super().enqueue_req(conn)
 
     def finish_request(self, conn: TConn, fs: Any) -> None:
-        """gunicorn's; a thread is free again (the loop accepts again on its next round)."""
+        """gunicorn's; a thread is free again (the loop accepts again on its next round),
+        and the body it held too."""
         self._busy -= 1
+        conn.rapport_handed = False  # a request pipelined behind it goes to the loop
+        self._release(conn)
         super().finish_request(conn, fs)
 
     # -- the event loop reads each request before a thread takes it ------------------------
@@ -202,6 +134,9 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         """gunicorn's, but the connections it has go before new ones: a request that has
         arrived may take the last free thread, and then no connection is accepted."""
+        expiry = self._admission.next_expiry()
+        if expiry is not None:  # wake up to refuse a request that waited its time
+            timeout = min(timeout, max(expiry - time.monotonic(), 0.0))
         try:
             events = self.poller.select(timeout)
         except InterruptedError:
@@ -221,6 +156,7 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
             raise
         self.nr_conns += 1
         conn = TConn(self.cfg, client, addr, listener.getsockname())  # non-blocking
+        conn.rapport_handed = False
         if self.cfg.is_ssl:  # the TLS handshake happens in the thread: gunicorn's own way
             self.enqueue_req(conn)
             return
@@ -235,9 +171,13 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
             return
         self._read(conn)
 
-    def _read(self, conn: TConn) -> None:
-        self._reading[conn] = _Reading(time.monotonic() + self._read_seconds)
+    def _read(self, conn: TConn, buffered: bytes = b"") -> None:
+        reading = _Reading(time.monotonic() + self._read_seconds, buffered)
+        self._reading[conn] = reading
+        self._buffered += len(buffered)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
+        if buffered:  # a pipelined request: it may have all arrived already
+            self._advance(conn, reading)
 
     def _readable(self, conn: TConn, _sock: Any) -> None:
         reading = self._reading.get(conn)
@@ -251,13 +191,26 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
             data = b""
         if not data:  # the client left before its request was complete
             self._stop(conn, reading)
-            self.nr_conns -= 1
-            conn.close()
+            self._close(conn)
             return
         reading.buffer += data
         self._buffered += len(data)
         reading.idle = time.monotonic() + IDLE_SECONDS
+        self._advance(conn, reading)
+
+    def _advance(self, conn: TConn, reading: _Reading) -> None:
+        """Admit the body once its size is known, and hand the request over once ready."""
         if self._complete(reading) or self._buffered > self._budget:
+            reading.ready = True
+            if reading.size is None:  # handed over before its head arrived: at most this
+                reading.size = self._max_body
+        if reading.size is not None and not reading.admitted:
+            if not self._admission.admit(conn, reading.size, time.monotonic()):
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    self.poller.unregister(conn.sock)  # read nothing more while it waits
+                return
+            reading.admitted = True
+        if reading.ready:
             self._stop(conn, reading)
             self._hand_over(conn, reading)
 
@@ -269,11 +222,14 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
             if end < 0:
                 return len(buffer) > self._head_limit  # gunicorn refuses it (414/431)
             head = bytes(buffer[:end]).lower()
-            if any(name in head for name in _HANDED_OVER):
-                return True  # read by the thread, under the same deadline
             match = _CONTENT_LENGTH.search(head)
             length = int(match.group(1)) if match else 0
+            # A chunked body's size is unknown: it is counted at the most it may be.
+            reading.size = self._max_body if _CHUNKED in head else length
+            if any(name in head for name in _HANDED_OVER):
+                return True  # read by the thread, under the same deadline
             if length > self._max_body:
+                reading.size = 0
                 return True  # the app answers 413 without reading it
             reading.need = end + 4 + length
         return len(buffer) >= reading.need
@@ -284,6 +240,60 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(conn.sock)
 
+    def _release(self, conn: TConn) -> None:
+        """`conn`'s request is over: its body's room goes to those waiting, in turn."""
+        now = time.monotonic()
+        for waiting in self._admission.release(conn):
+            reading = self._reading[waiting]
+            reading.admitted = True
+            reading.idle = now + IDLE_SECONDS
+            if reading.ready:
+                self._stop(waiting, reading)
+                self._hand_over(waiting, reading)
+            else:
+                self.poller.register(
+                    waiting.sock, selectors.EVENT_READ, partial(self._readable, waiting)
+                )
+
+    def _close(self, conn: TConn) -> None:
+        self._release(conn)
+        self._discarding.pop(conn, None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.poller.unregister(conn.sock)
+        self.nr_conns -= 1
+        conn.close()
+
+    def _refuse(self, conn: TConn) -> None:
+        """503 for a request whose body got no room; its body is read and dropped, so the
+        client, still sending, sees the answer rather than a reset connection."""
+        reading = self._reading[conn]
+        self._stop(conn, reading)
+        body = jsonio.dumps(operation_outcome([error(IssueType.TRANSIENT, _BUSY)]))
+        with contextlib.suppress(OSError):  # non-blocking: what fits, else nothing
+            conn.sock.send(response(503, body, "Retry-After: 1\r\n"))
+        self.log.warning("Body not admitted from ip=%s", conn.client[0] if conn.client else "")
+        left = None if reading.need is None else reading.need - len(reading.buffer)
+        if left is not None and left <= 0:
+            self._close(conn)
+            return
+        self._discarding[conn] = time.monotonic() + IDLE_SECONDS
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._discard, conn, left))
+
+    def _discard(self, conn: TConn, left: int | None, _sock: Any) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if left is not None:
+            left -= len(data)
+        if not data or (left is not None and left <= 0):
+            self._close(conn)
+            return
+        self._discarding[conn] = time.monotonic() + IDLE_SECONDS
+        self.poller.modify(conn.sock, selectors.EVENT_READ, partial(self._discard, conn, left))
+
     def _hand_over(self, conn: TConn, reading: _Reading) -> None:
         if conn.parser is None:
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
@@ -291,42 +301,42 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         conn.sock.setblocking(True)
         unreader = conn.parser.unreader
         unreader.unread(bytes(reading.buffer))
-        unreader.sock = _Deadline(conn.sock, reading.deadline)
+        unreader.sock = Deadline(conn.sock, reading.deadline)
         conn.data_ready = True
         conn.rapport_handed = True
         self.enqueue_req(conn)
-
-    def handle(self, conn: TConn) -> Any:
-        """gunicorn's; a pipelined request gets its own deadline (the loop did not read it)."""
-        reader = None if conn.parser is None else conn.parser.unreader.sock
-        if isinstance(reader, _Deadline) and not getattr(conn, "rapport_handed", False):
-            reader.deadline, reader.expired = time.monotonic() + self._read_seconds, False
-        conn.rapport_handed = False
-        return super().handle(conn)
 
     def handle_request(self, req: Any, conn: TConn) -> bool:
         """gunicorn's; a connection whose request came late is closed, never drained."""
         keepalive: bool = bool(super().handle_request(req, conn))
         reader = conn.parser.unreader.sock
-        return keepalive and not (isinstance(reader, _Deadline) and reader.expired)
+        return keepalive and not (isinstance(reader, Deadline) and reader.expired)
 
     def murder_pending(self) -> None:
-        """gunicorn's, and a 408 for every request past its deadline or idle too long."""
+        """gunicorn's, a 503 for every request whose body waited its time for room, and a
+        408 for every request past its deadline or idle too long."""
         super().murder_pending()
         now = time.monotonic()
-        late = [c for c, r in self._reading.items() if now > min(r.deadline, r.idle)]
+        for conn in self._admission.expired(now):
+            self._refuse(conn)
+        for conn in [c for c, until in self._discarding.items() if now > until]:
+            self._close(conn)
+        late = [
+            c
+            for c, r in self._reading.items()
+            if now > min(r.deadline, r.idle) and not self._admission.waiting(c)
+        ]
         for conn in late:
             self._stop(conn, self._reading[conn])
-            body = jsonio.dumps(operation_outcome([error(IssueType.TIMEOUT, _LATE)]))
+            body = jsonio.dumps(operation_outcome([error(IssueType.TIMEOUT, LATE)]))
             with contextlib.suppress(OSError):  # non-blocking: what fits, else nothing
-                conn.sock.send(_response(408, body))
+                conn.sock.send(response(408, body))
             self.log.warning("Request timed out from ip=%s", conn.client[0] if conn.client else "")
-            self.nr_conns -= 1
-            conn.close()
+            self._close(conn)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Log the failure without request text and answer with an OperationOutcome."""
-        status, code, text = _answer(exc)
+        status, code, text = answer(exc)
         if status >= 500:
             self.log.error("Error handling request: %s", locate(exc))
         else:
@@ -338,7 +348,7 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         if req is not None:
             self._log_access(req, client, addr, status, len(body))
         try:
-            util.write_nonblock(client, _response(status, body))
+            util.write_nonblock(client, response(status, body))
         except OSError:
             self.log.debug("Failed to send error message.")
 
