@@ -54,6 +54,7 @@ def test_environment_values_are_parsed(tmp_path: Path) -> None:
         ("RAPPORT_BIND", "8080", "RAPPORT_BIND='8080': must be host:port"),
         ("RAPPORT_BIND", "host:99999", "RAPPORT_BIND='host:99999': must be host:port"),
         ("RAPPORT_MAX_BODY_BYTES", "-1", "RAPPORT_MAX_BODY_BYTES='-1'"),
+        ("RAPPORT_WORKER_BODY_BYTES", "0", "RAPPORT_WORKER_BODY_BYTES='0'"),
         ("RAPPORT_QUESTIONNAIRE_DIRS", "/no/such/dir", "'/no/such/dir' is not a folder"),
         ("RAPPORT_REDIS_URL", "http://x", "RAPPORT_REDIS_URL='http://x': must be a URL"),
         ("RAPPORT_LOG_LEVEL", "LOUD", "RAPPORT_LOG_LEVEL='LOUD'"),
