@@ -59,8 +59,9 @@ class Env:
     context: Any = None
     qitem: Any = None
     memo: dict[Any, Any] | None = None
-    weights: dict[int, float | int] | None = None  # by id() of the node; compiled code uses
-    # it instead of calling `weight` for each node (the two must agree)
+    # by id() of nodes of `resource`; compiled code uses it instead of calling `weight` for
+    # each node (the two must agree)
+    weights: dict[int, float | int] | None = None
     deadline: float | None = None
 
 

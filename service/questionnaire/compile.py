@@ -114,6 +114,9 @@ class CompiledQuestionnaire:
     item_variables: dict[str, tuple[Variable, ...]] = field(default_factory=dict)
     enable_expressions: dict[str, Expression] = field(default_factory=dict)
     constraints: dict[str | None, tuple[Constraint, ...]] = field(default_factory=dict)
+    # SDC weight(): per linkId, the weight of each (system, code) a Coding answering it may
+    # have (its answerOptions', else its CodeSystem's); see `coding_weights`.
+    coding_weights: dict[str, dict[tuple[Any, Any], float]] = field(default_factory=dict)
 
     def score(self, link_id: str) -> ScoreDef | None:
         """The score item with this linkId, if any."""
@@ -153,6 +156,7 @@ def compile_questionnaire(
     if builder.issues:
         raise UnprocessableContent(builder.issues[0].text, issues=builder.issues)
     url, version = questionnaire.get("url"), questionnaire.get("version")
+    found = terminology(questionnaire, siblings)
     return CompiledQuestionnaire(
         questionnaire=questionnaire,
         url=url if type(url) is str else None,
@@ -162,7 +166,7 @@ def compile_questionnaire(
         root_children=children,
         scope=Scope(root_vars, None, scopes),
         scores=tuple(builder.scores),
-        terminology=terminology(questionnaire, siblings),
+        terminology=found,
         limits=limits,
         conditional=_conditional(builder.items, builder.enable_expressions),
         calculated=frozenset(score.link_id for score in builder.scores),
@@ -170,7 +174,35 @@ def compile_questionnaire(
         item_variables=builder.item_variables,
         enable_expressions=builder.enable_expressions,
         constraints=builder.constraints,
+        coding_weights=coding_weights(builder.items, found),
     )
+
+
+def coding_weights(
+    items: dict[str, ItemDef], found: Terminology
+) -> dict[str, dict[tuple[Any, Any], float]]:
+    """Per item, the weight of each (system, code) answering it (SDC lookup order): for an
+    item with answerOptions, each Coding option's own weight, else its CodeSystem's; for one
+    without (bound to a ValueSet), the CodeSystems'. A Coding not listed has no weight.
+    """
+    tables: dict[str, dict[tuple[Any, Any], float]] = {}
+    for link, definition in items.items():
+        if not definition.options:
+            tables[link] = found.weights
+            continue
+        table = {}
+        for option in definition.options.values():
+            if option.value_type != "Coding":
+                continue
+            key: tuple[Any, Any, Any] = option.key  # type: ignore[assignment]
+            system, code = key[1], key[2]  # ("Coding", system, code): `answer_key`
+            weight = option.weight
+            if weight is None:
+                weight = found.weights.get((system, code))
+            if weight is not None:
+                table[system, code] = weight
+        tables[link] = table
+    return tables
 
 
 def _conditional(items: dict[str, ItemDef], expressions: dict[str, Expression]) -> frozenset[str]:

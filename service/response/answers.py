@@ -35,16 +35,15 @@ _PLAIN_CODING = frozenset({"system", "code", "display"})
 
 
 class Answers:
-    """What the answer checks write to: issues, Coding weights by id, and the terminology."""
+    """What the answer checks write to: issues, and the terminology they consult."""
 
-    __slots__ = ("issues", "regex_budget", "terminology", "weights")
+    __slots__ = ("issues", "regex_budget", "terminology")
 
     def __init__(self, terminology: Terminology) -> None:
         # RE2 work left for this response's `regex` checks (`Pattern.cost` units): one answer
         # may cost MAX_STEPS, all of them together MAX_RESPONSE_STEPS.
         self.regex_budget = MAX_RESPONSE_STEPS
         self.issues: list[Issue] = IssueList()  # stops the check at the cap (IssueCapReached)
-        self.weights: dict[int, float] = {}
         self.terminology = terminology
 
     def add(
@@ -138,8 +137,8 @@ def _check_answer(
 
 def _plain_option(out: Answers, definition: ItemDef, value: Any) -> bool:
     """The common case, checked in one go: a well-formed Coding that is one of the options,
-    with no elements but system, code and the option's display. Its weight is recorded.
-    False (nothing recorded) for anything else, which the general checks then look at.
+    with no elements but system, code and the option's display. False for anything else,
+    which the general checks then look at.
     """
     if type(value) is not dict or not value.keys() <= _PLAIN_CODING:
         return False
@@ -150,12 +149,7 @@ def _plain_option(out: Answers, definition: ItemDef, value: Any) -> bool:
     if option is None:
         return False
     display = value.get("display")
-    if display is not None and display != option.display:
-        return False
-    weight = _option_weight(out, option, system, code)
-    if weight is not None:
-        out.weights[id(value)] = weight
-    return True
+    return display is None or display == option.display
 
 
 def _plain_integer(definition: ItemDef, value: Any) -> bool:
@@ -261,8 +255,9 @@ def _coding(out: Answers, definition: ItemDef, option: Option, value: Any, where
             rule=rules.QR_ANSWER_DISPLAY_MISMATCH,
             link=definition.link_id,
         )
-    weight = _option_weight(out, option, value.get("system"), value.get("code"))
-    _weigh(out, definition, weight, value, where)
+    if "extension" in value:
+        weight = _option_weight(out, option, value.get("system"), value.get("code"))
+        _weigh(out, definition, weight, value, where)
 
 
 def _option_weight(out: Answers, option: Option, system: Any, code: Any) -> float | None:
@@ -273,9 +268,8 @@ def _option_weight(out: Answers, option: Option, system: Any, code: Any) -> floa
 
 
 def _weigh(out: Answers, definition: ItemDef, weight: float | None, value: Any, where: str) -> None:
-    """Record the content's weight; an itemWeight the client put on its Coding is not trusted."""
-    if weight is not None:
-        out.weights[id(value)] = weight
+    """An itemWeight the client put on its Coding is not trusted: scoring uses the content's
+    (`weights`); one that differs from it is a warning."""
     if "extension" not in value:
         return
     for _, ext in extensions(value, ITEM_WEIGHT) + extensions(value, ORDINAL_VALUE):

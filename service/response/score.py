@@ -3,7 +3,7 @@
 Variables and calculatedExpressions are evaluated in document order (SDC), with
 `%resource` the response, `%questionnaire` the Questionnaire, `%qitem` the
 Questionnaire item the expression is on and `weight()` the itemWeight of the
-matched answerOption (recorded by validation). `%context`, also
+answerOption a Coding matches in the item it answers (`weights`). `%context`, also
 the focus, is the instance of the item that declares the variable (SDC): the
 response for the Questionnaire's, each repetition of a group for the group's,
 the response item for a question's; a calculatedExpression (and its item's own
@@ -41,6 +41,7 @@ from service.questionnaire.compile import CompiledQuestionnaire, Scope, ScoreDef
 from service.rules import Rule
 
 from .validate import Validation, validate_response
+from .weights import AnswerWeights
 
 __all__ = ["Score", "ScoreResult", "check_scores", "score_response"]
 
@@ -114,8 +115,8 @@ def _copy_items(
     items: list[dict[str, Any]], path: str, paths: dict[int, str], on: frozenset[str]
 ) -> list[dict[str, Any]]:
     """A copy of the list, with copies of the items `on` the way to a score (scoring writes
-    there) down to their answers, their paths noted by id(); other items, and values
-    (weights key on id), stay shared.
+    there) down to their answers; other items, and values, stay shared. The copies' paths
+    are noted by id(): the copies live in the working response for the whole run.
     """
     copied = list(items)
     for index, item in enumerate(items):
@@ -157,12 +158,12 @@ class _Run:
         self.answered = validation.answered
         self.working = working
         self.paths = paths
-        weights = validation.weights
+        weights = AnswerWeights(cq, working)
         self.env = Env(
             working,
             cq.questionnaire,
-            weight=lambda node: weights.get(id(node)),
-            weights=weights,
+            weight=weights,
+            weights=weights.by_node,
             budget=cq.limits.budget,
             memo={},  # cleared whenever a score is written into `working`
             deadline=validation.deadline,

@@ -1,7 +1,6 @@
 """Validating a QuestionnaireResponse against its compiled Questionnaire, in one pass.
 
-Plain dict walking (no model construction); the same pass records the weight
-of every answer Coding for scoring. Issue `expression`s are FHIRPath into the
+Plain dict walking (no model construction). Issue `expression`s are FHIRPath into the
 response with indexes, `value[x]` written `.value`
 (`QuestionnaireResponse.item[2].answer[0].value`); `location` is the linkId.
 
@@ -50,10 +49,9 @@ _ABSENT: Any = object()  # an element left out, as against one sent as null
 
 @dataclass(slots=True)
 class Validation:
-    """The outcome of validation: issues, and the weight of each answer Coding by id()."""
+    """The outcome of validation: issues, the items answered, the evaluation deadline."""
 
     issues: list[Issue]
-    weights: dict[int, float] = field(default_factory=dict)
     answered: frozenset[str] = frozenset()
     deadline: float | None = None  # for evaluation, scoring's included (`Limits.deadline`)
 
@@ -83,7 +81,7 @@ def validate_response(cq: CompiledQuestionnaire, response: Any, *, base: str = "
         stopped = Issue(IssueSeverity.INFORMATION, IssueType.TOO_COSTLY, text)
         return Validation([*walk.out.issues, stopped], deadline=deadline)
     answered = frozenset(walk.root.values)
-    return Validation(walk.out.issues, walk.out.weights, answered, deadline)
+    return Validation(walk.out.issues, answered, deadline)
 
 
 @dataclass(slots=True)

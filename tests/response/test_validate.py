@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from service.errors import PayloadTooDeep
 from service.questionnaire import Limits, compile_questionnaire
 from service.response import validate_response
 from service.response.validate import MAX_DEPTH
+from service.response.weights import AnswerWeights
 from tests.builders.instruments import build_response, compiled, full_answers
 from tests.builders.toy import toy, toy_response
 
@@ -499,11 +501,12 @@ def test_not_a_response(response: Any, rule: str, expression: str) -> None:
 
 def test_weights_come_from_the_content() -> None:
     response = toy_response()
-    validation = validate_response(toy(), response)
+    assert not validate_response(toy(), response).errors
+    weights = AnswerWeights(toy(), response)
     mood = response["item"][2]["item"][0]["answer"][0]["valueCoding"]
     colour = response["item"][2]["item"][1]["answer"][0]["valueCoding"]
-    assert validation.weights == {id(mood): 2, id(colour): 1}  # legacy ordinalValue; CodeSystem
-    assert not validation.errors
+    assert (weights(mood), weights(colour)) == (2, 1)  # legacy ordinalValue; CodeSystem
+    assert weights(copy.deepcopy(mood)) is None  # answers no item of the response: no weight
 
 
 def test_locations_name_the_linkid() -> None:
