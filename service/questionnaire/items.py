@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from service import rules
@@ -100,6 +100,9 @@ class ItemDef:
     initial: tuple[dict[str, Any], ...]
     children: tuple[str, ...]
     qitem: dict[str, Any]  # the item itself, SDC's %qitem in its expressions
+    # Answer Codings (as canonical JSON) the full answer checks found clean for this item,
+    # so the next such answer is decided by one lookup (`service.response.answers`).
+    clean_codings: set[bytes] = field(default_factory=set, compare=False, repr=False)
 
 
 def answer_key(value_type: str, value: Any) -> Hashable:

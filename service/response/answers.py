@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import orjson
+
 from service import rules
 from service.fhir import r4
 from service.fhir.outcome import Issue, IssueList, IssueSeverity, IssueType
@@ -82,8 +84,10 @@ def check_answer(
     if type(answer) is dict and len(answer) == 1:
         if "valueCoding" in answer:
             value = answer["valueCoding"]
-            if "Coding" in allowed_types(definition) and _plain_option(out, definition, value):
-                return "Coding", value
+            if "Coding" in allowed_types(definition):
+                if _plain_option(definition, value):
+                    return "Coding", value
+                return _known_coding(out, definition, answer, f"{item_where}.answer[{index}]")
         elif "valueInteger" in answer:
             value = answer["valueInteger"]
             if _plain_integer(definition, value):
@@ -135,7 +139,36 @@ def _check_answer(
     return value_type, value  # well-formed: enableWhen may compare it even if not allowed
 
 
-def _plain_option(out: Answers, definition: ItemDef, value: Any) -> bool:
+def _known_coding(
+    out: Answers, definition: ItemDef, answer: dict[str, Any], where: str
+) -> tuple[str, Any] | None:
+    """A Coding answer (`answer` is {"valueCoding": ...} and nothing else) checked in full
+    once per item and Coding: one the full checks found clean before, byte for byte as
+    canonical JSON (so `1` is not `1.0` nor `true`), is clean again, since those checks see
+    nothing but the value and the item. Clients send each option's Coding the same way
+    (often with the option's own itemWeight extension), so after the first response this
+    is a lookup. The memo is bounded per item, beyond which answers are checked in full.
+    """
+    value = answer["valueCoding"]
+    try:
+        key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # beyond 64-bit integers, lone surrogates, ...
+        return _check_answer(out, definition, answer, where)
+    known = definition.clean_codings
+    if key in known:
+        return "Coding", value
+    before = len(out.issues)
+    found = _check_answer(out, definition, answer, where)
+    if found is not None and len(out.issues) == before and len(known) < _memo_size(definition):
+        known.add(key)
+    return found
+
+
+def _memo_size(definition: ItemDef) -> int:
+    return 4 * len(definition.options) + 8
+
+
+def _plain_option(definition: ItemDef, value: Any) -> bool:
     """The common case, checked in one go: a well-formed Coding that is one of the options,
     with no elements but system, code and the option's display. False for anything else,
     which the general checks then look at.
