@@ -83,11 +83,8 @@ def check_answer(
     """
     if type(answer) is dict and len(answer) == 1:
         if "valueCoding" in answer:
-            value = answer["valueCoding"]
             if "Coding" in allowed_types(definition):
-                if _plain_option(definition, value):
-                    return "Coding", value
-                return _known_coding(out, definition, answer, f"{item_where}.answer[{index}]")
+                return _known_coding(out, definition, answer, item_where, index)
         elif "valueInteger" in answer:
             value = answer["valueInteger"]
             if _plain_integer(definition, value):
@@ -140,7 +137,7 @@ def _check_answer(
 
 
 def _known_coding(
-    out: Answers, definition: ItemDef, answer: dict[str, Any], where: str
+    out: Answers, definition: ItemDef, answer: dict[str, Any], item_where: str, index: int
 ) -> tuple[str, Any] | None:
     """A Coding answer (`answer` is {"valueCoding": ...} and nothing else) checked in full
     once per item and Coding: one the full checks found clean before, byte for byte as
@@ -151,15 +148,16 @@ def _known_coding(
     """
     value = answer["valueCoding"]
     try:
-        key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        key: bytes | None = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # beyond 64-bit integers, lone surrogates, ...
-        return _check_answer(out, definition, answer, where)
+        key = None
     known = definition.clean_codings
-    if key in known:
+    if key in known or _plain_option(definition, value):
         return "Coding", value
     before = len(out.issues)
-    found = _check_answer(out, definition, answer, where)
-    if found is not None and len(out.issues) == before and len(known) < _memo_size(definition):
+    found = _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
+    clean = found is not None and len(out.issues) == before
+    if clean and key is not None and len(known) < _memo_size(definition):
         known.add(key)
     return found
 

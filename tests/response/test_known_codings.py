@@ -26,7 +26,8 @@ def _fresh() -> CompiledQuestionnaire:
 
 
 def _response() -> dict[str, Any]:
-    return build_response("phq-9", {str(n): 1 for n in range(1, 10)})
+    """A fresh response (the builder shares the Questionnaire's option Codings)."""
+    return copy.deepcopy(build_response("phq-9", {str(n): 1 for n in range(1, 10)}))
 
 
 def _issues(cq: CompiledQuestionnaire, response: dict[str, Any]) -> list[tuple[str, str, Any]]:
