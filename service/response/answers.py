@@ -144,7 +144,8 @@ def _known_coding(
     canonical JSON (so `1` is not `1.0` nor `true`), is clean again, since those checks see
     nothing but the value and the item. Clients send each option's Coding the same way
     (often with the option's own itemWeight extension), so after the first response this
-    is a lookup. The memo is bounded per item, beyond which answers are checked in full.
+    is a lookup. The memo is bounded per item, in entries and in bytes an entry; what does not
+    fit is checked in full each time.
     """
     value = answer["valueCoding"]
     try:
@@ -157,9 +158,14 @@ def _known_coding(
     before = len(out.issues)
     found = _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
     clean = found is not None and len(out.issues) == before
-    if clean and key is not None and len(known) < _memo_size(definition):
+    if clean and key is not None and len(key) <= _MEMO_KEY and len(known) < _memo_size(definition):
         known.add(key)
     return found
+
+
+#: The longest Coding remembered, as canonical JSON: an option's Coding with its weight is
+#: ~150 bytes; a client's long extension values are checked each time rather than kept.
+_MEMO_KEY = 1024
 
 
 def _memo_size(definition: ItemDef) -> int:

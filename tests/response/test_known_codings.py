@@ -94,3 +94,12 @@ def test_the_memo_is_bounded() -> None:
         assert _issues(cq, response) == []
         size = len(cq.items["1"].clean_codings)
     assert size == 4 * len(cq.items["1"].options) + 8
+
+
+def test_a_long_coding_is_checked_each_time_not_kept() -> None:
+    cq = _fresh()
+    response = _response()
+    coding = response["item"][0]["answer"][0]["valueCoding"]
+    coding["extension"].append({"url": "urn:client:note", "valueString": "x" * 2000})
+    assert _issues(cq, response) == []
+    assert cq.items["1"].clean_codings == set()
