@@ -16,7 +16,8 @@ Large bodies. Once a request's head has arrived, and before its body is read, th
 for its body's room in the worker's `RAPPORT_WORKER_BODY_BYTES` (service/api/admission.py):
 a chunked body, or a request handed over before its head arrived, is counted at
 `RAPPORT_MAX_BODY_BYTES`. A request that gets no room within `WAIT_SECONDS` (1 s) is answered 503
-(`transient`, `Retry-After`) without its body being read, which the loop then discards.
+(`transient`, `Retry-After`) without its body being read; the loop then drops what more of
+it arrives for at most `DRAIN_SECONDS`, up to its Content-Length, and closes the connection.
 
 Refusals. gunicorn refuses some requests before the app sees them (a request line or headers
 over the limits, malformed HTTP) and answers those with an HTML page; its log line quotes
@@ -30,6 +31,7 @@ import contextlib
 import errno
 import re
 import selectors
+import socket
 import time
 from datetime import timedelta
 from functools import partial
@@ -56,6 +58,9 @@ BUFFER_BODIES: Final = 4
 _CONTENT_LENGTH: Final = re.compile(rb"\ncontent-length:[ \t]*([0-9]{1,15})[ \t]*(?:\r|$)", re.M)
 _CHUNKED: Final = b"\ntransfer-encoding:"
 _HANDED_OVER: Final = (_CHUNKED, b"\nexpect:")
+
+#: How long a refused request's body is read and dropped after its 503, at most.
+DRAIN_SECONDS: Final = 1.0
 
 _BUSY: Final = "The server is busy with other large requests: send it again shortly"
 
@@ -134,8 +139,9 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         """gunicorn's, but the connections it has go before new ones: a request that has
         arrived may take the last free thread, and then no connection is accepted."""
-        expiry = self._admission.next_expiry()
-        if expiry is not None:  # wake up to refuse a request that waited its time
+        # Wake up to refuse a request that waited its time, or to close a refused one.
+        expiries = [self._admission.next_expiry(), *self._discarding.values()]
+        if (expiry := min((e for e in expiries if e is not None), default=None)) is not None:
             timeout = min(timeout, max(expiry - time.monotonic(), 0.0))
         try:
             events = self.poller.select(timeout)
@@ -264,34 +270,35 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         conn.close()
 
     def _refuse(self, conn: TConn) -> None:
-        """503 for a request whose body got no room; its body is read and dropped, so the
-        client, still sending, sees the answer rather than a reset connection."""
+        """503 for a request whose body got no room, then the end of the connection: what
+        more of its body arrives within `DRAIN_SECONDS` (and the request's deadline) is read
+        and dropped, so that a client still sending sees the answer rather than a reset, and
+        then it is closed however the client sends."""
         reading = self._reading[conn]
         self._stop(conn, reading)
         body = jsonio.dumps(operation_outcome([error(IssueType.TRANSIENT, _BUSY)]))
         with contextlib.suppress(OSError):  # non-blocking: what fits, else nothing
             conn.sock.send(response(503, body, "Retry-After: 1\r\n"))
+            conn.sock.shutdown(socket.SHUT_WR)  # the answer is whole: the client reads its end
         self.log.warning("Body not admitted from ip=%s", conn.client[0] if conn.client else "")
-        left = None if reading.need is None else reading.need - len(reading.buffer)
-        if left is not None and left <= 0:
+        left = self._max_body if reading.need is None else reading.need - len(reading.buffer)
+        if left <= 0:
             self._close(conn)
             return
-        self._discarding[conn] = time.monotonic() + IDLE_SECONDS
+        self._discarding[conn] = min(reading.deadline, time.monotonic() + DRAIN_SECONDS)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._discard, conn, left))
 
-    def _discard(self, conn: TConn, left: int | None, _sock: Any) -> None:
+    def _discard(self, conn: TConn, left: int, _sock: Any) -> None:
         try:
-            data = conn.sock.recv(65536)
+            data = conn.sock.recv(min(left, 65536))
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             data = b""
-        if left is not None:
-            left -= len(data)
-        if not data or (left is not None and left <= 0):
+        left -= len(data)
+        if not data or left <= 0:
             self._close(conn)
             return
-        self._discarding[conn] = time.monotonic() + IDLE_SECONDS
         self.poller.modify(conn.sock, selectors.EVENT_READ, partial(self._discard, conn, left))
 
     def _hand_over(self, conn: TConn, reading: _Reading) -> None:

@@ -198,3 +198,38 @@ def test_a_pipelined_large_body_waits_for_room_too(server: LiveServer) -> None:
         thread.join(20)
     assert re.findall(rb"HTTP/1.1 (\d+)", data) == [b"200", b"503"]
     assert [a.status for a in holders] == [200] * ROOM
+
+
+def _head(server: LiveServer) -> socket.socket:
+    """A large body's head and its first byte, the rest not sent."""
+    sock = socket.create_connection((server.host, server.port), timeout=5)
+    sock.sendall(
+        f"POST {VALIDATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+        f"Content-Length: {SIZE}\r\n\r\n{{".encode()
+    )
+    return sock
+
+
+def test_a_refused_client_still_sending_is_closed_soon(server: LiveServer) -> None:
+    """After its 503, a refused body is read and dropped for a bounded time only: a client
+    sending a byte now and then (each within IDLE_SECONDS) does not keep its connection."""
+    holders = [_head(server) for _ in range(ROOM)]  # the room is full
+    try:
+        time.sleep(0.3)
+        with _head(server) as refused:
+            assert select.select([refused], [], [], WAIT_SECONDS + 3)[0]
+            assert refused.recv(65536).startswith(b"HTTP/1.1 503 ")
+            answered = time.monotonic()
+            closed = None
+            while closed is None and time.monotonic() - answered < 4 * WAIT_SECONDS + 4:
+                time.sleep(0.4)
+                try:
+                    refused.sendall(b"a")
+                except OSError:  # reset: the server has closed the connection
+                    closed = time.monotonic() - answered
+        assert closed is not None, "still connected"
+        assert closed < 2 * WAIT_SECONDS + 1.5, closed
+    finally:
+        for sock in holders:
+            sock.close()
+    assert server.process.poll() is None
