@@ -8,7 +8,8 @@ admitted while the bodies admitted so far and it fit in `RAPPORT_WORKER_BODY_BYT
 when nothing else is admitted, so one body of any accepted size always goes), and is held
 until its request is answered. One that does not fit waits, first come first served,
 holding no more than the loop had already read; one still waiting after `WAIT_SECONDS` is
-answered 503 by the worker. Smaller bodies are never counted and never wait.
+answered 503 by the worker, and those behind it that fit are admitted then. Smaller bodies
+are never counted and never wait.
 
 Used by the event loop's thread alone: no locks. Its metrics are made in the worker, after
 the fork (a master's would be a dead process's files), and exported under gunicorn only,
@@ -77,6 +78,19 @@ class Admission(Generic[K]):
             return []
         self.held -= size
         self._held.dec(size)
+        return self._let_in()
+
+    def expired(self, now: float) -> tuple[list[K], list[K]]:
+        """The waiting whose time is up, no longer waiting (the caller refuses them), and
+        those that were waiting behind them and are admitted now that they fit."""
+        late = [key for key, (_, until) in self._waiting.items() if now >= until]
+        for key in late:
+            del self._waiting[key]
+        self._refused.inc(len(late))
+        return late, self._let_in() if late else []
+
+    def _let_in(self) -> list[K]:
+        """Admit the waiting, in turn, while they fit."""
         admitted: list[K] = []
         for waiting, (wanted, _) in list(self._waiting.items()):
             if not self._fits(wanted):
@@ -85,14 +99,6 @@ class Admission(Generic[K]):
             self._take(waiting, wanted)
             admitted.append(waiting)
         return admitted
-
-    def expired(self, now: float) -> list[K]:
-        """The waiting whose time is up, no longer waiting: the caller refuses them."""
-        late = [key for key, (_, until) in self._waiting.items() if now >= until]
-        for key in late:
-            del self._waiting[key]
-        self._refused.inc(len(late))
-        return late
 
     def waiting(self, key: K) -> bool:
         """Whether `key` waits for room."""

@@ -248,8 +248,12 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
 
     def _release(self, conn: TConn) -> None:
         """`conn`'s request is over: its body's room goes to those waiting, in turn."""
+        self._let_in(self._admission.release(conn))
+
+    def _let_in(self, admitted: list[TConn]) -> None:
+        """Requests whose bodies were admitted while they waited: read or hand them over."""
         now = time.monotonic()
-        for waiting in self._admission.release(conn):
+        for waiting in admitted:
             reading = self._reading[waiting]
             reading.admitted = True
             reading.idle = now + IDLE_SECONDS
@@ -324,8 +328,10 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         408 for every request past its deadline or idle too long."""
         super().murder_pending()
         now = time.monotonic()
-        for conn in self._admission.expired(now):
+        refused, admitted = self._admission.expired(now)
+        for conn in refused:
             self._refuse(conn)
+        self._let_in(admitted)  # those that waited behind them and fit
         for conn in [c for c, until in self._discarding.items() if now > until]:
             self._close(conn)
         late = [
