@@ -17,7 +17,9 @@ A worker compiles one such Questionnaire at a time (its threads take turns): a c
 transient memory is counted once per worker, not once per thread, and a thread waiting
 holds only the request it already had. A thread that waits `_TURN_SECONDS` for its turn
 (or past its batch's deadline) is refused with 503 (`transient`, Retry-After: 1).
-`compiles_in_flight` tells how many compile now and the most that ever did at once.
+`compiles_in_flight` tells how many compile now and the most that did at once (since
+`reset_compiles_in_flight`); it counts the compiles themselves, not the turn, so it would
+show threads compiling together if they did.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ __all__ = [
     "DEFAULT_CACHE_BYTES",
     "cached_bytes",
     "compiles_in_flight",
+    "reset_compiles_in_flight",
     "resolve_questionnaire",
     "set_cache_bytes",
 ]
@@ -93,6 +96,13 @@ def compiles_in_flight() -> tuple[int, int]:
     """(inline compiles running now, the most that ever ran at once) in this process."""
     with _lock:
         return _in_flight, _most_in_flight
+
+
+def reset_compiles_in_flight() -> None:
+    """Start `compiles_in_flight`'s most again from those running now (for a measurement)."""
+    global _most_in_flight  # noqa: PLW0603
+    with _lock:
+        _most_in_flight = _in_flight
 
 
 def _evict() -> None:
