@@ -183,12 +183,14 @@ def coding_weights(
 ) -> dict[str, dict[tuple[Any, Any], float]]:
     """Per item, the weight of each (system, code) answering it (SDC lookup order): for an
     item with answerOptions, each Coding option's own weight, else its CodeSystem's; for one
-    without (bound to a ValueSet), the CodeSystems'. A Coding not listed has no weight.
+    without (bound to a ValueSet), the CodeSystems'. A Coding not listed has no weight; an
+    item none of whose answers has one is left out.
     """
     tables: dict[str, dict[tuple[Any, Any], float]] = {}
     for link, definition in items.items():
         if not definition.options:
-            tables[link] = found.weights
+            if found.weights:
+                tables[link] = found.weights
             continue
         table = {}
         for option in definition.options.values():
@@ -201,8 +203,9 @@ def coding_weights(
                 weight = found.weights.get((system, code))
             if weight is not None:
                 table[system, code] = weight
-        tables[link] = table
-    return tables
+        if table:
+            tables[link] = table
+    return tables  # empty: no answer has a weight (an instrument of integers, say)
 
 
 def _conditional(items: dict[str, ItemDef], expressions: dict[str, Expression]) -> frozenset[str]:

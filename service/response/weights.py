@@ -46,7 +46,7 @@ class AnswerWeights:
         self._resource = resource  # holds the Codings keyed, alive while their ids are keys
         self._tables = cq.coding_weights
         items = resource.get("item") if type(resource) is dict else None
-        if type(items) is list:
+        if type(items) is list and self._tables:  # no weighted answers: nothing to walk
             self._items(items)
 
     def __call__(self, node: Any) -> float | int | None:
