@@ -117,6 +117,9 @@ class CompiledQuestionnaire:
     # SDC weight(): per linkId, the weight of each (system, code) a Coding answering it may
     # have (its answerOptions', else its CodeSystem's); see `coding_weights`.
     coding_weights: dict[str, dict[tuple[Any, Any], float]] = field(default_factory=dict)
+    # Questions with items under their answers, none of them required or with minOccurs:
+    # an answer that leaves them out has nothing to check there.
+    optional_children: frozenset[str] = frozenset()
 
     def score(self, link_id: str) -> ScoreDef | None:
         """The score item with this linkId, if any."""
@@ -175,6 +178,15 @@ def compile_questionnaire(
         enable_expressions=builder.enable_expressions,
         constraints=builder.constraints,
         coding_weights=coding_weights(builder.items, found),
+        optional_children=frozenset(
+            link
+            for link, definition in builder.items.items()
+            if definition.children
+            and not any(
+                builder.items[c].required or builder.items[c].min_occurs
+                for c in definition.children
+            )
+        ),
     )
 
 

@@ -254,6 +254,9 @@ class _Walk:
         if link in self.cq.conditional:  # only these can be disabled
             self.answered_at.append((link, where, self.frame))
         values: list[tuple[str, Any]] = []
+        # An answer holding nothing but its value leaves nothing to check below it when the
+        # item has no children, or none that must be there (required, minOccurs: `_complete`).
+        quiet = not definition.children or link in self.cq.optional_children
         for index, answer in enumerate(raw):
             value = check_answer(self.out, definition, answer, where, index)
             values.append(value or ("", None))
@@ -261,7 +264,7 @@ class _Walk:
                 self.frame.record(link, value)
             if type(answer) is not dict:
                 continue
-            if len(answer) == 1 and value is not None and not definition.children:
+            if len(answer) == 1 and value is not None and quiet:
                 continue  # a value[x] and nothing else: no elements to check, no items
             here = f"{where}.answer[{index}]"
             check_elements(self.out.issues, ANSWER, answer, here, link)

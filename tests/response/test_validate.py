@@ -609,3 +609,27 @@ def test_item_count_is_bounded() -> None:
     response["item"][6]["answer"] = [{"valueTime": "08:00:00"}] * (Limits().max_response_nodes + 1)
     with pytest.raises(PayloadTooDeep):
         validate_response(toy(), response)
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_an_answer_without_its_items_is_checked_as_its_children_demand(required: bool) -> None:
+    """Only a child that must be there (required) makes an answer without items an issue;
+    the walk skips the children of answers that leave out optional ones."""
+    child = {"linkId": "why", "type": "string", "required": required}
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "url": "urn:q",
+        "status": "active",
+        "item": [{"linkId": "q", "type": "integer", "item": [child]}],
+    }
+    cq = compile_questionnaire(questionnaire)
+    assert ("q" in cq.optional_children) is not required
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "urn:q",
+        "status": "completed",
+        "item": [{"linkId": "q", "answer": [{"valueInteger": 1}]}],
+    }
+    found = [(i.rule, i.expression) for i in validate_response(cq, response).issues]
+    missing = ("qr-required-missing", "QuestionnaireResponse.item[0].answer[0]")
+    assert found == ([missing] if required else [])
