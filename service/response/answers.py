@@ -144,8 +144,9 @@ def _known_coding(
     canonical JSON (so `1` is not `1.0` nor `true`), is clean again, since those checks see
     nothing but the value and the item. Clients send each option's Coding the same way
     (often with the option's own itemWeight extension), so after the first response this
-    is a lookup. The memo is bounded per item, in entries and in bytes an entry; what does not
-    fit is checked in full each time.
+    is a lookup. Only Codings made of the content's own elements and weight extensions are
+    kept (`_memorable`: no text a client wrote freely outlives its request), at most so many
+    per item; anything else is checked in full each time.
     """
     value = answer["valueCoding"]
     try:
@@ -158,14 +159,33 @@ def _known_coding(
     before = len(out.issues)
     found = _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
     clean = found is not None and len(out.issues) == before
-    if clean and key is not None and len(key) <= _MEMO_KEY and len(known) < _memo_size(definition):
+    memo = len(known) < _memo_size(definition)
+    if clean and key is not None and memo and _memorable(definition, value):
         known.add(key)
     return found
 
 
-#: The longest Coding remembered, as canonical JSON: an option's Coding with its weight is
-#: ~150 bytes; a client's long extension values are checked each time rather than kept.
-_MEMO_KEY = 1024
+def _memorable(definition: ItemDef, value: dict[str, Any]) -> bool:
+    """Whether a clean Coding may be kept beyond its request: the content's own elements and
+    weight extensions only, nothing a client wrote freely (its own extensions, ids, a display
+    that is not the option's)."""
+    if not value.keys() <= _MEMO_ELEMENTS:
+        return False
+    display = value.get("display")
+    if display is not None:
+        option = definition.options.get(("Coding", value.get("system"), value.get("code")))
+        if option is None or display != option.display:
+            return False
+    for ext in value.get("extension", ()):
+        if not ext.keys() <= _MEMO_EXTENSION or ext.get("url") not in _WEIGHT_URLS:
+            return False
+    return len(value.get("version", "")) <= _MEMO_VERSION
+
+
+_MEMO_ELEMENTS = frozenset({"system", "code", "display", "version", "userSelected", "extension"})
+_MEMO_EXTENSION = frozenset({"url", "valueDecimal", "valueInteger"})
+_WEIGHT_URLS = frozenset({ITEM_WEIGHT, ORDINAL_VALUE})
+_MEMO_VERSION = 64  # a code system version is short; longer ones are checked each time
 
 
 def _memo_size(definition: ItemDef) -> int:

@@ -86,20 +86,55 @@ def test_a_coding_close_to_a_known_one_is_checked_in_full(change: Any) -> None:
 
 def test_the_memo_is_bounded() -> None:
     cq = _fresh()
-    size = len(cq.items["1"].clean_codings)
-    for n in range(100):  # clean, but each one different: an extension of the client's own
+    for n in range(100):  # clean, but each one different: a code system version
         response = _response()
-        coding = response["item"][0]["answer"][0]["valueCoding"]
-        coding["extension"].append({"url": f"urn:client:{n}", "valueString": "x"})
+        response["item"][0]["answer"][0]["valueCoding"]["version"] = str(n)
         assert _issues(cq, response) == []
-        size = len(cq.items["1"].clean_codings)
-    assert size == 4 * len(cq.items["1"].options) + 8
+    assert len(cq.items["1"].clean_codings) == 4 * len(cq.items["1"].options) + 8
 
 
-def test_a_long_coding_is_checked_each_time_not_kept() -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda c: c["extension"].append({"url": "urn:client:note", "valueString": "x"}),
+            id="a client's own extension",
+        ),
+        pytest.param(lambda c: c.update(id="client-text"), id="an element id"),
+        pytest.param(lambda c: c.update(version="1" * 65), id="a long version"),
+        pytest.param(lambda c: c["extension"][0].update(id="x"), id="an id on the weight"),
+    ],
+)
+def test_what_a_client_wrote_freely_is_checked_each_time_not_kept(change: Any) -> None:
+    """No text of one response outlives its request in the memo."""
     cq = _fresh()
     response = _response()
-    coding = response["item"][0]["answer"][0]["valueCoding"]
-    coding["extension"].append({"url": "urn:client:note", "valueString": "x" * 2000})
+    change(response["item"][0]["answer"][0]["valueCoding"])
     assert _issues(cq, response) == []
     assert cq.items["1"].clean_codings == set()
+
+
+def test_a_free_display_is_not_kept() -> None:
+    """An option without a display accepts any display; such an answer is not kept."""
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "url": "urn:q",
+        "status": "active",
+        "item": [
+            {
+                "linkId": "q",
+                "type": "choice",
+                "answerOption": [{"valueCoding": {"system": "urn:s", "code": "a"}}],
+            }
+        ],
+    }
+    cq = compile_questionnaire(questionnaire)
+    coding = {"system": "urn:s", "code": "a", "display": "the client's words"}
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "urn:q",
+        "status": "completed",
+        "item": [{"linkId": "q", "answer": [{"valueCoding": coding}]}],
+    }
+    assert _issues(cq, response) == []
+    assert cq.items["q"].clean_codings == set()
