@@ -17,6 +17,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from service import rules
 from service.fhir import r4
 from service.fhir.outcome import Issue, IssueType, error
@@ -100,8 +102,10 @@ class ItemDef:
     initial: tuple[dict[str, Any], ...]
     children: tuple[str, ...]
     qitem: dict[str, Any]  # the item itself, SDC's %qitem in its expressions
-    # Answer Codings (as canonical JSON) the full answer checks found clean for this item,
-    # so the next such answer is decided by one lookup (`service.response.answers`).
+    # Each Coding option as the Questionnaire writes it (with its own extensions), and without
+    # its display, as canonical JSON: the forms clients copy (`service.response.answers`
+    # accepts the ones its full checks pass, once, into `clean_codings`).
+    coding_forms: tuple[bytes, ...] = ()
     clean_codings: set[bytes] = field(default_factory=set, compare=False, repr=False)
 
 
@@ -154,6 +158,7 @@ def index_item(
         read_only=item.get("readOnly") is True,
         hidden=any(ext.get("valueBoolean") is True for _, ext in extensions(item, HIDDEN)),
         options={option.key: option for option in options},
+        coding_forms=_coding_forms(item.get("answerOption")),
         option_types=frozenset(option.value_type for option in options),
         answer_value_set=_string(item.get("answerValueSet")),
         enable_when=_enable_when(item, path, issues),
@@ -222,6 +227,23 @@ def _pattern(item: dict[str, Any], path: str, issues: list[Issue]) -> Pattern | 
         except UnsafePattern as exc:
             issues.append(_bad(f"{path}.extension[{index}]", f"regex: {exc}", rules.Q_REGEX))
     return None
+
+
+def _coding_forms(raw: Any) -> tuple[bytes, ...]:
+    """The option Codings with more than system, code and display, as written and without
+    their display, as canonical JSON (sorted keys); content only, a few per option."""
+    forms: list[bytes] = []
+    for option in raw if type(raw) is list else ():
+        coding = option.get("valueCoding") if type(option) is dict else None
+        if type(coding) is not dict or coding.keys() <= {"system", "code", "display"}:
+            continue  # none, or the plain form, which needs no list
+        variants = [coding, {k: v for k, v in coding.items() if k != "display"}]
+        for variant in variants[: 1 + ("display" in coding)]:
+            try:
+                forms.append(orjson.dumps(variant, option=orjson.OPT_SORT_KEYS))
+            except orjson.JSONEncodeError:
+                break  # not JSON a response could carry: nothing to accept
+    return tuple(forms)
 
 
 def _options(item: dict[str, Any], path: str, issues: list[Issue]) -> list[Option]:

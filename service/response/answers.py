@@ -139,57 +139,38 @@ def _check_answer(
 def _known_coding(
     out: Answers, definition: ItemDef, answer: dict[str, Any], item_where: str, index: int
 ) -> tuple[str, Any] | None:
-    """A Coding answer (`answer` is {"valueCoding": ...} and nothing else) checked in full
-    once per item and Coding: one the full checks found clean before, byte for byte as
-    canonical JSON (so `1` is not `1.0` nor `true`), is clean again, since those checks see
-    nothing but the value and the item. Clients send each option's Coding the same way
-    (often with the option's own itemWeight extension), so after the first response this
-    is a lookup. Only Codings made of the content's own elements and weight extensions are
-    kept (`_memorable`: no text a client wrote freely outlives its request), at most so many
-    per item; anything else is checked in full each time.
+    """A Coding answer (`answer` is {"valueCoding": ...} and nothing else), decided by one
+    lookup when it is, byte for byte as canonical JSON (so `1` is not `1.0` nor `true`), one
+    of the item's option Codings as the Questionnaire writes them (`ItemDef.coding_forms`,
+    with their weight extensions, with or without display: what Smart Forms sends) that the
+    full checks pass. Those are checked once per item, when first needed; the checks see
+    nothing but the value, the item and the terminology, so the result stands. Any other
+    Coding is checked in full; nothing from a response is kept.
     """
     value = answer["valueCoding"]
-    try:
-        key: bytes | None = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:  # beyond 64-bit integers, lone surrogates, ...
-        key = None
     known = definition.clean_codings
-    if key in known or _plain_option(definition, value):
+    if definition.coding_forms:
+        if not known:
+            known.update(_accepted(out, definition))
+        try:
+            if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) in known:
+                return "Coding", value
+        except orjson.JSONEncodeError:  # beyond 64-bit integers, lone surrogates, ...
+            pass
+    if _plain_option(definition, value):
         return "Coding", value
-    before = len(out.issues)
-    found = _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
-    clean = found is not None and len(out.issues) == before
-    memo = len(known) < _memo_size(definition)
-    if clean and key is not None and memo and _memorable(definition, value):
-        known.add(key)
-    return found
+    return _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
 
 
-def _memorable(definition: ItemDef, value: dict[str, Any]) -> bool:
-    """Whether a clean Coding may be kept beyond its request: the content's own elements and
-    weight extensions only, nothing a client wrote freely (its own extensions, ids, a display
-    that is not the option's)."""
-    if not value.keys() <= _MEMO_ELEMENTS:
-        return False
-    display = value.get("display")
-    if display is not None:
-        option = definition.options.get(("Coding", value.get("system"), value.get("code")))
-        if option is None or display != option.display:
-            return False
-    for ext in value.get("extension", ()):
-        if not ext.keys() <= _MEMO_EXTENSION or ext.get("url") not in _WEIGHT_URLS:
-            return False
-    return len(value.get("version", "")) <= _MEMO_VERSION
-
-
-_MEMO_ELEMENTS = frozenset({"system", "code", "display", "version", "userSelected", "extension"})
-_MEMO_EXTENSION = frozenset({"url", "valueDecimal", "valueInteger"})
-_WEIGHT_URLS = frozenset({ITEM_WEIGHT, ORDINAL_VALUE})
-_MEMO_VERSION = 64  # a code system version is short; longer ones are checked each time
-
-
-def _memo_size(definition: ItemDef) -> int:
-    return 4 * len(definition.options) + 8
+def _accepted(out: Answers, definition: ItemDef) -> set[bytes]:
+    """The item's option Coding forms the full checks find clean (b"": checked, none were)."""
+    accepted = {b""}
+    for form in definition.coding_forms:
+        scratch = Answers(out.terminology)
+        found = _check_answer(scratch, definition, {"valueCoding": orjson.loads(form)}, "")
+        if found is not None and not scratch.issues:
+            accepted.add(form)
+    return accepted
 
 
 def _plain_option(definition: ItemDef, value: Any) -> bool:
