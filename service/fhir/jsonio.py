@@ -55,9 +55,13 @@ class _OutOfRange:
     """A number parsed as out of range, left in place so its path can be named."""
 
     __slots__ = ("what",)
+    #: How many were ever made: a parse that made none needs no walk to find one (another
+    #: thread's parse moving it only costs this one a walk that finds nothing).
+    made = 0
 
     def __init__(self, what: str) -> None:
         self.what = what
+        _OutOfRange.made += 1
 
 
 def _float(text: str) -> float | _OutOfRange:
@@ -79,29 +83,47 @@ def _int(text: str) -> int | _OutOfRange:
     return value
 
 
-def _out_of_range(value: Any, path: str) -> tuple[str, str] | None:
-    """The first out-of-range number in `value` (depth already bounded): what, and where."""
+#: How much of a key an error's path quotes (a key may be megabytes long).
+_KEY_QUOTED = 40
+
+
+def _out_of_range(value: Any) -> tuple[str, list[str | int]] | None:
+    """The first out-of-range number in `value` (depth already bounded): what, and the keys
+    and indices that lead to it. Only those are kept while walking; no path is written for
+    the nodes passed, which would cost each item of a list its parents' key length."""
     if isinstance(value, _OutOfRange):
-        return value.what, path
-    if type(value) is dict:
-        for key, child in value.items():
-            found = _out_of_range(child, f"{path}.{key}" if path else key)
-            if found is not None:
-                return found
-    elif type(value) is list:
-        for index, child in enumerate(value):
-            found = _out_of_range(child, f"{path}[{index}]")
-            if found is not None:
-                return found
+        return value.what, []
+    children: Any = (
+        value.items() if type(value) is dict else enumerate(value) if type(value) is list else ()
+    )
+    for step, child in children:
+        found = _out_of_range(child)
+        if found is not None:
+            found[1].append(step)
+            return found
     return None
 
 
+def _path(root: str, steps: list[str | int]) -> str:
+    """`steps` (innermost first) as a FHIRPath-like expression, long keys cut short."""
+    path = root
+    for step in reversed(steps):
+        if type(step) is int:
+            path += f"[{step}]"
+        else:
+            key = str(step)
+            key = key if len(key) <= _KEY_QUOTED else f"{key[:_KEY_QUOTED]}..."
+            path = f"{path}.{key}" if path else key
+    return path
+
+
 def _refuse_out_of_range(value: Any) -> None:
-    root = value.get("resourceType") if type(value) is dict else None
-    found = _out_of_range(value, root if type(root) is str else "")
+    found = _out_of_range(value)
     if found is None:
         return
-    what, path = found
+    what, steps = found
+    root = value.get("resourceType") if type(value) is dict else None
+    path = _path(root if type(root) is str else "", steps)
     raise InvalidRequest(
         f"{what[0].upper()}{what[1:]} is out of range: integers have at most {_INT_DIGITS} "
         "digits (64 bits), decimals are finite doubles",
@@ -217,6 +239,7 @@ def loads(body: bytes) -> Any:
     fast = _fast(body)
     if fast is not None:
         return fast
+    made = _OutOfRange.made
     try:
         value, end = _DECODER.raw_decode(text, len(text) - len(text.lstrip(_WS)))
     except _DuplicateKey as exc:
@@ -244,7 +267,8 @@ def loads(body: bytes) -> Any:
             "Body has a lone UTF-16 surrogate escape (\\uD800-\\uDFFF), which is not Unicode",
             issue_type=IssueType.STRUCTURE,
         )
-    _refuse_out_of_range(value)
+    if _OutOfRange.made != made:
+        _refuse_out_of_range(value)
     return value
 
 

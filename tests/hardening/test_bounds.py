@@ -229,3 +229,30 @@ def test_expressions_slow_to_parse_are_refused_at_the_cost_of_their_length(
     assert all("nests too deeply" in issue["details"]["text"] for issue in issues), issues
     assert len(issues) == 4
     assert spent < 1.5, spent
+
+
+def _long_key(tail: str) -> bytes:
+    """The review's body: a 4,000,000-character key holding 450,000 numbers, `tail` last;
+    the space before the first colon sends it to the strict parser."""
+    numbers = "0," * 450_000 + tail
+    return f'{{"resourceType" :"Parameters","{"k" * 4_000_000}":[{numbers}]}}'.encode()
+
+
+@pytest.mark.parametrize(("tail", "status"), [("0", 400), ("1e400", 400)])
+def test_a_long_key_over_a_long_list_is_parsed_at_the_cost_of_its_length(
+    client: FlaskClient, tail: str, status: int
+) -> None:
+    """The strict parse's search for out-of-range numbers wrote the path of every element
+    it passed, the 4 MB key once per item: 42.9 s of CPU (400 after 76 s over HTTP). A
+    bound of process CPU time (which other work on the machine moves little), kept ~10x
+    below that: it guards against the walk, not a measure of speed."""
+    started = time.process_time()
+    answer = client.post("/fhir/QuestionnaireResponse/$score", data=_long_key(tail), headers=CT)
+    spent = time.process_time() - started
+    assert answer.status_code == status
+    [issue] = answer.get_json()["issue"]
+    assert len(answer.data) < 10_000  # the key is quoted in part, not in full
+    if tail == "1e400":
+        assert "the number 1e400 is out of range" in issue["details"]["text"].lower()
+        assert issue["expression"] == [f"Parameters.{'k' * 40}...[450000]"]
+    assert spent < 5.0, spent
