@@ -96,10 +96,11 @@ def compare_baseline(follow_up: Scored, earlier: Scored, where: str) -> list[Cha
             f"{where}.questionnaire",
         )
     for missing, resource, path in (("baseline", baseline, where), ("response", response, None)):
-        if resource.get("subject") is None:
+        if not _identifies(resource.get("subject")):
             raise _refused(
-                f"the {missing} has no subject: a change is measured between two responses "
-                "about the same patient, so both need `subject`",
+                f"the {missing} has no subject that identifies the patient: a change is "
+                "measured between two responses about the same patient, so both need a "
+                "`subject` with a `reference` or an `identifier` (a `display` names no one)",
                 f"{path or 'QuestionnaireResponse'}.subject",
             )
     if _about(baseline.get("subject")) != _about(response.get("subject")):
@@ -133,6 +134,14 @@ def compare_baseline(follow_up: Scored, earlier: Scored, where: str) -> list[Cha
         )
         changes.append(Change(score, then, _exact(value - then), _percent(then, value), outcomes))
     return changes
+
+
+def _identifies(subject: Any) -> bool:
+    """Whether a subject Reference says who it is about: its display and extensions do not
+    (two display-only subjects, or two empty ones, would compare equal)."""
+    return type(subject) is dict and (
+        subject.get("reference") is not None or subject.get("identifier") is not None
+    )
 
 
 def _about(subject: Any) -> str:

@@ -52,8 +52,8 @@ SCORE_BASELINE = Rule(
     "Baseline not comparable",
     definition=(
         "A baseline sent with $score or $extract answers another Questionnaire, is about another "
-        "subject, lacks authored (as does the response), or is authored after the response. An "
-        "error (422); nothing is scored."
+        "subject, lacks authored or a subject with a reference or identifier (as does the "
+        "response), or is authored after the response. An error (422); nothing is scored."
     ),
 )
 

@@ -222,6 +222,11 @@ def test_a_batch_entry_takes_a_baseline(client: FlaskClient) -> None:
         ("baseline", "Parameters.parameter[1].resource.subject", "the baseline has no subject"),
         ("response", "QuestionnaireResponse.subject", "the response has no subject"),
         ("both", "Parameters.parameter[1].resource.subject", "the baseline has no subject"),
+        # Were compared as the same patient: `display` and `extension` are left out of the
+        # comparison, so Alice and Bob (or two References giving only a type) looked alike.
+        ("display", "Parameters.parameter[1].resource.subject", "the baseline has no subject"),
+        ("type", "Parameters.parameter[1].resource.subject", "the baseline has no subject"),
+        ("extension", "QuestionnaireResponse.subject", "the response has no subject"),
     ],
 )
 def test_a_missing_subject_is_named_as_missing(
@@ -232,6 +237,18 @@ def test_a_missing_subject_is_named_as_missing(
         del body["parameter"][0]["resource"]["subject"]
     if without in ("baseline", "both"):
         del body["parameter"][1]["resource"]["subject"]
+    follow_up, baseline = (p["resource"] for p in body["parameter"])
+    if without == "display":
+        follow_up["subject"] = {"display": "Alice Smith"}
+        baseline["subject"] = {"display": "Bob Jones"}
+    if without == "type":
+        follow_up["subject"] = {"type": "Patient"}
+        baseline["subject"] = {"type": "Patient"}
+    if without == "extension":
+        follow_up["subject"] = {
+            "display": "Alice Smith",
+            "extension": [{"url": "http://example.org/who", "valueString": "Alice"}],
+        }
     text = _refused(client, body, expression)
     assert said in text
     assert "same patient" in text
