@@ -18,25 +18,15 @@ import sys
 import time
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
 from harness.gunicorn import REPO_ROOT, run_gunicorn
 
 __all__ = ["PAGE_GOAL_MS", "PortalResult", "measure_portal", "render_portal"]
 
 #: A person waits no longer than this for the largest instrument's page (issue 15).
 PAGE_GOAL_MS = 300.0
-CHROMIUM = Path("/usr/bin/chromium")
-_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +117,7 @@ def _browser(url: str, loads: int) -> list[float] | None:
 
     samples = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             for _ in range(loads + 3):

@@ -20,6 +20,7 @@ from service import create_app
 from service.config import load_settings
 from service.fhir.jsonio import MAX_DEPTH, loads
 from tests.builders.catalog import mini
+from tests.hardening.bad_inputs import _inline as inline
 
 CT = {"Content-Type": "application/fhir+json"}
 
@@ -61,16 +62,9 @@ def _contained(groups: int) -> dict[str, Any]:
 
 
 def _inline(groups: int) -> dict[str, Any]:
-    questionnaire = {"resourceType": "Questionnaire", "status": "active"}
-    questionnaire["item"] = _nested_items(groups)
-    response = {"resourceType": "QuestionnaireResponse", "status": "in-progress"}
-    return {
-        "resourceType": "Parameters",
-        "parameter": [
-            {"name": "questionnaire-response", "resource": response},
-            {"name": "questionnaire", "resource": questionnaire},
-        ],
-    }
+    return inline(
+        {"resourceType": "Questionnaire", "status": "active", "item": _nested_items(groups)}
+    )
 
 
 def _batch(groups: int) -> dict[str, Any]:

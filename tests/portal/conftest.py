@@ -12,18 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
 from harness.gunicorn import REPO_ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Screenshots of each instrument page, kept as test artefacts (gitignored, never committed).
 ARTEFACTS = REPO_ROOT / "artefacts" / "portal"
 
@@ -36,7 +27,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:
