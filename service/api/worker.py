@@ -41,9 +41,10 @@ from typing import Any, Final
 from gunicorn import http, util
 from gunicorn.http import errors
 from gunicorn.http.wsgi import Response, default_environ
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import TConn
 
 from service.api.admission import Admission
+from service.api.balance import BalancedWorker
 from service.api.wire import IDLE_SECONDS, LATE, Deadline, ExceptionsByClass, answer, response
 from service.config import load_settings
 from service.fhir import jsonio
@@ -80,9 +81,9 @@ class _Reading:
         self.ready = False  # for a thread, once admitted
 
 
-class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
-    """gunicorn's gthread worker: requests read in its event loop, FHIR error answers and
-    request-free error logs."""
+class RapportWorker(BalancedWorker):
+    """gunicorn's gthread worker: requests read in its event loop, kept-alive connections
+    balanced over the workers, FHIR error answers and request-free error logs."""
 
     def init_process(self) -> None:
         """Filter the error log, then serve (gunicorn's own loop; returns at shutdown)."""
@@ -106,13 +107,15 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         )
         super().init_process()
 
-    # -- a worker takes connections only while it has a free thread -----------------------
-    # Otherwise they wait in the listen backlog the workers share, where another worker may
-    # take them, and a worker that dies (killed, out of memory) takes with it only the
-    # requests its threads were serving and those it was reading.
+    # -- a worker takes connections only while it has a free thread and no more than its --
+    # -- siblings: otherwise they wait in the listen backlog the workers share, where ------
+    # -- another worker takes them (service/api/balance.py) --------------------------------
+    # A worker that dies (killed, out of memory) takes with it only the requests its threads
+    # were serving and those it was reading.
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        """gunicorn's, and never while every thread is busy."""
+        """The balance's (none while a sibling holds fewer connections), and never while
+        every thread is busy."""
         super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
 
     def enqueue_req(self, conn: TConn) -> None:
@@ -148,9 +151,11 @@ class RapportWorker(ThreadWorker):  # type: ignore[misc] # gunicorn is untyped
         except InterruptedError:
             return
         for key, _ in sorted(events, key=lambda event: event[0].fileobj in self.sockets):
-            if key.fileobj in self.sockets and self._busy >= self.cfg.threads:
+            if key.fileobj in self.sockets and not self._accepting:
                 continue  # left in the backlog the workers share
             key.data(key.fileobj)
+        # Siblings' counts move without waking this loop: look again once a round.
+        self.set_accept_enabled(self.nr_conns < self.worker_connections and self.alive)
 
     def accept(self, listener: Any) -> None:
         """Take a new connection and read its first request in the loop."""
