@@ -1,6 +1,6 @@
 """The HTTP floor: a Flask app that only parses the `$score` body and answers a constant.
 
-Served with the service's own gunicorn.conf.py (sync workers, preload, access log), module
+Served with the service's own gunicorn.conf.py (its threaded worker, preload, access log), module
 swapped: `gunicorn -c gunicorn.conf.py 'benchmarks.floor_app:create_app()'`.
 """
 

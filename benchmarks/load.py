@@ -5,9 +5,9 @@ connections take them in turn (a mix of instruments); with `window` seconds the 
 holds one summary per window of scheduled send time (the soak's latency over time). Threads
 share the GIL, so
 the client's own CPU use is reported: near one full core means the client, not the server,
-set the pace. Connections use http.client; gunicorn's sync workers close each connection
-after one response, so every request also pays a TCP connect (as real clients of a sync
-gunicorn do).
+set the pace. Connections use http.client and stay open
+(keep-alive) unless the server answers `Connection: close`; http.client then opens a new
+one for the next request.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ _METHOD = """\
   connection) takes CPU from the server. With one worker the client has the other core;
   with two workers it shares both, so the 1 -> 2 scaling figure understates what a
   separate load machine would see. No wrk/ab/hey/oha on this machine.
-- **Sync workers close every connection** (gunicorn's sync worker ignores keep-alive), so
-  each request pays a TCP connect and accept on both apps alike.
+- **Connections are kept alive** (the service's threaded worker, service/api/worker.py):
+  a request pays no TCP connect, on both apps alike. With several workers the connections
+  are spread over them by least connections (service/api/balance.py).
 - **Same settings for both apps**: gunicorn.conf.py (access log on, preload) plus
   `--max-requests 0`, so each worker lives the whole run and /proc figures stay attached
   to one process.

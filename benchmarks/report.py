@@ -163,7 +163,7 @@ def _wsgi(results: list[tuple[str, Comparison]]) -> list[str]:
 
 def _http(results: list[HttpResult]) -> list[str]:
     lines = [
-        "Then under gunicorn (gunicorn.conf.py, sync workers):",
+        "Then under gunicorn (gunicorn.conf.py: its threaded worker, keep-alive):",
         "",
         "Service and floor app (`benchmarks/floor_app.py`: parse the body, answer a constant) "
         "run side by side, 1 worker each, driven in alternating rounds by a closed-loop "
@@ -266,7 +266,7 @@ def _soak(soak: SoakResult | None) -> list[str]:
     lines = [
         "## 4. Soak",
         "",
-        f"One gunicorn (gunicorn.conf.py, its default {soak.workers} sync workers), every "
+        f"One gunicorn (gunicorn.conf.py, its default {soak.workers} workers), every "
         f"shipped instrument's `$score` body in turn. Maximum first: closed loop, "
         f"{plan.probe_rounds} x {plan.probe_seconds:g} s, median {soak.max_rps:,.0f} req/s. "
         f"Then open loop at {plan.share:.0%} of it, {soak.rate:,.0f} req/s offered, for "
