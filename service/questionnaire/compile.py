@@ -111,6 +111,8 @@ class CompiledQuestionnaire:
     conditional: frozenset[str] = frozenset()  # items with enableWhen(Expression), or under one
     calculated: frozenset[str] = frozenset()  # items the service fills in (scores)
     score_paths: frozenset[str] = frozenset()  # the calculated items and their ancestors
+    # Calculated items under a repeating group or question: a score per repetition.
+    repeated_scores: frozenset[str] = frozenset()
     item_variables: dict[str, tuple[Variable, ...]] = field(default_factory=dict)
     enable_expressions: dict[str, Expression] = field(default_factory=dict)
     constraints: dict[str | None, tuple[Constraint, ...]] = field(default_factory=dict)
@@ -174,6 +176,7 @@ def compile_questionnaire(
         conditional=_conditional(builder.items, builder.enable_expressions),
         calculated=frozenset(score.link_id for score in builder.scores),
         score_paths=_score_paths(builder.items, builder.scores),
+        repeated_scores=_repeated_scores(builder.items, builder.scores),
         item_variables=builder.item_variables,
         enable_expressions=builder.enable_expressions,
         constraints=builder.constraints,
@@ -238,6 +241,18 @@ def _score_paths(items: dict[str, ItemDef], scores: list[ScoreDef]) -> frozenset
         while link is not None and link not in found:
             found.add(link)
             link = items[link].parent
+    return frozenset(found)
+
+
+def _repeated_scores(items: dict[str, ItemDef], scores: list[ScoreDef]) -> frozenset[str]:
+    """The calculated items under a repeating group or question (a score per repetition)."""
+    found: set[str] = set()
+    for score in scores:
+        parent = items[score.link_id].parent
+        while parent is not None and not items[parent].repeats:
+            parent = items[parent].parent
+        if parent is not None:
+            found.add(score.link_id)
     return frozenset(found)
 
 

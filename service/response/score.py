@@ -183,8 +183,9 @@ class _Run:
         if scope.variables:
             variables = dict(variables)
             for variable in scope.variables:
-                label = f"variable %{variable.name}"
-                found = self.evaluate(label, variables, variable.expression, context)
+                found = self.evaluate(
+                    "variable %{}", variable.name, variables, variable.expression, context
+                )
                 variables[variable.name] = found
         if scope.score is not None:
             self.score(scope.score, variables, context)
@@ -211,28 +212,36 @@ class _Run:
         return [a for a in answers if type(a) is dict] if type(answers) is list else [{}]
 
     def evaluate(
-        self, where: str, variables: dict[str, list[Any]], expression: Expression, context: Any
+        self,
+        what: str,
+        name: str,
+        variables: dict[str, list[Any]],
+        expression: Expression,
+        context: Any,
     ) -> list[Any]:
-        """Run one expression; budget or evaluation failures become UnprocessableContent."""
+        """Run one expression (`what`, a template, names it with `name` in a failure);
+        budget or evaluation failures become UnprocessableContent."""
         self.env.variables = variables
         self.env.context = context
         try:
             return expression.evaluate([context], self.env)
         except BudgetExceeded as exc:
-            raise _failure(f"{where}: {exc}", rules.SCORE_TOO_COSTLY, IssueType.TOO_COSTLY) from exc
+            text = f"{what.format(name)}: {exc}"
+            raise _failure(text, rules.SCORE_TOO_COSTLY, IssueType.TOO_COSTLY) from exc
         except FhirPathError as exc:
-            raise _failure(f"{where}: {exc}", rules.SCORE_FAILED, IssueType.PROCESSING) from exc
+            text = f"{what.format(name)}: {exc}"
+            raise _failure(text, rules.SCORE_FAILED, IssueType.PROCESSING) from exc
 
     def score(self, definition: ScoreDef, variables: dict[str, list[Any]], holder: Any) -> None:
         """Compute one score in the instance holding its item, fill it in there, and note why
         it is withheld or differs.
         """
         link = definition.link_id
-        result = self.evaluate(f"score '{link}'", variables, definition.expression, holder)
+        result = self.evaluate("score '{}'", link, variables, definition.expression, holder)
         value = _at_precision(_value(definition, result), self.cq.items[link].max_decimal_places)
         interpretation = _band(definition, value)
         instance = None
-        if self._repeated(link):
+        if link in self.cq.repeated_scores:
             instance = self.instances[link] = self.instances.get(link, -1) + 1
         self.scores.append(Score(link, definition.code, value, interpretation, instance))
         items = [item for item in holder.get("item", ()) if item["linkId"] == link]
@@ -247,15 +256,6 @@ class _Run:
                 item["answer"] = [{_VALUE_KEY[definition.type]: value}]
         if value is not None and not items and self._writable(holder):
             self._insert(definition, value, holder)
-
-    def _repeated(self, link: str) -> bool:
-        """Whether the item is under a repeating group or question (a score per repetition)."""
-        parent = self.cq.items[link].parent
-        while parent is not None:
-            if self.cq.items[parent].repeats:
-                return True
-            parent = self.cq.items[parent].parent
-        return False
 
     def _writable(self, holder: Any) -> bool:
         """The response or a group instance in it (`paths` notes items only): where a missing
@@ -377,7 +377,7 @@ _LARGEST = 2**63 - 1
 
 
 def _band(definition: ScoreDef, value: float | bool | None) -> dict[str, Any] | None:
-    if value is None or type(value) is bool:
+    if not definition.bands or value is None or type(value) is bool:
         return None
     return next((b.interpretation for b in definition.bands if b.contains(value)), None)
 

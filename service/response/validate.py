@@ -206,7 +206,7 @@ class _Walk:
         elif definition.max_occurs is not None and count == definition.max_occurs + 1:
             text = f"item '{link}' appears more than its maxOccurs {definition.max_occurs} times"
             self.error(IssueType.STRUCTURE, text, where, rules.QR_OCCURS_MAX, link)
-        return max(last, definition.position)
+        return definition.position if definition.position > last else last
 
     def _item(self, item: dict[str, Any], definition: ItemDef, where: str, depth: int) -> bool:
         check_elements(self.out.issues, ITEM, item, where, definition.link_id)
@@ -310,19 +310,33 @@ class _Walk:
 
     def finish(self, status: str, deadline: float | None) -> None:
         """The checks that need the whole response: enablement, constraints, completeness."""
+        if not (self.cq.enable_expressions or self.cq.constraints):
+            # No expression to evaluate (most instruments): no environment to build.
+            enabled = Enablement(self.cq.items, self.cq.conditional, self.root)
+            self._disabled_answers(enabled)
+            self._required(status, enabled)
+            return
         evaluator = Evaluator(self.cq, self.response, self.out, deadline)
         enabled = Enablement(self.cq.items, self.cq.conditional, self.root, evaluator.enabled)
-        for link, where, frame in self.answered_at:
-            if not enabled(link, frame):
-                text = f"item '{link}' is disabled (enableWhen) but has answers"
-                here = f"{where}.answer"
-                self.error(IssueType.INVARIANT, text, here, rules.QR_ANSWER_ON_DISABLED, link)
+        self._disabled_answers(enabled)
         for constraint in self.cq.constraints.get(None, ()):
             evaluator.check(constraint, None, self.response, "QuestionnaireResponse")
         for link, item, where, frame in self.occurrences:
             if enabled(link, frame):
                 for constraint in self.cq.constraints[link]:
                     evaluator.check(constraint, link, item, where, frame)
+        self._required(status, enabled)
+
+    def _disabled_answers(self, enabled: Enablement) -> None:
+        """Answers on items that enableWhen disables."""
+        for link, where, frame in self.answered_at:
+            if not enabled(link, frame):
+                text = f"item '{link}' is disabled (enableWhen) but has answers"
+                here = f"{where}.answer"
+                self.error(IssueType.INVARIANT, text, here, rules.QR_ANSWER_ON_DISABLED, link)
+
+    def _required(self, status: str, enabled: Enablement) -> None:
+        """Required items and minOccurs, demanded as the response's status says."""
         severity = _REQUIRED_SEVERITY.get(status)
         if severity is not None:
             self._complete(severity, enabled)

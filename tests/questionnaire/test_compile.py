@@ -401,3 +401,37 @@ def test_a_limit_without_a_value_is_ignored() -> None:
     minimum = {"url": "http://hl7.org/fhir/StructureDefinition/minValue"}
     cq = compile_questionnaire(_q({**ONE, "extension": [minimum, 5]}))
     assert cq.items["1"].min_value is None
+
+
+def test_repeated_scores_are_those_under_a_repeating_item() -> None:
+    """A score per repetition: under a repeating group or question, however deep; not under
+    non-repeating ones nor at the top level."""
+    questionnaire = _q(
+        {"linkId": "top", "type": "decimal", "extension": [_calc("1")]},
+        {
+            "linkId": "once",
+            "type": "group",
+            "item": [{"linkId": "in-once", "type": "decimal", "extension": [_calc("1")]}],
+        },
+        {
+            "linkId": "many",
+            "type": "group",
+            "repeats": True,
+            "item": [
+                {
+                    "linkId": "inner",
+                    "type": "group",
+                    "item": [{"linkId": "deep", "type": "decimal", "extension": [_calc("1")]}],
+                }
+            ],
+        },
+        {
+            "linkId": "q",
+            "type": "string",
+            "repeats": True,
+            "item": [{"linkId": "under-answer", "type": "decimal", "extension": [_calc("1")]}],
+        },
+    )
+    cq = compile_questionnaire(questionnaire)
+    assert cq.calculated == {"top", "in-once", "deep", "under-answer"}
+    assert cq.repeated_scores == {"deep", "under-answer"}

@@ -633,3 +633,42 @@ def test_an_answer_without_its_items_is_checked_as_its_children_demand(required:
     found = [(i.rule, i.expression) for i in validate_response(cq, response).issues]
     missing = ("qr-required-missing", "QuestionnaireResponse.item[0].answer[0]")
     assert found == ([missing] if required else [])
+
+
+def _never_firing(questionnaire: dict[str, Any]) -> dict[str, Any]:
+    """The Questionnaire with a targetConstraint that always holds: validation then builds its
+    expression environment, which it leaves out for content without expressions."""
+    parts = [
+        {"url": "key", "valueId": "always"},
+        {"url": "severity", "valueCode": "error"},
+        {"url": "human", "valueString": "always holds"},
+        {
+            "url": "expression",
+            "valueExpression": {"language": "text/fhirpath", "expression": "true"},
+        },
+    ]
+    constraint = {"url": "http://hl7.org/fhir/StructureDefinition/targetConstraint"}
+    questionnaire.setdefault("extension", []).append({**constraint, "extension": parts})
+    return questionnaire
+
+
+@pytest.mark.parametrize("status", ["completed", "in-progress", "amended", "stopped"])
+@pytest.mark.parametrize("case", ["valid", "disabled", "missing", "both"])
+def test_validation_without_expressions_equals_validation_with_them(status: str, case: str) -> None:
+    """Content without enableWhenExpression or targetConstraint skips the expression set-up:
+    enableWhen, required and minOccurs come out exactly as when the set-up is there."""
+    response = toy_response()
+    response["status"] = status
+    if case in ("disabled", "both"):
+        response["item"][0]["answer"] = [{"valueBoolean": False}]  # packs and heavy disabled
+    if case in ("missing", "both"):
+        del response["item"][2]["item"][0]  # mood, required
+    plain = toy()
+    assert not plain.enable_expressions
+    assert not plain.constraints
+    with_expressions = compile_questionnaire(_never_firing(copy.deepcopy(plain.questionnaire)))
+    assert with_expressions.constraints
+    found = validate_response(plain, copy.deepcopy(response)).issues
+    assert found == validate_response(with_expressions, response).issues
+    reported = case in ("disabled", "both") or (case == "missing" and status != "stopped")
+    assert bool(found) == reported
