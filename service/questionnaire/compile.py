@@ -111,8 +111,7 @@ class CompiledQuestionnaire:
     conditional: frozenset[str] = frozenset()  # items with enableWhen(Expression), or under one
     calculated: frozenset[str] = frozenset()  # items the service fills in (scores)
     score_paths: frozenset[str] = frozenset()  # the calculated items and their ancestors
-    # Calculated items under a repeating group or question: a score per repetition.
-    repeated_scores: frozenset[str] = frozenset()
+    repeated_scores: frozenset[str] = frozenset()  # calculated, under a repeating item
     item_variables: dict[str, tuple[Variable, ...]] = field(default_factory=dict)
     enable_expressions: dict[str, Expression] = field(default_factory=dict)
     constraints: dict[str | None, tuple[Constraint, ...]] = field(default_factory=dict)
@@ -246,14 +245,13 @@ def _score_paths(items: dict[str, ItemDef], scores: list[ScoreDef]) -> frozenset
 
 def _repeated_scores(items: dict[str, ItemDef], scores: list[ScoreDef]) -> frozenset[str]:
     """The calculated items under a repeating group or question (a score per repetition)."""
-    found: set[str] = set()
-    for score in scores:
-        parent = items[score.link_id].parent
-        while parent is not None and not items[parent].repeats:
-            parent = items[parent].parent
-        if parent is not None:
-            found.add(score.link_id)
-    return frozenset(found)
+
+    def repeats(link_id: str | None) -> bool:  # link_id or one of its ancestors
+        while link_id is not None and not items[link_id].repeats:
+            link_id = items[link_id].parent
+        return link_id is not None
+
+    return frozenset(score.link_id for score in scores if repeats(items[score.link_id].parent))
 
 
 def _issue(expression: str, text: str, rule: Rule, code: IssueType = IssueType.INVALID) -> Issue:
