@@ -107,15 +107,13 @@ class RapportWorker(BalancedWorker):
         )
         super().init_process()
 
-    # -- a worker takes connections only while it has a free thread and no more than its --
-    # -- siblings: otherwise they wait in the listen backlog the workers share, where ------
-    # -- another worker takes them (service/api/balance.py) --------------------------------
-    # A worker that dies (killed, out of memory) takes with it only the requests its threads
-    # were serving and those it was reading.
+    # -- a worker takes connections only while it has a free thread -----------------------
+    # Otherwise they wait in the listen backlog the workers share, where another worker may
+    # take them, and a worker that dies (killed, out of memory) takes with it only the
+    # requests its threads were serving and those it was reading.
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        """The balance's (none while a sibling holds fewer connections), and never while
-        every thread is busy."""
+        """gunicorn's, and never while every thread is busy."""
         super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
 
     def enqueue_req(self, conn: TConn) -> None:
@@ -151,11 +149,9 @@ class RapportWorker(BalancedWorker):
         except InterruptedError:
             return
         for key, _ in sorted(events, key=lambda event: event[0].fileobj in self.sockets):
-            if key.fileobj in self.sockets and not self._accepting:
+            if key.fileobj in self.sockets and self._busy >= self.cfg.threads:
                 continue  # left in the backlog the workers share
             key.data(key.fileobj)
-        # Siblings' counts move without waking this loop: look again once a round.
-        self.set_accept_enabled(self.nr_conns < self.worker_connections and self.alive)
 
     def accept(self, listener: Any) -> None:
         """Take a new connection and read its first request in the loop."""
