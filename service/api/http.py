@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import http_date, parse_date
 from werkzeug.routing import BaseConverter
+from werkzeug.sansio.utils import get_current_url
 from werkzeug.wsgi import get_input_stream
 
 from service.catalog import CatalogReader, SiteCatalogue
@@ -101,7 +103,17 @@ def catalog() -> CatalogReader:
 def base_url() -> str:
     """The public base of the FHIR API: the setting, else what this request came in on."""
     configured = state().settings.base_url
-    return configured.rstrip("/") if configured else request.url_root.rstrip("/") + "/fhir"
+    if configured:
+        return configured.rstrip("/")
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    return _fhir_base(req.scheme, req.host, req.root_path)
+
+
+@functools.lru_cache(maxsize=64)
+def _fhir_base(scheme: str, host: str, root_path: str) -> str:
+    # `request.url_root` quotes the URL and decodes it again on every request, and a
+    # worker sees few distinct hosts (bounded: the Host header is the client's to choose).
+    return get_current_url(scheme, host, root_path).rstrip("/") + "/fhir"
 
 
 def wants_pretty() -> bool:

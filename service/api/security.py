@@ -16,6 +16,7 @@ from typing import Final
 from flask import Flask, Response, request
 
 from service.api.http import state
+from service.config import Settings
 
 __all__ = ["ALLOWED_HEADERS", "ALLOWED_METHODS", "init_app"]
 
@@ -34,14 +35,12 @@ _PREFLIGHT_MAX_AGE: Final = "600"
 _LOCAL_ORIGIN: Final = re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::[0-9]{1,5})?")
 
 
-def _cors() -> bool:
-    settings = state().settings
+def _cors(settings: Settings) -> bool:
     return bool(settings.cors_origins) or settings.local_cors
 
 
-def _allowed_origin() -> str | None:
+def _allowed_origin(settings: Settings) -> str | None:
     origin = request.headers.get("Origin")
-    settings = state().settings
     if origin is None:
         return None
     if origin in (settings.cors_origins or ()):
@@ -53,7 +52,7 @@ def _preflight() -> Response | None:
     # Fetch §3.2.2: a CORS preflight is OPTIONS with Origin and Access-Control-Request-Method.
     if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
         return None
-    origin = _allowed_origin()
+    origin = _allowed_origin(state().settings)
     if origin is None:
         return None  # Flask's own OPTIONS answer, without CORS headers: the browser stops
     response = Response(status=204)
@@ -65,18 +64,23 @@ def _preflight() -> Response | None:
 
 
 def _headers(response: Response) -> Response:
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
     # Operation results are about one patient: no cache may keep them (nor error answers).
     if request.method not in {"GET", "HEAD", "OPTIONS"} or (
-        response.status_code >= 400 and "Cache-Control" not in response.headers
+        response.status_code >= 400 and "Cache-Control" not in headers
     ):
-        response.headers["Cache-Control"] = "no-store"
-    if _cors():
-        response.vary.add("Origin")
-        origin = _allowed_origin()
-        if origin is not None and "Access-Control-Allow-Origin" not in response.headers:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        headers["Cache-Control"] = "no-store"
+    settings = state().settings
+    if _cors(settings):
+        if "Vary" in headers:
+            response.vary.add("Origin")
+        else:  # what `vary.add` writes, without parsing and re-serialising an empty set
+            headers["Vary"] = "Origin"
+        origin = _allowed_origin(settings)
+        if origin is not None and "Access-Control-Allow-Origin" not in headers:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
 
 

@@ -100,8 +100,24 @@ def _finish(response: Response) -> Response:
             "duration_ms": round(elapsed * 1000, 1),
             "client": f"sub:{subject}" if subject else req.remote_addr or "unknown",
         }
-        log.info("request", extra={FIELDS: fields})
+        # Logger.info less its findCaller (a walk up the stack to name this very line): the
+        # same record, handlers and filters, with the caller given.
+        record = log.makeRecord(
+            log.name,
+            logging.INFO,
+            __file__,
+            _LINE,
+            "request",
+            (),
+            None,
+            "_finish",
+            {FIELDS: fields},
+        )
+        log.handle(record)
     return response
+
+
+_LINE: Final = _finish.__code__.co_firstlineno
 
 
 def count_score(compiled: CompiledQuestionnaire) -> None:
@@ -167,5 +183,6 @@ def init_app(app: Flask) -> None:
     app.extensions[_CHILDREN] = {}
     app.register_blueprint(blueprint)
     app.before_request(_start)
-    app.before_request(_metrics_port_serves_metrics_only)
+    if state(app).settings.metrics_bind:  # without a metrics port, nothing to keep off it
+        app.before_request(_metrics_port_serves_metrics_only)
     app.after_request(_finish)  # after_request runs in reverse: this one runs last

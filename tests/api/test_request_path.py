@@ -6,7 +6,14 @@ off by default, and then they must cost nothing: no hook of theirs is registered
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+from flask import Response, request
+
 from service import create_app
+from service.api.http import base_url
+from service.api.security import _headers
 from service.config import load_settings
 
 
@@ -23,3 +30,46 @@ def test_no_auth_or_rate_limit_hook_when_both_are_off() -> None:
     # What does run: timing and request id, CORS preflight, the catalogue snapshot, negotiation.
     assert "service.api.telemetry._start" in hooks
     assert "service.api._negotiate" in hooks
+
+
+def test_no_metrics_port_hook_without_a_metrics_port() -> None:
+    hook = "service.api.telemetry._metrics_port_serves_metrics_only"
+    assert hook not in _hooks({})
+    assert hook in _hooks({"RAPPORT_METRICS_BIND": "127.0.0.1:9100"})
+
+
+@pytest.mark.parametrize(
+    ("base", "path"),
+    [
+        ("http://localhost/", "/fhir/metadata"),
+        ("https://ex.org:8443/app/", "/app/fhir/metadata"),
+        ("http://[::1]:80/a%20b/", "/a%20b/fhir/metadata"),
+        ("http://xn--bcher-kva.ch/r%C3%A9/", "/r%C3%A9/fhir/metadata"),
+    ],
+)
+def test_the_fhir_base_is_what_the_request_came_in_on(base: str, path: str) -> None:
+    # base_url() keeps the bases it built; each must still be this request's own.
+    app = create_app(load_settings(environ={}))
+    for _ in range(2):  # built, then kept
+        with app.test_request_context(path, base_url=base):
+            assert base_url() == request.url_root.rstrip("/") + "/fhir"
+
+
+def test_the_request_log_record_names_its_caller(caplog: pytest.LogCaptureFixture) -> None:
+    client = create_app(load_settings(environ={})).test_client()
+    with caplog.at_level(logging.INFO, logger="service.request"):
+        client.get("/fhir/metadata")
+    (record,) = [r for r in caplog.records if r.name == "service.request"]
+    assert (record.module, record.funcName, record.getMessage()) == (
+        "telemetry",
+        "_finish",
+        "request",
+    )
+
+
+@pytest.mark.parametrize(("given", "sent"), [(None, "Origin"), ("Accept", "Accept, Origin")])
+def test_cors_adds_origin_to_vary(given: str | None, sent: str) -> None:
+    app = create_app(load_settings(environ={}))  # loopback bind: CORS for local pages
+    with app.test_request_context("/fhir/metadata"):
+        response = Response(b"{}", headers={"Vary": given} if given else {})
+        assert _headers(response).headers["Vary"] == sent
