@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -40,6 +40,7 @@ _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", 
 #: The WSGI environ key gunicorn's access log reads the route template from.
 ENVIRON_ROUTE: Final = "rapport.route"
 _CHILDREN: Final = "rapport.metric_children"
+_SCORE_CHILDREN: Final = "rapport.score_children"
 
 
 def _metrics() -> Metrics:
@@ -68,12 +69,21 @@ def _children(method: str, template: str, status: int) -> tuple[Any, Any]:
     return found
 
 
+def _new_request_id() -> str:
+    """A random UUID (RFC 9562 version 4) as 32 hex digits: `uuid.uuid4().hex`, without
+    building a UUID object to read its hex back."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC variant
+    return raw.hex()
+
+
 def _start() -> None:
     # One lookup of each context-local proxy: every attribute read through one costs a call.
     req = request._get_current_object()  # type: ignore[attr-defined]
     ctx = g._get_current_object()
     given = req.headers.get(REQUEST_ID, "")
-    ctx.request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+    ctx.request_id = given if _SAFE_ID.fullmatch(given) else _new_request_id()
     ctx.request_started = time.perf_counter()
     rule = req.url_rule
     req.environ[ENVIRON_ROUTE] = rule.rule if rule is not None else "unmatched"
@@ -125,7 +135,12 @@ def count_score(compiled: CompiledQuestionnaire) -> None:
     entry = catalog().get("Questionnaire", compiled.id) if compiled.id else None
     # Only catalogue ids become labels: inline and contained ids are the caller's own text.
     label = compiled.id if entry is not None and entry.compiled is compiled else "inline"
-    _metrics().scores.labels(label).inc()
+    # As _children: one labels() per catalogue id (a bounded set) and `inline`, not per call.
+    cache: dict[str, Any] = current_app.extensions[_SCORE_CHILDREN]
+    child = cache.get(label)
+    if child is None:
+        child = cache[label] = _metrics().scores.labels(label)
+    child.inc()
 
 
 def count_validation(issues: Iterable[Issue]) -> None:
@@ -181,6 +196,7 @@ def init_app(app: Flask) -> None:
     """Register /metrics and the hooks; call first, so the timing spans every other hook."""
     app.extensions["rapport.metrics"] = Metrics(lambda: _view(app))
     app.extensions[_CHILDREN] = {}
+    app.extensions[_SCORE_CHILDREN] = {}
     app.register_blueprint(blueprint)
     app.before_request(_start)
     if state(app).settings.metrics_bind:  # without a metrics port, nothing to keep off it

@@ -7,6 +7,7 @@ off by default, and then they must cost nothing: no hook of theirs is registered
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 from flask import Response, request
@@ -73,3 +74,12 @@ def test_cors_adds_origin_to_vary(given: str | None, sent: str) -> None:
     with app.test_request_context("/fhir/metadata"):
         response = Response(b"{}", headers={"Vary": given} if given else {})
         assert _headers(response).headers["Vary"] == sent
+
+
+def test_generated_request_ids_are_version_4_uuids() -> None:
+    client = create_app(load_settings(environ={})).test_client()
+    ids = {client.get("/fhir/metadata").headers["X-Request-ID"] for _ in range(50)}
+    assert len(ids) == 50
+    for given in ids:
+        assert uuid.UUID(hex=given).hex == given
+        assert (uuid.UUID(hex=given).version, uuid.UUID(hex=given).variant) == (4, uuid.RFC_4122)
