@@ -132,9 +132,10 @@ _LINE: Final = _finish.__code__.co_firstlineno
 
 def count_score(compiled: CompiledQuestionnaire) -> None:
     """Count one scored response against its catalogue Questionnaire (else `inline`)."""
-    entry = catalog().get("Questionnaire", compiled.id) if compiled.id else None
+    given = compiled.id
+    entry = catalog().get("Questionnaire", given) if given else None
     # Only catalogue ids become labels: inline and contained ids are the caller's own text.
-    label = compiled.id if entry is not None and entry.compiled is compiled else "inline"
+    label = given if given and entry is not None and entry.compiled is compiled else "inline"
     # As _children: one labels() per catalogue id (a bounded set) and `inline`, not per call.
     cache: dict[str, Any] = current_app.extensions[_SCORE_CHILDREN]
     child = cache.get(label)
