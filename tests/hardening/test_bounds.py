@@ -8,6 +8,7 @@ was not stopped (the deadline was checked only before an entry started).
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 import urllib.error
@@ -214,21 +215,23 @@ def test_expressions_slow_to_parse_are_refused_at_the_cost_of_their_length(
     client: FlaskClient,
 ) -> None:
     """8,000 characters of `1+1+...` (the most a contained Questionnaire may hold, in four
-    expressions): each nests too deeply, but ANTLR's full-context prediction spent 3.3-5.8 s
-    of the process's CPU on the request before saying so (machine loaded); its SLL prediction
-    takes 0.44-0.58 s. Measured in CPU time, which other work on the machine moves little."""
+    expressions): each nests too deeply, but ANTLR's full-context prediction spent 3.3-8.6 s
+    of CPU on the request before saying so; its SLL prediction takes 0.44-0.9 s. Measured in
+    this thread's CPU time, after a collection (in the full suite, on a host running ~2x
+    slow, process CPU time with the suite's heap to collect reached 1.8 s)."""
     sums = ["+".join(["1"] * 1000)[:1990] + f"+{n}" for n in range(4)]
     response = _contained(sums)
-    started = time.process_time()
+    gc.collect()
+    started = time.thread_time()
     answer = client.post(
         "/fhir/QuestionnaireResponse/$score", data=json.dumps(response), headers=CT
     )
-    spent = time.process_time() - started
+    spent = time.thread_time() - started
     assert answer.status_code == 422
     issues = answer.get_json()["issue"]
     assert all("nests too deeply" in issue["details"]["text"] for issue in issues), issues
     assert len(issues) == 4
-    assert spent < 1.5, spent
+    assert spent < 3.0, spent
 
 
 def _long_key(tail: str) -> bytes:
