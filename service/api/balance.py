@@ -40,8 +40,8 @@ STALE_SECONDS: Final = 2.0
 #: A heartbeat never given, or taken back: older than any clock reading.
 _NEVER: Final = -math.inf
 
-# The table is doubles: [rows handed out, unused, then per row: connections, heartbeat].
-_HEAD: Final = 2
+# The table is doubles: [rows handed out, then per row: connections, heartbeat].
+_HEAD: Final = 1
 
 
 class Balance:

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -40,7 +40,6 @@ _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", 
 #: The WSGI environ key gunicorn's access log reads the route template from.
 ENVIRON_ROUTE: Final = "rapport.route"
 _CHILDREN: Final = "rapport.metric_children"
-_SCORE_CHILDREN: Final = "rapport.score_children"
 
 
 def _metrics() -> Metrics:
@@ -54,18 +53,26 @@ def route() -> str:
     return rule.rule if rule is not None else "unmatched"
 
 
-def _children(method: str, template: str, status: int) -> tuple[Any, Any]:
-    # prometheus-client's labels() takes a lock and builds a key on every call; the set of
-    # (method, route template, status) is small and fixed, so look each child up once.
-    cache: dict[tuple[str, str, int], tuple[Any, Any]] = current_app.extensions[_CHILDREN]
-    key = (method, template, status)
+def _child(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    # prometheus-client's labels() takes a lock and builds a key on every call; the label
+    # sets here (method, route template, status; catalogue ids) are small and fixed, so each
+    # child is looked up once.
+    cache: dict[tuple[Any, ...], Any] = current_app.extensions[_CHILDREN]
     found = cache.get(key)
     if found is None:
+        found = cache[key] = make()
+    return found
+
+
+def _children(method: str, template: str, status: int) -> tuple[Any, Any]:
+    def make() -> tuple[Any, Any]:
         metrics = _metrics()
-        found = cache[key] = (
+        return (
             metrics.requests.labels(method, template, str(status)),
             metrics.latency.labels(method, template),
         )
+
+    found: tuple[Any, Any] = _child(("request", method, template, status), make)
     return found
 
 
@@ -136,12 +143,7 @@ def count_score(compiled: CompiledQuestionnaire) -> None:
     entry = catalog().get("Questionnaire", given) if given else None
     # Only catalogue ids become labels: inline and contained ids are the caller's own text.
     label = given if given and entry is not None and entry.compiled is compiled else "inline"
-    # As _children: one labels() per catalogue id (a bounded set) and `inline`, not per call.
-    cache: dict[str, Any] = current_app.extensions[_SCORE_CHILDREN]
-    child = cache.get(label)
-    if child is None:
-        child = cache[label] = _metrics().scores.labels(label)
-    child.inc()
+    _child(("score", label), lambda: _metrics().scores.labels(label)).inc()
 
 
 def count_validation(issues: Iterable[Issue]) -> None:
@@ -197,7 +199,6 @@ def init_app(app: Flask) -> None:
     """Register /metrics and the hooks; call first, so the timing spans every other hook."""
     app.extensions["rapport.metrics"] = Metrics(lambda: _view(app))
     app.extensions[_CHILDREN] = {}
-    app.extensions[_SCORE_CHILDREN] = {}
     app.register_blueprint(blueprint)
     app.before_request(_start)
     if state(app).settings.metrics_bind:  # without a metrics port, nothing to keep off it

@@ -310,33 +310,25 @@ class _Walk:
 
     def finish(self, status: str, deadline: float | None) -> None:
         """The checks that need the whole response: enablement, constraints, completeness."""
-        if not (self.cq.enable_expressions or self.cq.constraints):
-            # No expression to evaluate (most instruments): no environment to build.
-            enabled = Enablement(self.cq.items, self.cq.conditional, self.root)
-            self._disabled_answers(enabled)
-            self._required(status, enabled)
-            return
-        evaluator = Evaluator(self.cq, self.response, self.out, deadline)
-        enabled = Enablement(self.cq.items, self.cq.conditional, self.root, evaluator.enabled)
-        self._disabled_answers(enabled)
-        for constraint in self.cq.constraints.get(None, ()):
-            evaluator.check(constraint, None, self.response, "QuestionnaireResponse")
-        for link, item, where, frame in self.occurrences:
-            if enabled(link, frame):
-                for constraint in self.cq.constraints[link]:
-                    evaluator.check(constraint, link, item, where, frame)
-        self._required(status, enabled)
-
-    def _disabled_answers(self, enabled: Enablement) -> None:
-        """Answers on items that enableWhen disables."""
+        cq = self.cq
+        evaluator: Evaluator | None = None
+        if cq.enable_expressions or cq.constraints:
+            evaluator = Evaluator(cq, self.response, self.out, deadline)
+            enabled = Enablement(cq.items, cq.conditional, self.root, evaluator.enabled)
+        else:  # no expression to evaluate (most instruments): no environment to build
+            enabled = Enablement(cq.items, cq.conditional, self.root)
         for link, where, frame in self.answered_at:
             if not enabled(link, frame):
                 text = f"item '{link}' is disabled (enableWhen) but has answers"
                 here = f"{where}.answer"
                 self.error(IssueType.INVARIANT, text, here, rules.QR_ANSWER_ON_DISABLED, link)
-
-    def _required(self, status: str, enabled: Enablement) -> None:
-        """Required items and minOccurs, demanded as the response's status says."""
+        if evaluator is not None:
+            for constraint in cq.constraints.get(None, ()):
+                evaluator.check(constraint, None, self.response, "QuestionnaireResponse")
+            for link, item, where, frame in self.occurrences:
+                if enabled(link, frame):
+                    for constraint in cq.constraints[link]:
+                        evaluator.check(constraint, link, item, where, frame)
         severity = _REQUIRED_SEVERITY.get(status)
         if severity is not None:
             self._complete(severity, enabled)
