@@ -47,7 +47,7 @@ FULL = Mode(
     interpreted=Plan(repeats=5, block_ns=300_000_000),
     engine_instruments=None,
     http=HttpPlan(seconds=5.0, pairs=5, latency_seconds=10.0, scaling_pairs=3),
-    http_bodies=("phq-9", "meq-30"),
+    http_bodies=("wai-sr", "phq-9", "meq-30"),
     startup_runs=5,
     profiled=("phq-9", "meq-30"),
     profile_requests=2000,
