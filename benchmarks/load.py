@@ -51,6 +51,9 @@ class Window:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    # New connections the client opened in this window: after a `Connection: close` answer
+    # (the server rebalancing kept-alive connections) or a connection error.
+    reconnects: int = 0
 
     @property
     def rps(self) -> float:
@@ -93,6 +96,7 @@ class _Worker(threading.Thread):
         # Per window index (by scheduled send time): latencies and failures.
         self.by_window: dict[int, list[float]] = {}
         self.failed_by_window: dict[int, int] = {}
+        self.reconnects_by_window: dict[int, int] = {}
 
     def run(self) -> None:
         config = self.config
@@ -114,16 +118,20 @@ class _Worker(threading.Thread):
             sent = due if config.rate else time.perf_counter()
             body = self.bodies[turn % len(self.bodies)]
             turn += 1
+            closed = False
             try:
                 connection.request("POST", config.path, body, headers)
                 response = connection.getresponse()
                 response.read()
                 ok = response.status == 200
+                closed = response.will_close
             except (OSError, http.client.HTTPException):
                 connection.close()
-                ok = False
+                ok, closed = False, True
             latency = time.perf_counter() - sent
             window = int((sent - self.start_at) / config.window) if config.window else 0
+            if closed and config.window:
+                self.reconnects_by_window[window] = self.reconnects_by_window.get(window, 0) + 1
             if ok:
                 self.latencies.append(latency)
                 if config.window:
@@ -187,6 +195,7 @@ def _windows(config: LoadConfig, workers: list[_Worker]) -> tuple[Window, ...]:
                 p95_ms=_percentile(ordered, 0.95),
                 p99_ms=_percentile(ordered, 0.99),
                 max_ms=_percentile(ordered, 1.0),
+                reconnects=sum(w.reconnects_by_window.get(index, 0) for w in workers),
             )
         )
     return tuple(found)

@@ -273,7 +273,11 @@ def _soak(soak: SoakResult | None) -> list[str]:
         f"{plan.seconds / 60:g} min ({len(soak.windows)} windows of {plan.window:g} s, by "
         "scheduled send time; latency from the scheduled send, so queueing counts). Worker RSS "
         "(/proc/PID/status VmRSS) is read at the end of each window; *others* is the cores "
-        "processes other than this gunicorn and its client kept busy over the window.",
+        "processes other than this gunicorn and its client kept busy over the window; "
+        "*worker cores* is each worker's CPU over the window, busiest first (an uneven split "
+        "of kept-alive connections shows as one worker near 1.0 and the other well under); "
+        "*reconnects* is the connections the client had to open again in the window, after a "
+        "`Connection: close` (the workers rebalancing, service/api/balance.py) or an error.",
         "",
         recycling,
         "",
@@ -294,14 +298,16 @@ def _soak(soak: SoakResult | None) -> list[str]:
         f" to {max(s.others_cores for s in soak.samples):.2f}",
         "",
         "| window s | req/s | errors | p50 ms | p95 ms | p99 ms | max ms "
-        "| RSS sum MB | largest worker MB | workers | others cores |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| RSS sum MB | largest worker MB | workers | worker cores | reconnects | others cores |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for window, sample in zip(soak.windows, soak.samples, strict=False):
         lines.append(
             f"| {window.start_s:g} to {window.start_s + window.seconds:g} | {window.rps:,.0f} "
             f"| {window.failed} | {window.p50_ms:.2f} | {window.p95_ms:.2f} "
             f"| {window.p99_ms:.2f} | {window.max_ms:.1f} | {sample.rss_sum_mb:.1f} "
-            f"| {sample.rss_max_mb:.1f} | {len(sample.workers)} | {sample.others_cores:.2f} |"
+            f"| {sample.rss_max_mb:.1f} | {len(sample.workers)} "
+            f"| {' / '.join(f'{c:.2f}' for c in sample.worker_cores)} | {window.reconnects:,} "
+            f"| {sample.others_cores:.2f} |"
         )
     return [*lines, ""]

@@ -63,13 +63,16 @@ class SoakPlan:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """The server at the end of one window: worker pids and RSS, and others' CPU use."""
+    """The server at the end of one window: worker pids and RSS, each worker's and others' CPU."""
 
     at_s: float
     workers: tuple[int, ...]
     rss_mb: tuple[float, ...]
     others_cores: float
     load_average: float
+    # Cores each worker used over the window, busiest first (an uneven split of the load
+    # shows here; a worker that started within the window counts from its start).
+    worker_cores: tuple[float, ...] = ()
 
     @property
     def rss_sum_mb(self) -> float:
@@ -180,6 +183,7 @@ def _hold(
     started = time.perf_counter()
     samples = []
     machine, ours = _machine_busy(), _cpu([master, client.pid, *first])
+    worker_cpu, last = {pid: _cpu([pid]) for pid in first}, started
     windows = max(1, round(plan.seconds / plan.window))
     for index in range(1, windows + 1):
         end = started + min(index * plan.window, plan.seconds)
@@ -190,12 +194,17 @@ def _hold(
         elapsed = now_machine[1] - machine[1]
         busy = (now_machine[0] - machine[0]) - (now_ours - ours)
         machine, ours = now_machine, now_ours
+        used = {pid: _cpu([pid]) for pid in pids}
+        span = max(1e-9, end - last)
+        cores = sorted(((used[p] - worker_cpu.get(p, 0.0)) / span for p in pids), reverse=True)
+        worker_cpu, last = used, end
         sample = Sample(
             at_s=end - started,
             workers=pids,
             rss_mb=tuple(_rss(pid) for pid in pids),
             others_cores=max(0.0, busy / elapsed) if elapsed else 0.0,
             load_average=os.getloadavg()[0],
+            worker_cores=tuple(cores),
         )
         samples.append(sample)
         progress(
