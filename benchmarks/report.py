@@ -8,6 +8,7 @@ from datetime import datetime
 
 from .engine import SCORE_GOAL, EngineResult
 from .hotspots import Profile
+from .load import Window
 from .machine import Machine
 from .portal import PortalResult, render_portal
 from .serving import NO_RECYCLING
@@ -277,7 +278,9 @@ def _soak(soak: SoakResult | None) -> list[str]:
         "*worker cores* is each worker's CPU over the window, busiest first (an uneven split "
         "of kept-alive connections shows as one worker near 1.0 and the other well under); "
         "*reconnects* is the connections the client had to open again in the window, after a "
-        "`Connection: close` (the workers rebalancing, service/api/balance.py) or an error.",
+        "`Connection: close` (the workers rebalancing, service/api/balance.py) or an error; "
+        "*CPU/req* is the workers' CPU over the window per request answered (it rises when the "
+        "same work costs more, as on a host running slower, and then the queue grows).",
         "",
         recycling,
         "",
@@ -298,8 +301,9 @@ def _soak(soak: SoakResult | None) -> list[str]:
         f" to {max(s.others_cores for s in soak.samples):.2f}",
         "",
         "| window s | req/s | errors | p50 ms | p95 ms | p99 ms | max ms "
-        "| RSS sum MB | largest worker MB | workers | worker cores | reconnects | others cores |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| RSS sum MB | largest worker MB | workers | worker cores | CPU/req µs | reconnects "
+        "| others cores |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for window, sample in zip(soak.windows, soak.samples, strict=False):
         lines.append(
@@ -307,7 +311,13 @@ def _soak(soak: SoakResult | None) -> list[str]:
             f"| {window.failed} | {window.p50_ms:.2f} | {window.p95_ms:.2f} "
             f"| {window.p99_ms:.2f} | {window.max_ms:.1f} | {sample.rss_sum_mb:.1f} "
             f"| {sample.rss_max_mb:.1f} | {len(sample.workers)} "
-            f"| {' / '.join(f'{c:.2f}' for c in sample.worker_cores)} | {window.reconnects:,} "
+            f"| {' / '.join(f'{c:.2f}' for c in sample.worker_cores)} "
+            f"| {_cpu_per_request(sample.worker_cores, window)} | {window.reconnects:,} "
             f"| {sample.others_cores:.2f} |"
         )
     return [*lines, ""]
+
+
+def _cpu_per_request(cores: tuple[float, ...], window: Window) -> str:
+    """The workers' CPU µs per request answered over one soak window ("-" without answers)."""
+    return f"{sum(cores) * window.seconds / window.ok * 1e6:,.0f}" if window.ok else "-"
