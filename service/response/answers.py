@@ -24,7 +24,7 @@ from .datatypes import check_value
 from .limits import check_limits
 from .primitives import check_primitive
 
-__all__ = ["Answers", "check_answer", "check_exclusive"]
+__all__ = ["Answers", "check_answer", "check_exclusive", "plain_answer"]
 
 _PATTERNS = {
     "Date": r4.DATE,
@@ -78,18 +78,30 @@ def check_answer(
     out: Answers, definition: ItemDef, answer: Any, item_where: str, index: int
 ) -> tuple[str, Any] | None:
     """Check answer `index` of the item at `item_where`; its (value type, value) when the
-    value is usable, else None. The common case, a Coding that is one of the options and
-    nothing else, is decided before the answer's path is even written out.
+    value is usable, else None. The common case (`plain_answer`) is decided before the
+    answer's path is even written out.
+    """
+    found = plain_answer(out, definition, answer)
+    if found is not None:
+        return found
+    return _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
+
+
+def plain_answer(out: Answers, definition: ItemDef, answer: Any) -> tuple[str, Any] | None:
+    """The common answer, a value[x] and nothing else that the full checks would pass
+    without an issue (one of the item's option Codings, an integer within its bounds): its
+    (value type, value), with nothing written to `out`. None: the full checks must look.
     """
     if type(answer) is dict and len(answer) == 1:
         if "valueCoding" in answer:
-            if "Coding" in allowed_types(definition):
-                return _known_coding(out, definition, answer, item_where, index)
+            value = answer["valueCoding"]
+            if "Coding" in allowed_types(definition) and _known_coding(out, definition, value):
+                return "Coding", value
         elif "valueInteger" in answer:
             value = answer["valueInteger"]
             if _plain_integer(definition, value):
                 return "Integer", value
-    return _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
+    return None
 
 
 def _check_answer(
@@ -136,30 +148,25 @@ def _check_answer(
     return value_type, value  # well-formed: enableWhen may compare it even if not allowed
 
 
-def _known_coding(
-    out: Answers, definition: ItemDef, answer: dict[str, Any], item_where: str, index: int
-) -> tuple[str, Any] | None:
-    """A Coding answer (`answer` is {"valueCoding": ...} and nothing else), decided by one
-    lookup when it is, byte for byte as canonical JSON (so `1` is not `1.0` nor `true`), one
-    of the item's option Codings as the Questionnaire writes them (`ItemDef.coding_forms`,
-    with their weight extensions, with or without display: what Smart Forms sends) that the
-    full checks pass. Those are checked once per item, when first needed; the checks see
-    nothing but the value, the item and the terminology, so the result stands. Any other
-    Coding is checked in full; nothing from a response is kept.
+def _known_coding(out: Answers, definition: ItemDef, value: Any) -> bool:
+    """A Coding (the value of an answer holding nothing else) decided clean by one lookup
+    when it is, byte for byte as canonical JSON (so `1` is not `1.0` nor `true`), one of
+    the item's option Codings as the Questionnaire writes them (`ItemDef.coding_forms`, with
+    their weight extensions, with or without display: what Smart Forms sends) that the full
+    checks pass. Those are checked once per item, when first needed; the checks see nothing
+    but the value, the item and the terminology, so the result stands. Any other Coding is
+    for the full checks (False); nothing from a response is kept.
     """
-    value = answer["valueCoding"]
     known = definition.clean_codings
     if definition.coding_forms:
         if not known:
             known.update(_accepted(out, definition))
         try:
             if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) in known:
-                return "Coding", value
+                return True
         except orjson.JSONEncodeError:  # beyond 64-bit integers, lone surrogates, ...
             pass
-    if _plain_option(definition, value):
-        return "Coding", value
-    return _check_answer(out, definition, answer, f"{item_where}.answer[{index}]")
+    return _plain_option(definition, value)
 
 
 def _accepted(out: Answers, definition: ItemDef) -> set[bytes]:

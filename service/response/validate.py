@@ -33,9 +33,10 @@ from service.questionnaire.compile import CompiledQuestionnaire, ItemDef
 from service.questionnaire.enable_when import Enablement, Frame
 from service.rules import Rule
 
-from .answers import Answers, check_answer, check_exclusive
+from .answers import Answers, check_answer, check_exclusive, plain_answer
 from .datatypes import ANSWER, ITEM, check_elements
 from .evaluate import Evaluator
+from .occurs import check_occurs, too_few
 from .structure import check_resource
 
 __all__ = ["MAX_DEPTH", "Validation", "validate_response"]
@@ -136,7 +137,7 @@ class _Walk:
             last = self._place(definition, where, last, seen)
             if definition.link_id in self.cq.constraints:
                 self.occurrences.append((definition.link_id, item, where, self.frame))
-            if self._item(item, definition, where, depth):
+            if self._plain(item, definition, where) or self._item(item, definition, where, depth):
                 container.answered.add(definition.link_id)
             if definition.min_occurs and definition.type != "group":
                 answers = item.get("answer")
@@ -208,6 +209,30 @@ class _Walk:
             self.error(IssueType.STRUCTURE, text, where, rules.QR_OCCURS_MAX, link)
         return definition.position if definition.position > last else last
 
+    def _plain(self, item: Any, definition: ItemDef, where: str) -> bool:
+        """The common question item, `{linkId, answer: [a plain value]}` with nothing to walk
+        under it, in one step; what `_item` would do with it, without its calls. False (and
+        nothing done): not that case, `_item`'s to check.
+        """
+        if len(item) != 2 or definition.type in ("group", "display"):
+            return False
+        raw = item.get("answer")
+        if type(raw) is not list or len(raw) != 1:
+            return False
+        link = definition.link_id
+        if definition.children and link not in self.cq.optional_children:
+            return False
+        value = plain_answer(self.out, definition, raw[0])
+        if value is None:
+            return False
+        self._array(raw, where, "answer", link)  # counts the answer against the limit
+        if definition.max_occurs is not None:
+            check_occurs(self.out, raw, definition, where)
+        if link in self.cq.conditional:
+            self.answered_at.append((link, where, self.frame))
+        self.frame.record(link, value)
+        return True
+
     def _item(self, item: dict[str, Any], definition: ItemDef, where: str, depth: int) -> bool:
         check_elements(self.out.issues, ITEM, item, where, definition.link_id)
         text, wanted = item.get("text"), definition.text
@@ -250,7 +275,7 @@ class _Walk:
         if raw is _ABSENT or not self._array(raw, where, "answer", link):
             return False
         if len(raw) > 1 or definition.min_occurs is not None or definition.max_occurs is not None:
-            self._occurs(raw, definition, where)
+            check_occurs(self.out, raw, definition, where)
         if link in self.cq.conditional:  # only these can be disabled
             self.answered_at.append((link, where, self.frame))
         values: list[tuple[str, Any]] = []
@@ -273,19 +298,6 @@ class _Walk:
         if len(values) > 1:
             check_exclusive(self.out, definition, values, where)
         return True
-
-    def _occurs(self, raw: list[Any], definition: ItemDef, where: str) -> None:
-        """Answer counts: repeats false allows one; min/maxOccurs bound a repeating question."""
-        link, count = definition.link_id, len(raw)
-        if count > 1 and not definition.repeats:
-            text = f"item '{link}' does not repeat but has {count} answers"
-            self.error(
-                IssueType.STRUCTURE, text, f"{where}.answer[1]", rules.QR_ANSWER_REPEATED, link
-            )
-        elif definition.max_occurs is not None and count > definition.max_occurs:
-            text = f"item '{link}' has {count} answers, more than its maxOccurs"
-            here = f"{where}.answer[{definition.max_occurs}]"
-            self.error(IssueType.STRUCTURE, text, here, rules.QR_OCCURS_MAX, link)
 
     def _nested(
         self,
@@ -342,37 +354,16 @@ class _Walk:
                     continue  # calculated items are the service's to fill (SDC)
                 missing = definition.required and link not in container.answered
                 if (missing or definition.min_occurs) and enabled(link, container.frame):
-                    self._too_few(severity, container, definition, missing)
-
-    def _too_few(
-        self, severity: IssueSeverity, container: _Container, definition: ItemDef, missing: bool
-    ) -> None:
-        """Report a required item not answered, or fewer answers or repetitions than
-        questionnaire-minOccurs; an item left out counts as none (a required one is
-        reported once, as required)."""
-        link = definition.link_id
-        if missing:
-            text = f"required item '{link}' is not answered"
-            self.out.add(
-                severity,
-                IssueType.REQUIRED,
-                text,
-                where=container.path,
-                rule=rules.QR_REQUIRED_MISSING,
-                link=link,
-            )
-        least = definition.min_occurs or 0
-        count, where = container.counts.get(link, (0, container.path))
-        if count < least and not (missing and count == 0):
-            text = f"item '{link}' occurs or is answered {count} times, fewer than {least}"
-            self.out.add(
-                severity,
-                IssueType.REQUIRED,
-                text,
-                where=where,
-                rule=rules.QR_OCCURS_MIN,
-                link=link,
-            )
+                    count, where = container.counts.get(link, (0, container.path))
+                    too_few(
+                        self.out,
+                        severity,
+                        definition,
+                        missing=missing,
+                        path=container.path,
+                        count=count,
+                        where=where,
+                    )
 
 
 #: How missing required answers are reported, by status (like the HL7 validator).

@@ -1,0 +1,131 @@
+"""The one-step check of a plain question item equals the general walk (issue 16).
+
+An item holding nothing but its linkId and one answer with a clean value (`_Walk._plain`)
+is decided without the general item walk. Giving every item its Questionnaire text, which
+no rule objects to, sends the same response through the general walk instead: on random
+responses to the shipped instruments and the toy (clean, near-miss and wrong answers,
+repeats, order, disabled items), both give exactly the same issues and answered items.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.questionnaire import CompiledQuestionnaire
+from service.response import validate_response
+from tests.builders.instruments import compiled, questionnaires
+from tests.builders.toy import toy, toy_questionnaire
+
+NAMES = sorted(questionnaires())
+WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+
+
+def _questionnaire(name: str) -> dict[str, Any]:
+    return toy_questionnaire() if name == "toy" else questionnaires()[name]
+
+
+def _compiled(name: str) -> CompiledQuestionnaire:
+    return toy() if name == "toy" else compiled(name)
+
+
+@st.composite
+def _value(draw: st.DrawFn, qitem: dict[str, Any]) -> dict[str, Any]:
+    """One answer: an option as written, plain or altered; an integer in or out of bounds;
+    a value of another type; or a value with something beside it."""
+    options = [o["valueCoding"] for o in qitem.get("answerOption", []) if "valueCoding" in o]
+    kind = draw(st.sampled_from(["option", "plain", "altered", "integer", "other", "extra"]))
+    if kind in ("option", "plain", "altered") and options:
+        coding = copy.deepcopy(draw(st.sampled_from(options)))
+        if kind == "plain":
+            coding.pop("extension", None)
+        elif kind == "altered":
+            change = draw(st.sampled_from(["weight", "display", "code", "unknown"]))
+            if change == "weight":
+                coding["extension"] = [{"url": WEIGHT, "valueDecimal": draw(st.integers(-1, 9))}]
+            elif change == "display":
+                coding["display"] = draw(st.sampled_from(["", "Other", coding.get("display")]))
+            elif change == "code":
+                coding["code"] = draw(st.sampled_from(["", "zz", 1]))
+            else:
+                coding["userSelected"] = draw(st.sampled_from([True, "yes"]))
+        return {"valueCoding": coding}
+    if kind in ("integer", "option", "plain", "altered"):
+        return {"valueInteger": draw(st.sampled_from([0, 1, 3, 6, 7, -1, 2**31, True, 1.5]))}
+    if kind == "other":
+        return draw(
+            st.sampled_from([{"valueString": "x"}, {"valueBoolean": True}, {"valueDecimal": 2}])
+        )
+    answer = draw(_value(qitem))
+    answer[draw(st.sampled_from(["id", "extension", "item", "valueString"]))] = "x"
+    return answer
+
+
+@st.composite
+def _items(draw: st.DrawFn, qitems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for qitem in qitems:
+        if draw(st.integers(0, 5)) == 0:
+            continue  # left out
+        item: dict[str, Any] = {"linkId": qitem["linkId"]}
+        if qitem.get("type") == "group":
+            item["item"] = draw(_items(qitem.get("item", [])))
+        elif qitem.get("type") != "display" or draw(st.integers(0, 9)) == 0:
+            item["answer"] = [draw(_value(qitem)) for _ in range(draw(st.sampled_from([1, 1, 2])))]
+        found.append(item)
+        if draw(st.integers(0, 19)) == 0:
+            found.append(copy.deepcopy(item))  # repeated
+    if len(found) > 1 and draw(st.integers(0, 9)) == 0:
+        found[0], found[-1] = found[-1], found[0]  # out of order
+    return found
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    name = draw(st.sampled_from([*NAMES, "toy"]))
+    status = draw(st.sampled_from(["completed", "in-progress"]))
+    items = draw(_items(_questionnaire(name)["item"]))
+    return name, {"resourceType": "QuestionnaireResponse", "status": status, "item": items}
+
+
+def _with_text(items: list[dict[str, Any]], cq: CompiledQuestionnaire) -> None:
+    """Every known item given its Questionnaire text (or any text where it has none)."""
+    for item in items:
+        definition = cq.items.get(item["linkId"])
+        item["text"] = (definition.text if definition else None) or "text"
+        _with_text(item.get("item", []), cq)
+        for answer in item.get("answer", []):
+            if type(answer.get("item")) is list:
+                _with_text(answer["item"], cq)
+
+
+def _outcome(cq: CompiledQuestionnaire, response: dict[str, Any]) -> tuple[Any, ...]:
+    validation = validate_response(cq, response)
+    return tuple(validation.issues), validation.answered
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cases())
+def test_plain_items_are_validated_as_the_general_walk_validates_them(
+    case: tuple[str, dict[str, Any]],
+) -> None:
+    name, response = case
+    cq = _compiled(name)
+    general = copy.deepcopy(response)
+    _with_text(general["item"], cq)
+    assert _outcome(cq, copy.deepcopy(response)) == _outcome(cq, general)
+
+
+def test_plain_items_answering_every_question_leave_no_issue() -> None:
+    cq = compiled("ebi")
+    items = [{"linkId": str(n), "answer": [{"valueInteger": 3}]} for n in range(1, 7)]
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{cq.url}|{cq.version}",
+        "status": "completed",
+        "item": items,
+    }
+    assert _outcome(cq, response) == ((), frozenset(str(n) for n in range(1, 7)))
