@@ -190,11 +190,11 @@ def _repeat_member(name: str) -> Step:
 
     def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
         found: list[Any] = []
-        add = Seen().add
+        fresh = Seen().fresh
         frontier = items
         while frontier:
             run.spend(len(frontier))
-            frontier = [new for new in navigate(frontier, name, choices) if add(new)]
+            frontier = fresh(navigate(frontier, name, choices))
             found.extend(frontier)
         return found
 

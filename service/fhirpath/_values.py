@@ -128,6 +128,8 @@ def navigate(items: list[Any], name: str, choices: frozenset[str]) -> list[Any]:
             continue
         value = item.get(name, MISSING)
         if value is MISSING:
+            if choices.isdisjoint(item):
+                continue  # the common case (an item without child items), decided in C
             for key in item:
                 if key in choices:
                     value = item[key]
@@ -267,6 +269,21 @@ class Seen:
                 return False
         bucket.append(item)
         return True
+
+    def fresh(self, items: list[Any]) -> list[Any]:
+        """The items not seen before, in order, each remembered: `add` on each, in one call."""
+        buckets, add = self._buckets, self.add
+        kept = []
+        for item in items:
+            if type(item) is dict:  # repeat(item)'s case, inline: a linkId not seen before
+                key = item.get("linkId")
+                if type(key) is str and key not in buckets:
+                    buckets[key] = [item]
+                    kept.append(item)
+                    continue
+            if add(item):
+                kept.append(item)
+        return kept
 
 
 def _bucket(item: Any, kind: type) -> Any:

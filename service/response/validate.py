@@ -81,7 +81,7 @@ def validate_response(cq: CompiledQuestionnaire, response: Any, *, base: str = "
         text = f"Validation stopped after {MAX_ISSUES - 1} issues; fix these and validate again"
         stopped = Issue(IssueSeverity.INFORMATION, IssueType.TOO_COSTLY, text)
         return Validation([*walk.out.issues, stopped], deadline=deadline)
-    answered = frozenset(walk.root.values)
+    answered = frozenset(walk.root.values if walk.conditions else walk.answered)
     return Validation(walk.out.issues, answered, deadline)
 
 
@@ -108,6 +108,9 @@ class _Walk:
         self.root = self.frame = Frame(response, "QuestionnaireResponse")
         # Frames per instance only when enableWhen or item variables (their %context) need them.
         self.framed = bool(cq.conditional or cq.item_variables)
+        # The answers themselves only for enableWhen to compare; without it, which items have one.
+        self.conditions = bool(cq.conditional)
+        self.answered: set[str] = set()
         self.answered_at: list[tuple[str, str, Frame]] = []
         self.containers: list[_Container] = []
         self.occurrences: list[tuple[str, dict[str, Any], str, Frame]] = []  # for constraints
@@ -230,7 +233,10 @@ class _Walk:
             check_occurs(self.out, raw, definition, where)
         if link in self.cq.conditional:
             self.answered_at.append((link, where, self.frame))
-        self.frame.record(link, value)
+        if self.conditions:
+            self.frame.record(link, value)
+        else:
+            self.answered.add(link)
         return True
 
     def _item(self, item: dict[str, Any], definition: ItemDef, where: str, depth: int) -> bool:
@@ -286,7 +292,10 @@ class _Walk:
             value = check_answer(self.out, definition, answer, where, index)
             values.append(value or ("", None))
             if value is not None:
-                self.frame.record(link, value)
+                if self.conditions:
+                    self.frame.record(link, value)
+                else:
+                    self.answered.add(link)
             if type(answer) is not dict:
                 continue
             if len(answer) == 1 and value is not None and quiet:

@@ -1,21 +1,24 @@
-"""The one-step check of a plain question item equals the general walk (issue 16).
+"""Validation's shortcuts equal the general walk (issue 16).
 
 An item holding nothing but its linkId and one answer with a clean value (`_Walk._plain`)
 is decided without the general item walk. Giving every item its Questionnaire text, which
 no rule objects to, sends the same response through the general walk instead: on random
 responses to the shipped instruments and the toy (clean, near-miss and wrong answers,
 repeats, order, disabled items), both give exactly the same issues and answered items.
+Likewise validation against a Questionnaire without enableWhen, which notes only which
+items are answered, equals validation against the same with an enableWhen added.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.questionnaire import CompiledQuestionnaire
+from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
 from service.response import validate_response
 from tests.builders.instruments import compiled, questionnaires
 from tests.builders.toy import toy, toy_questionnaire
@@ -129,3 +132,30 @@ def test_plain_items_answering_every_question_leave_no_issue() -> None:
         "item": items,
     }
     assert _outcome(cq, response) == ((), frozenset(str(n) for n in range(1, 7)))
+
+
+@functools.cache
+def _conditional(name: str) -> CompiledQuestionnaire:
+    """The instrument plus a display item enabled when its first question is answered: the
+    same rules for every other item, but validation now keeps answers for enableWhen."""
+    questionnaire = copy.deepcopy(questionnaires()[name])
+    first = next(i for i in questionnaire["item"] if i["type"] not in ("group", "display"))
+    condition = {"question": first["linkId"], "operator": "exists", "answerBoolean": True}
+    note = {"linkId": "note", "type": "display", "text": "Thanks", "enableWhen": [condition]}
+    questionnaire["item"].append(note)
+    return compile_questionnaire(questionnaire)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cases())
+def test_validation_without_enable_when_equals_validation_with_it(
+    case: tuple[str, dict[str, Any]],
+) -> None:
+    """Without enableWhen, validation notes which items are answered, not the answers."""
+    name, response = case
+    if name == "toy":
+        return  # the toy has enableWhen already
+    plain, conditional = compiled(name), _conditional(name)
+    assert not plain.conditional
+    assert conditional.conditional
+    assert _outcome(plain, copy.deepcopy(response)) == _outcome(conditional, response)
