@@ -137,8 +137,12 @@ class _Walk:
             if definition is None or definition.parent != parent:
                 self._bad_item(item, where, parent)
                 continue
-            last = self._place(definition, where, last, seen)
-            if definition.link_id in self.cq.constraints:
+            link = definition.link_id
+            if last <= definition.position and link not in seen and definition.max_occurs != 0:
+                seen[link], last = 1, definition.position  # in order, first: `_place` agrees
+            else:
+                last = self._place(definition, where, last, seen)
+            if link in self.cq.constraints:
                 self.occurrences.append((definition.link_id, item, where, self.frame))
             if self._plain(item, definition, where) or self._item(item, definition, where, depth):
                 container.answered.add(definition.link_id)
@@ -228,7 +232,10 @@ class _Walk:
         value = plain_answer(self.out, definition, raw[0])
         if value is None:
             return False
-        self._array(raw, where, "answer", link)  # counts the answer against the limit
+        if self.nodes < self.cq.limits.max_response_nodes:
+            self.nodes += 1  # `_array`'s count of the answer, inline
+        else:
+            self._array(raw, where, "answer", link)  # one over the limit: PayloadTooDeep
         if definition.max_occurs is not None:
             check_occurs(self.out, raw, definition, where)
         if link in self.cq.conditional:

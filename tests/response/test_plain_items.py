@@ -15,10 +15,13 @@ import copy
 import functools
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.errors import PayloadTooDeep
 from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
+from service.questionnaire.compile import Limits
 from service.response import validate_response
 from tests.builders.instruments import compiled, questionnaires
 from tests.builders.toy import toy, toy_questionnaire
@@ -159,3 +162,17 @@ def test_validation_without_enable_when_equals_validation_with_it(
     assert not plain.conditional
     assert conditional.conditional
     assert _outcome(plain, copy.deepcopy(response)) == _outcome(conditional, response)
+
+
+@pytest.mark.parametrize("general", [False, True])
+def test_plain_answers_count_against_the_node_limit_as_others_do(general: bool) -> None:
+    """Six items of one answer each are 12 nodes: within a limit of 12, over one of 11."""
+    items = [{"linkId": str(n), "answer": [{"valueInteger": 3}]} for n in range(1, 7)]
+    response = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": items}
+    if general:
+        _with_text(items, compiled("ebi"))
+    within = compile_questionnaire(questionnaires()["ebi"], limits=Limits(max_response_nodes=12))
+    assert not validate_response(within, copy.deepcopy(response)).errors
+    over = compile_questionnaire(questionnaires()["ebi"], limits=Limits(max_response_nodes=11))
+    with pytest.raises(PayloadTooDeep):
+        validate_response(over, response)
