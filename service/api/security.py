@@ -11,9 +11,10 @@ the listed origins, none by default.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 
 from service.api.http import state
 from service.config import Settings
@@ -35,56 +36,80 @@ _PREFLIGHT_MAX_AGE: Final = "600"
 _LOCAL_ORIGIN: Final = re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::[0-9]{1,5})?")
 
 
-def _cors(settings: Settings) -> bool:
-    return bool(settings.cors_origins) or settings.local_cors
+@dataclass(frozen=True, slots=True)
+class _Cors:
+    """CORS for one app's settings, decided once: the allow-list and the loopback default."""
+
+    origins: frozenset[str]
+    local: bool
+
+    @classmethod
+    def of(cls, settings: Settings) -> _Cors | None:
+        """The app's CORS, or None when it allows no origin (no hook then: nothing to add)."""
+        if not settings.cors_origins and not settings.local_cors:
+            return None
+        return cls(frozenset(settings.cors_origins or ()), settings.local_cors)
+
+    def allowed_origin(self, request: Request) -> str | None:
+        """The request's Origin when it may read the answer, else None."""
+        origin: str | None = request.environ.get("HTTP_ORIGIN")  # `headers.get("Origin")`
+        if origin is None:
+            return None
+        if origin in self.origins:
+            return origin
+        return origin if self.local and _LOCAL_ORIGIN.fullmatch(origin) else None
+
+    def preflight(self) -> Response | None:
+        """Answer an allowed preflight before anything else checks the request."""
+        # Fetch §3.2.2: a CORS preflight is OPTIONS with Origin and Access-Control-Request-Method.
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.method != "OPTIONS" or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" not in req.environ:
+            return None
+        origin = self.allowed_origin(req)
+        if origin is None:
+            return None  # Flask's own OPTIONS answer, without CORS headers: the browser stops
+        response = Response(status=204)
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response.headers["Access-Control-Max-Age"] = _PREFLIGHT_MAX_AGE
+        return response
+
+    def headers(self, response: Response) -> Response:
+        """`Vary: Origin` on every answer; the allow headers when the origin may read it."""
+        headers = response.headers
+        if "Vary" in headers:
+            response.vary.add("Origin")
+        else:  # what `vary.add` writes, without parsing and re-serialising an empty set
+            headers["Vary"] = "Origin"
+        origin = self.allowed_origin(request._get_current_object())  # type: ignore[attr-defined]
+        if origin is not None and "Access-Control-Allow-Origin" not in headers:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        return response
 
 
-def _allowed_origin(settings: Settings) -> str | None:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return None
-    if origin in (settings.cors_origins or ()):
-        return origin
-    return origin if settings.local_cors and _LOCAL_ORIGIN.fullmatch(origin) else None
-
-
-def _preflight() -> Response | None:
-    # Fetch §3.2.2: a CORS preflight is OPTIONS with Origin and Access-Control-Request-Method.
-    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
-        return None
-    origin = _allowed_origin(state().settings)
-    if origin is None:
-        return None  # Flask's own OPTIONS answer, without CORS headers: the browser stops
-    response = Response(status=204)
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-    response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-    response.headers["Access-Control-Max-Age"] = _PREFLIGHT_MAX_AGE
-    return response
+_SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _headers(response: Response) -> Response:
     headers = response.headers
     headers["X-Content-Type-Options"] = "nosniff"
     # Operation results are about one patient: no cache may keep them (nor error answers).
-    if request.method not in {"GET", "HEAD", "OPTIONS"} or (
+    if request.method not in _SAFE_METHODS or (
         response.status_code >= 400 and "Cache-Control" not in headers
     ):
         headers["Cache-Control"] = "no-store"
-    settings = state().settings
-    if _cors(settings):
-        if "Vary" in headers:
-            response.vary.add("Origin")
-        else:  # what `vary.add` writes, without parsing and re-serialising an empty set
-            headers["Vary"] = "Origin"
-        origin = _allowed_origin(settings)
-        if origin is not None and "Access-Control-Allow-Origin" not in headers:
-            headers["Access-Control-Allow-Origin"] = origin
-            headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
 
 
 def init_app(app: Flask) -> None:
-    """Answer allowed preflights before anything else checks the request; add the headers."""
-    app.before_request(_preflight)
+    """Answer allowed preflights before anything else checks the request; add the headers.
+
+    Without CORS (no allowed origin) neither CORS hook is registered.
+    """
+    cors = _Cors.of(state(app).settings)
+    if cors is not None:
+        app.before_request(cors.preflight)
+        app.after_request(cors.headers)  # after_request runs in reverse: after `_headers`
     app.after_request(_headers)

@@ -24,6 +24,7 @@ from service.fhir.outcome import Issue, IssueSeverity
 from service.observability import CatalogueView, Metrics
 from service.observability.logs import FIELDS
 from service.observability.metrics import CONTENT_TYPE
+from service.observability.records import CallSite
 from service.questionnaire import CompiledQuestionnaire
 
 __all__ = ["REQUEST_ID", "blueprint", "count_score", "count_validation", "init_app", "route"]
@@ -33,6 +34,7 @@ log = logging.getLogger("service.request")
 blueprint = Blueprint("telemetry", __name__)
 
 REQUEST_ID: Final = "X-Request-ID"
+_REQUEST_ID_ENVIRON: Final = "HTTP_X_REQUEST_ID"
 #: What a caller's X-Request-ID may look like to be kept; anything else is replaced.
 _SAFE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _RULE: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -89,7 +91,7 @@ def _start() -> None:
     # One lookup of each context-local proxy: every attribute read through one costs a call.
     req = request._get_current_object()  # type: ignore[attr-defined]
     ctx = g._get_current_object()
-    given = req.headers.get(REQUEST_ID, "")
+    given = req.environ.get(_REQUEST_ID_ENVIRON, "")  # `req.headers.get(REQUEST_ID, "")`
     ctx.request_id = given if _SAFE_ID.fullmatch(given) else _new_request_id()
     ctx.request_started = time.perf_counter()
     rule = req.url_rule
@@ -108,7 +110,7 @@ def _finish(response: Response) -> Response:
     requests, latency = _children(method, template, status)
     requests.inc()
     latency.observe(elapsed)
-    if log.isEnabledFor(logging.INFO):
+    if _REQUEST_LINE.enabled():
         subject = getattr(ctx, SUBJECT, None)
         fields = {
             "method": method,
@@ -117,24 +119,12 @@ def _finish(response: Response) -> Response:
             "duration_ms": round(elapsed * 1000, 1),
             "client": f"sub:{subject}" if subject else req.remote_addr or "unknown",
         }
-        # Logger.info less its findCaller (a walk up the stack to name this very line): the
-        # same record, handlers and filters, with the caller given.
-        record = log.makeRecord(
-            log.name,
-            logging.INFO,
-            __file__,
-            _LINE,
-            "request",
-            (),
-            None,
-            "_finish",
-            {FIELDS: fields},
-        )
-        log.handle(record)
+        _REQUEST_LINE.log({FIELDS: fields})
     return response
 
 
-_LINE: Final = _finish.__code__.co_firstlineno
+# The line made as `log.info("request", extra=...)` in `_finish` would make it, for less.
+_REQUEST_LINE: Final = CallSite(log, logging.INFO, _finish, "request")
 
 
 def count_score(compiled: CompiledQuestionnaire) -> None:

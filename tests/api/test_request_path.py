@@ -7,6 +7,7 @@ off by default, and then they must cost nothing: no hook of theirs is registered
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 
 import pytest
@@ -14,8 +15,9 @@ from flask import Response, request
 
 from service import create_app
 from service.api.http import base_url
-from service.api.security import _headers
+from service.api.telemetry import _REQUEST_LINE, _finish, log
 from service.config import load_settings
+from service.observability.logs import FIELDS
 
 
 def _hooks(environ: dict[str, str]) -> set[str]:
@@ -73,7 +75,35 @@ def test_cors_adds_origin_to_vary(given: str | None, sent: str) -> None:
     app = create_app(load_settings(environ={}))  # loopback bind: CORS for local pages
     with app.test_request_context("/fhir/metadata"):
         response = Response(b"{}", headers={"Vary": given} if given else {})
-        assert _headers(response).headers["Vary"] == sent
+        assert app.process_response(response).headers["Vary"] == sent
+
+
+def test_without_cors_no_cors_hook_runs() -> None:
+    # Off loopback and with no allowed origin, CORS adds nothing: its hooks are not registered.
+    app = create_app(load_settings(environ={"RAPPORT_BIND": "0.0.0.0:8080"}))
+    hooks = [*app.before_request_funcs[None], *app.after_request_funcs[None]]
+    assert not [hook for hook in hooks if "Cors" in getattr(hook, "__qualname__", "")]
+    with app.test_request_context("/fhir/metadata", headers={"Origin": "http://localhost:3"}):
+        headers = app.process_response(Response(b"{}")).headers
+    assert "Vary" not in headers
+    assert "Access-Control-Allow-Origin" not in headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_request_log_record_is_the_one_logger_info_makes() -> None:
+    fields = {FIELDS: {"method": "GET", "status": 200}}
+    made = _REQUEST_LINE._record(fields)
+    code = _finish.__code__
+    standard = log.makeRecord(
+        log.name, logging.INFO, code.co_filename, code.co_firstlineno, "request", (), None,
+        "_finish", fields,
+    )  # fmt: skip
+    moments = ("created", "msecs", "relativeCreated")
+    assert {k: v for k, v in made.__dict__.items() if k not in moments} == {
+        k: v for k, v in standard.__dict__.items() if k not in moments
+    }
+    assert list(made.__dict__) == list(standard.__dict__)
+    assert abs(made.created - standard.created) < 1
 
 
 def test_generated_request_ids_are_version_4_uuids() -> None:
@@ -83,3 +113,18 @@ def test_generated_request_ids_are_version_4_uuids() -> None:
     for given in ids:
         assert uuid.UUID(hex=given).hex == given
         assert (uuid.UUID(hex=given).version, uuid.UUID(hex=given).variant) == (4, uuid.RFC_4122)
+
+
+def test_a_forked_worker_logs_its_own_process_id() -> None:
+    # The process id is kept per process (gunicorn's workers are forks of the master).
+    assert _REQUEST_LINE._record({}).process == os.getpid()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        ok = _REQUEST_LINE._record({}).process == os.getpid() != os.getppid()
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    assert os.read(read, 1) == b"1"
+    os.close(read)
