@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, request
 
 from service.api import (
@@ -27,13 +29,24 @@ __all__ = ["init_app"]
 _FHIR_BLUEPRINTS = frozenset({"resources", "operations", "batch", "writes"})
 
 
+@functools.lru_cache(maxsize=64)
+def _acceptable(accept: str | None) -> bool:
+    # A worker sees few distinct Accept headers (bounded: each is the client's to choose);
+    # one that is refused raises each time, as it is not kept.
+    negotiate(accept, None)
+    return True
+
+
 def _negotiate() -> None:
     # FHIR http.html#mime-type: 406 when nothing acceptable can be produced.
     req = request._get_current_object()  # type: ignore[attr-defined]
     if req.blueprint in _FHIR_BLUEPRINTS:
-        # Without a query string there is no _format: leave request.args unparsed.
-        fmt = req.args.get("_format") if req.environ.get("QUERY_STRING") else None
-        negotiate(req.headers.get("Accept"), fmt)
+        environ = req.environ
+        accept = environ.get("HTTP_ACCEPT")  # `req.headers.get("Accept")`
+        if environ.get("QUERY_STRING"):  # else there is no _format: leave request.args be
+            negotiate(accept, req.args.get("_format"))
+        else:
+            _acceptable(accept)
 
 
 def init_app(app: Flask) -> None:

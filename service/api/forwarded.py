@@ -20,6 +20,7 @@ does not control sets RAPPORT_BASE_URL, and then Host is never used.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
@@ -47,8 +48,11 @@ _SCHEMES: Final = frozenset({"http", "https"})
 MAX_HOPS: Final = 20
 
 
+@functools.lru_cache(maxsize=64)
 def valid_host(host: str) -> bool:
     """Whether `host` (a Host header) is a DNS name or IP literal with an optional port."""
+    # Kept: a worker sees few distinct hosts, and the match backtracks through each label
+    # (bounded: the Host header is the client's to choose).
     return _HOST.fullmatch(host) is not None
 
 

@@ -83,7 +83,8 @@ class State:
 
 def state(app: Flask | None = None) -> State:
     """The one accessor for the app's Rapport state."""
-    found: State = (app or current_app).extensions["rapport"]
+    # Through `_get_current_object`: an attribute read through the proxy costs a call more.
+    found: State = (app or current_app._get_current_object()).extensions["rapport"]  # type: ignore[attr-defined]
     return found
 
 
@@ -93,10 +94,11 @@ _CATALOG = "rapport_catalog"  # in flask.g: the catalogue this request is served
 def catalog() -> CatalogReader:
     """The catalogue this request is served from: the worker's current one, taken once per
     request (api/site.py takes it before the views run), so one request never sees two."""
-    found: CatalogReader | None = g.get(_CATALOG)
+    ctx = g._get_current_object()
+    found: CatalogReader | None = ctx.get(_CATALOG)
     if found is None:
         found = state().site.serving()
-        setattr(g, _CATALOG, found)
+        setattr(ctx, _CATALOG, found)
     return found
 
 
@@ -118,9 +120,11 @@ def _fhir_base(scheme: str, host: str, root_path: str) -> str:
 
 def wants_pretty() -> bool:
     """`_pretty=true` asks for indented JSON."""
-    if not request.environ.get("QUERY_STRING"):
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if not req.environ.get("QUERY_STRING"):
         return False  # the common case: no query string to parse
-    return request.args.get("_pretty", "").lower() == "true"
+    pretty: str = req.args.get("_pretty", "")
+    return pretty.lower() == "true"
 
 
 def fhir_response(
@@ -152,8 +156,9 @@ def preference(name: str) -> str | None:
 
 def read_resource() -> dict[str, Any]:
     """The request body as FHIR JSON: media type checked (415), size bounded (413), parsed (400)."""
-    check_body_type(request.headers.get("Content-Type"))
-    body = _read_body(state().settings.max_body_bytes)
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    check_body_type(req.headers.get("Content-Type"))
+    body = _read_body(req.environ, state().settings.max_body_bytes)
     if not body.strip():
         raise InvalidRequest("The request has no body", issue_type=IssueType.REQUIRED)
     value = jsonio.loads(body)
@@ -164,11 +169,11 @@ def read_resource() -> dict[str, Any]:
     return value
 
 
-def _read_body(limit: int) -> bytes:
+def _read_body(environ: dict[str, Any], limit: int) -> bytes:
     # Werkzeug caps a body without Content-Length (chunked) at MAX_CONTENT_LENGTH by stopping
     # there and returning what it has: a truncated body that may still parse. Reading one
     # byte past the limit tells "over the limit" from "exactly at it".
-    stream = get_input_stream(request.environ, max_content_length=limit + 1)
+    stream = get_input_stream(environ, max_content_length=limit + 1)
     body = stream.read()
     if len(body) > limit:
         raise RequestEntityTooLarge()

@@ -160,17 +160,18 @@ def _allow(response: Response) -> Response:
     # RFC 9110 §10.2.1: Allow lists what the target supports. Werkzeug's routing lists every
     # method with a route; Allow here never names one that does not work in this mode. FHIR
     # gives OPTIONS no meaning (capabilities are /metadata): an empty 204 naming the methods.
-    path = request.path
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    path = req.path
     if path != "/fhir" and not path.startswith("/fhir/"):
         return response
-    if isinstance(request.routing_exception, MethodNotAllowed):
+    if isinstance(req.routing_exception, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(_allowed_methods(path))
     elif response.status_code == 405 and "Allow" in response.headers:
         # A view's own 405 names the methods of its resource: keep those that work here.
         works = _allowed_methods(path)
         named = [method.strip() for method in response.headers["Allow"].split(",")]
         response.headers["Allow"] = ", ".join(method for method in named if method in works)
-    elif request.method == "OPTIONS" and response.status_code in {200, 204}:
+    elif req.method == "OPTIONS" and response.status_code in {200, 204}:
         response.status_code = 204
         response.set_data(b"")
         response.headers.pop("Content-Type", None)

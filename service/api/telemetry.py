@@ -59,7 +59,8 @@ def _child(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
     # prometheus-client's labels() takes a lock and builds a key on every call; the label
     # sets here (method, route template, status; catalogue ids) are small and fixed, so each
     # child is looked up once.
-    cache: dict[tuple[Any, ...], Any] = current_app.extensions[_CHILDREN]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache: dict[tuple[Any, ...], Any] = app.extensions[_CHILDREN]
     found = cache.get(key)
     if found is None:
         found = cache[key] = make()

@@ -128,3 +128,16 @@ def test_a_forked_worker_logs_its_own_process_id() -> None:
     os.waitpid(child, 0)
     assert os.read(read, 1) == b"1"
     os.close(read)
+
+
+def test_negotiation_and_host_checks_answer_the_same_when_repeated() -> None:
+    # Accept headers and hosts once judged are kept: a refusal is never kept as acceptance.
+    client = create_app(load_settings(environ={})).test_client()
+    for _ in range(3):
+        for headers, status in (
+            ({"Accept": "application/xml"}, 406),
+            ({"Accept": "application/json"}, 200),
+            ({"Host": "a b"}, 400),
+            ({"Host": "ex.org:8080"}, 200),
+        ):
+            assert client.get("/fhir/metadata", headers=headers).status_code == status
