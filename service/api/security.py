@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from flask import Flask, Request, Response, request
+from werkzeug.datastructures import Headers
 
 from service.api.http import state
 from service.config import Settings
@@ -34,6 +35,12 @@ EXPOSED_HEADERS: Final = (
 _PREFLIGHT_MAX_AGE: Final = "600"
 #: The origins of pages served from this machine, any port (RFC 6454 serialisation).
 _LOCAL_ORIGIN: Final = re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::[0-9]{1,5})?")
+
+
+def _has(headers: Headers, name: str) -> bool:
+    """`name in headers`, without the KeyError (a werkzeug HTTP exception, costly to make)
+    that `in` raises and catches when the header is absent, as it is on most answers."""
+    return bool(headers.getlist(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +85,12 @@ class _Cors:
     def headers(self, response: Response) -> Response:
         """`Vary: Origin` on every answer; the allow headers when the origin may read it."""
         headers = response.headers
-        if "Vary" in headers:
+        if _has(headers, "Vary"):
             response.vary.add("Origin")
         else:  # what `vary.add` writes, without parsing and re-serialising an empty set
             headers["Vary"] = "Origin"
         origin = self.allowed_origin(request._get_current_object())  # type: ignore[attr-defined]
-        if origin is not None and "Access-Control-Allow-Origin" not in headers:
+        if origin is not None and not _has(headers, "Access-Control-Allow-Origin"):
             headers["Access-Control-Allow-Origin"] = origin
             headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
         return response
@@ -97,7 +104,7 @@ def _headers(response: Response) -> Response:
     headers["X-Content-Type-Options"] = "nosniff"
     # Operation results are about one patient: no cache may keep them (nor error answers).
     if request.method not in _SAFE_METHODS or (
-        response.status_code >= 400 and "Cache-Control" not in headers
+        response.status_code >= 400 and not _has(headers, "Cache-Control")
     ):
         headers["Cache-Control"] = "no-store"
     return response
