@@ -141,3 +141,11 @@ def test_negotiation_and_host_checks_answer_the_same_when_repeated() -> None:
             ({"Host": "ex.org:8080"}, 200),
         ):
             assert client.get("/fhir/metadata", headers=headers).status_code == status
+
+
+def test_body_type_checks_answer_the_same_when_repeated() -> None:
+    client = create_app(load_settings(environ={})).test_client()
+    path = "/fhir/QuestionnaireResponse/$validate"
+    for _ in range(3):
+        for content_type, status in (("text/plain", 415), ("application/fhir+json", 400)):
+            assert client.post(path, data=b" ", content_type=content_type).status_code == status
