@@ -92,18 +92,6 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns it
         del value
 
-    def emit(self, record: logging.LogRecord) -> None:
-        """Write the line and flush, as StreamHandler does (`handle` holds the lock), reading
-        sys.stderr once instead of through `stream` three times and locking once more."""
-        try:
-            stream = sys.stderr
-            stream.write(self.format(record) + self.terminator)
-            stream.flush()
-        except RecursionError:
-            raise
-        except Exception:  # noqa: BLE001 - as StreamHandler: logging must not fail the caller
-            self.handleError(record)
-
 
 def configure_logging(level: str) -> None:
     """Send the `service` loggers (the app's own, Flask's app.logger too) out as JSON lines."""
