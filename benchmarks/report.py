@@ -279,8 +279,10 @@ def _soak(soak: SoakResult | None) -> list[str]:
         "of kept-alive connections shows as one worker near 1.0 and the other well under); "
         "*reconnects* is the connections the client had to open again in the window, after a "
         "`Connection: close` (the workers rebalancing, service/api/balance.py) or an error; "
-        "*CPU/req* is the workers' CPU over the window per request answered (it rises when the "
-        "same work costs more, as on a host running slower, and then the queue grows).",
+        "*CPU/req* is the workers' CPU over the window per request sent in it (it rises when the "
+        "same work costs more, as on a host running slower; the workers' clock and the "
+        "client's schedule are different windows, so a window that builds a backlog reads low "
+        "and the one that drains it high).",
         "",
         recycling,
         "",
@@ -319,5 +321,6 @@ def _soak(soak: SoakResult | None) -> list[str]:
 
 
 def _cpu_per_request(cores: tuple[float, ...], window: Window) -> str:
-    """The workers' CPU µs per request answered over one soak window ("-" without answers)."""
-    return f"{sum(cores) * window.seconds / window.ok * 1e6:,.0f}" if window.ok else "-"
+    """The workers' CPU µs per request sent in one soak window ("-" without any)."""
+    sent = window.ok + window.failed
+    return f"{sum(cores) * window.seconds / sent * 1e6:,.0f}" if sent else "-"

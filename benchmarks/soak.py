@@ -71,7 +71,8 @@ class Sample:
     others_cores: float
     load_average: float
     # Cores each worker used over the window, busiest first (an uneven split of the load
-    # shows here; a worker that started within the window counts from its start).
+    # shows here; a worker that started within the window counts from its start, one that
+    # ended in it is not counted: a recycling run undercounts).
     worker_cores: tuple[float, ...] = ()
 
     @property
@@ -196,7 +197,10 @@ def _hold(
         machine, ours = now_machine, now_ours
         used = {pid: _cpu([pid]) for pid in pids}
         span = max(1e-9, end - last)
-        cores = sorted(((used[p] - worker_cpu.get(p, 0.0)) / span for p in pids), reverse=True)
+        # A worker that ended between listing and reading reads 0: counted as idle, not less.
+        cores = sorted(
+            (max(0.0, used[p] - worker_cpu.get(p, 0.0)) / span for p in pids), reverse=True
+        )
         worker_cpu, last = used, end
         sample = Sample(
             at_s=end - started,

@@ -21,7 +21,9 @@ from typing import Any
 __all__ = ["CallSite"]
 
 #: (process id, process name): what every record of this process carries; reset in a fork's
-#: child, where both may differ (gunicorn's workers are forks of its master).
+#: child, where both may differ (gunicorn's workers are forks of its master). A process
+#: renamed through multiprocessing after its first line keeps its first name here, where
+#: LogRecord would look again; gunicorn does not rename its workers that way.
 _process: tuple[int, str] | None = None
 
 
@@ -51,6 +53,19 @@ def _this_process() -> tuple[int, str]:
 _PER_RECORD = frozenset(
     {"created", "msecs", "relativeCreated", "thread", "threadName", "processName", "process"}
 )
+
+
+def _times() -> tuple[float, float, float]:
+    """A record's created (s), msecs and relativeCreated (ms), as this Python's LogRecord
+    makes them: from time.time() up to 3.12, from time.time_ns() since 3.13, whose logging
+    keeps its start time in nanoseconds (an int) too."""
+    start = logging._startTime  # type: ignore[attr-defined]
+    if type(start) is int:
+        now = time.time_ns()
+        return now / 1e9, (now % 1_000_000_000) // 1_000_000 + 0.0, (now - start) / 1e6
+    created = time.time()
+    # msecs as LogRecord (gh-89047): the truncated fraction, a float.
+    return created, int((created - int(created)) * 1000) + 0.0, (created - start) * 1000
 
 
 class CallSite:
@@ -89,13 +104,10 @@ class CallSite:
         logger.handle(record)
 
     def _record(self, extra: dict[str, Any]) -> logging.LogRecord:
-        created = time.time()
         record = logging.LogRecord.__new__(logging.LogRecord)
         fields = record.__dict__
         fields.update(self._fixed)
-        fields["created"] = created
-        fields["msecs"] = int((created - int(created)) * 1000) + 0.0  # as LogRecord (gh-89047)
-        fields["relativeCreated"] = (created - logging._startTime) * 1000  # type: ignore[attr-defined]
+        fields["created"], fields["msecs"], fields["relativeCreated"] = _times()
         if logging.logThreads:
             fields["thread"] = threading.get_ident()
             fields["threadName"] = threading.current_thread().name

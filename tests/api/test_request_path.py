@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 
 import pytest
@@ -104,6 +105,22 @@ def test_the_request_log_record_is_the_one_logger_info_makes() -> None:
     }
     assert list(made.__dict__) == list(standard.__dict__)
     assert abs(made.created - standard.created) < 1
+
+
+def test_the_request_log_record_times_itself_as_this_python_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Up to 3.12 logging's start time is time.time() (float seconds); from 3.13 it is
+    # time.time_ns() (int nanoseconds). Either way, the record made five seconds after the
+    # start says so, as LogRecord would on that Python.
+    fields = {FIELDS: {"method": "GET", "status": 200}}
+    for start in (time.time() - 5.0, time.time_ns() - 5_000_000_000):
+        monkeypatch.setattr(logging, "_startTime", start)
+        made = _REQUEST_LINE._record(fields)
+        assert 5_000 <= made.relativeCreated < 5_000 + 60_000, start
+        assert abs(made.created - time.time()) < 60
+        assert made.msecs == float(int(made.msecs))
+        assert 0 <= made.msecs < 1000
 
 
 def test_generated_request_ids_are_version_4_uuids() -> None:
