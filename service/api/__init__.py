@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import Flask, request
 
 from service.api import (
@@ -20,7 +18,7 @@ from service.api import (
     telemetry,
     writes,
 )
-from service.api.http import FhirId, state
+from service.api.http import FhirId, accepted_once, state
 from service.fhir.media import negotiate
 
 __all__ = ["init_app"]
@@ -29,12 +27,8 @@ __all__ = ["init_app"]
 _FHIR_BLUEPRINTS = frozenset({"resources", "operations", "batch", "writes"})
 
 
-@functools.lru_cache(maxsize=64)
-def _acceptable(accept: str | None) -> bool:
-    # A worker sees few distinct Accept headers (bounded: each is the client's to choose);
-    # one that is refused raises each time, as it is not kept.
-    negotiate(accept, None)
-    return True
+#: An Accept header without _format, negotiated once per value it allows (406 otherwise).
+_acceptable = accepted_once(lambda accept: negotiate(accept, None))
 
 
 def _negotiate() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -154,6 +154,22 @@ def preference(name: str) -> str | None:
     return None
 
 
+def accepted_once(check: Callable[[str | None], object]) -> Callable[[str | None], bool]:
+    """`check` of a request header's value (which raises to refuse it), run once per value
+    it accepts: a worker sees few distinct values, each the client's to choose, so at most
+    64 are kept; a refused value is never kept and is refused again each time."""
+
+    @functools.lru_cache(maxsize=64)
+    def accepted(value: str | None) -> bool:
+        check(value)
+        return True
+
+    return accepted
+
+
+_body_type_ok = accepted_once(check_body_type)
+
+
 def read_resource() -> dict[str, Any]:
     """The request body as FHIR JSON: media type checked (415), size bounded (413), parsed (400)."""
     req = request._get_current_object()  # type: ignore[attr-defined]
@@ -167,14 +183,6 @@ def read_resource() -> dict[str, Any]:
             "The body must be a JSON object (a FHIR resource)", issue_type=IssueType.STRUCTURE
         )
     return value
-
-
-@functools.lru_cache(maxsize=64)
-def _body_type_ok(content_type: str | None) -> bool:
-    # A worker sees few distinct Content-Types (bounded: each is the client's to choose);
-    # one that is refused raises each time, as it is not kept.
-    check_body_type(content_type)
-    return True
 
 
 def _read_body(environ: dict[str, Any], limit: int) -> bytes:

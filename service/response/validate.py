@@ -240,11 +240,15 @@ class _Walk:
             check_occurs(self.out, raw, definition, where)
         if link in self.cq.conditional:
             self.answered_at.append((link, where, self.frame))
+        self._note(link, value)
+        return True
+
+    def _note(self, link: str, value: tuple[str, Any]) -> None:
+        """An item answered: its value kept for enableWhen to compare, else only that it is."""
         if self.conditions:
             self.frame.record(link, value)
         else:
             self.answered.add(link)
-        return True
 
     def _item(self, item: dict[str, Any], definition: ItemDef, where: str, depth: int) -> bool:
         check_elements(self.out.issues, ITEM, item, where, definition.link_id)
@@ -299,10 +303,7 @@ class _Walk:
             value = check_answer(self.out, definition, answer, where, index)
             values.append(value or ("", None))
             if value is not None:
-                if self.conditions:
-                    self.frame.record(link, value)
-                else:
-                    self.answered.add(link)
+                self._note(link, value)
             if type(answer) is not dict:
                 continue
             if len(answer) == 1 and value is not None and quiet:

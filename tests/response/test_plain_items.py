@@ -16,7 +16,7 @@ import functools
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from service.errors import PayloadTooDeep
@@ -156,8 +156,7 @@ def test_validation_without_enable_when_equals_validation_with_it(
 ) -> None:
     """Without enableWhen, validation notes which items are answered, not the answers."""
     name, response = case
-    if name == "toy":
-        return  # the toy has enableWhen already
+    assume(name != "toy")  # the toy has enableWhen already
     plain, conditional = compiled(name), _conditional(name)
     assert not plain.conditional
     assert conditional.conditional
