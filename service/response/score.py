@@ -30,8 +30,7 @@ answer, or in a group the response lacks, is computed there and reported in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from service import rules
 from service.errors import UnprocessableContent
@@ -48,8 +47,10 @@ __all__ = ["Score", "ScoreResult", "check_scores", "score_response"]
 _VALUE_KEY = {"decimal": "valueDecimal", "integer": "valueInteger", "boolean": "valueBoolean"}
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
+# Named tuples rather than frozen dataclasses: as immutable, and built several times per
+# response, where a frozen dataclass's __init__ (object.__setattr__ per field) cost about
+# as much as evaluating a score expression.
+class Score(NamedTuple):
     """One computed score: its item, code, value (None when withheld) and band; under a
     repeating group or question, which repetition (from 0, in document order) it is for.
     """
@@ -61,8 +62,7 @@ class Score:
     instance: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ScoreResult:
+class ScoreResult(NamedTuple):
     """What scoring returns: the filled-in response, the scores, and warnings."""
 
     response: dict[str, Any]
