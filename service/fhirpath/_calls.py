@@ -16,9 +16,10 @@ from . import _functions as functions
 from ._ast import Binary, Member, Node
 from ._code import Compile, Step
 from ._env import Run, as_collection
+from ._errors import FhirPathError
 from ._values import Seen, choice_names, distinct, navigate, to_boolean
 
-__all__ = ["FUNCTIONS", "resource_repeat"]
+__all__ = ["FUNCTIONS", "PLAIN", "resource_repeat"]
 
 Builder = Callable[[tuple[Node, ...], Compile], Step]
 
@@ -50,9 +51,28 @@ def _weight(args: tuple[Node, ...], compile_: Compile) -> Step:
 
 def _round(args: tuple[Node, ...], compile_: Compile) -> Step:
     precision = compile_(args[0]).fn if args else None
+    fixed = compile_(args[0]).value if args else None
+    if fixed is not None:  # round(2): the places checked once, here
+        try:
+            places = functions.places_of(list(fixed))
+        except FhirPathError:
+            pass  # an error only for a number to round: left to run time
+        else:
+            return _round_to(places, list(fixed))
 
     def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
         return functions.round_(items, precision(this, run) if precision else None)
+
+    return step
+
+
+def _round_to(places: int, precision: list[Any]) -> Step:
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
+        if len(items) == 1:
+            kind = type(items[0])
+            if kind is float or kind is int:  # round_() with its checks passed, inlined
+                return functions.round_places(items[0], places)
+        return functions.round_(items, precision)
 
     return step
 
@@ -251,26 +271,32 @@ def _trace(args: tuple[Node, ...], compile_: Compile) -> Step:
     return step
 
 
+#: The functions of their input alone (no arguments, no budget): a chain calls them
+#: directly rather than through a step.
+PLAIN: dict[str, Callable[[list[Any]], list[Any]]] = {
+    "empty": lambda items: [not items],
+    "count": lambda items: [len(items)],
+    "first": lambda items: items[:1],
+    "last": lambda items: items[-1:],
+    "tail": lambda items: items[1:],
+    "single": functions.single,
+    "distinct": distinct,
+    "not": _not,
+    "sum": functions.sum_,
+    "min": functions.min_,
+    "max": functions.max_,
+    "avg": functions.avg,
+    "toDecimal": functions.to_decimal,
+    "toInteger": functions.to_integer,
+    "abs": functions.abs_,
+    "floor": functions.floor,
+    "ceiling": functions.ceiling,
+    "truncate": functions.truncate,
+}
+
 #: Function name -> (fewest arguments, most arguments, builder).
 FUNCTIONS: dict[str, tuple[int, int, Builder]] = {
-    "empty": (0, 0, _plain(lambda items: [not items])),
-    "count": (0, 0, _plain(lambda items: [len(items)])),
-    "first": (0, 0, _plain(lambda items: items[:1])),
-    "last": (0, 0, _plain(lambda items: items[-1:])),
-    "tail": (0, 0, _plain(lambda items: items[1:])),
-    "single": (0, 0, _plain(functions.single)),
-    "distinct": (0, 0, _plain(distinct)),
-    "not": (0, 0, _plain(_not)),
-    "sum": (0, 0, _plain(functions.sum_)),
-    "min": (0, 0, _plain(functions.min_)),
-    "max": (0, 0, _plain(functions.max_)),
-    "avg": (0, 0, _plain(functions.avg)),
-    "toDecimal": (0, 0, _plain(functions.to_decimal)),
-    "toInteger": (0, 0, _plain(functions.to_integer)),
-    "abs": (0, 0, _plain(functions.abs_)),
-    "floor": (0, 0, _plain(functions.floor)),
-    "ceiling": (0, 0, _plain(functions.ceiling)),
-    "truncate": (0, 0, _plain(functions.truncate)),
+    **{name: (0, 0, _plain(function)) for name, function in PLAIN.items()},
     "weight": (0, 0, _weight),
     "ordinal": (0, 0, _weight),  # the SDC name before weight()
     "round": (0, 1, _round),

@@ -10,10 +10,11 @@ the resource, which the weight lookup relies on (it keys Codings by identity).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ._ast import Binary, Call, Chain, Index, Literal, Member, Node, This, Unary, Variable
-from ._calls import FUNCTIONS, resource_repeat
+from ._calls import FUNCTIONS, PLAIN, resource_repeat
 from ._code import Code, Fn, NotCompilableError, Step, constant
 from ._env import Env, Run, as_collection
 from ._errors import BudgetExceeded, FhirPathError
@@ -22,6 +23,8 @@ from ._values import MISSING, choice_names, navigate
 
 __all__ = ["CompiledExpression", "compile_tree"]
 
+#: The variables the Env itself holds, not its `variables`.
+_ENV_VARIABLES = frozenset({"resource", "context", "questionnaire", "qitem"})
 _SYSTEMS = {
     "ucum": "http://unitsofmeasure.org",
     "sct": "http://snomed.info/sct",
@@ -64,7 +67,7 @@ def compile_tree(node: Node) -> Code:
         case This():
             return Code(lambda focus, run: focus)
         case Member() | Call():
-            return _chain([_step(node, at_root=True)])
+            return _chain([(_step(node, at_root=True), None)])
         case Chain():
             return _chain(_steps(node))
         case Index(base=base, index=index):
@@ -92,34 +95,50 @@ def _variable(name: str) -> Code:
         return Code(lambda focus, run: as_collection(run.env.qitem))
     if name in _SYSTEMS:
         return constant((_SYSTEMS[name],))
+    step = _user_variable(name)
+    return Code(lambda focus, run: step(focus, focus, run))
 
-    def fn(focus: list[Any], run: Run) -> list[Any]:
+
+def _user_variable(name: str) -> Step:
+    """`%name`, a variable of the Env, as a step: what a chain such as `%v.sum()` starts with."""
+
+    def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
         value = run.env.variables.get(name, MISSING)
+        if type(value) is list:  # as_collection, inlined: variables are nearly all lists
+            return value
         if value is MISSING:
             raise FhirPathError(f"undefined FHIRPath variable %{name}")
-        return as_collection(value)
+        return [] if value is None else [value]
 
-    return Code(fn)
+    return step
 
 
-def _steps(node: Node) -> list[Step]:
+#: A chain's step, and the function it applies when it is one of `PLAIN` (else None).
+_Part = tuple[Step, Callable[[list[Any]], list[Any]] | None]
+
+
+def _steps(node: Node) -> list[_Part]:
     """The steps of a dotted chain, first to last; its start is a step applied to the focus."""
-    steps: list[Step] = []
+    parts: list[_Part] = []
     while isinstance(node, Chain):
         repeated = _resource_repeat(node)
         if repeated is not None:
-            steps.append(resource_repeat(repeated))
-            steps.reverse()
-            return steps
-        steps.append(_step(node.step, at_root=False))
+            parts.append((resource_repeat(repeated), None))
+            parts.reverse()
+            return parts
+        step = node.step
+        plain = PLAIN.get(step.name) if isinstance(step, Call) and not step.args else None
+        parts.append((_step(step, at_root=False), plain))
         node = node.base
     if isinstance(node, Member | Call):
-        steps.append(_step(node, at_root=True))
+        parts.append((_step(node, at_root=True), None))
+    elif isinstance(node, Variable) and node.name not in _ENV_VARIABLES | _SYSTEMS.keys():
+        parts.append((_user_variable(node.name), None))
     else:
         start = compile_tree(node).fn
-        steps.append(lambda items, this, run: start(items, run))
-    steps.reverse()
-    return steps
+        parts.append((lambda items, this, run: start(items, run), None))
+    parts.reverse()
+    return parts
 
 
 def _resource_repeat(node: Chain) -> str | None:
@@ -133,15 +152,28 @@ def _resource_repeat(node: Chain) -> str | None:
             return None
 
 
-def _chain(steps: list[Step]) -> Code:
-    if len(steps) == 1:
-        (only,) = steps
-        return Code(lambda focus, run: only(focus, focus, run))
-    first, *rest = steps
+def _chain(parts: list[_Part]) -> Code:
+    (first, _), rest = parts[0], parts[1:]
+    if not rest:
+        return Code(lambda focus, run: first(focus, focus, run))
+    plains = [plain for _, plain in rest if plain is not None]
+    if len(plains) == len(rest):  # `%v.count()`, `%v.sum()`: one call per function
+        if len(plains) == 1:
+            (last,) = plains
+            return Code(lambda focus, run: last(first(focus, focus, run)))
+
+        def apply(focus: list[Any], run: Run) -> list[Any]:
+            items = first(focus, focus, run)
+            for plain in plains:
+                items = plain(items)
+            return items
+
+        return Code(apply)
+    steps = [step for step, _ in rest]
 
     def fn(focus: list[Any], run: Run) -> list[Any]:
         items = first(focus, focus, run)
-        for step in rest:
+        for step in steps:
             items = step(items, focus, run)
         return items
 

@@ -25,7 +25,9 @@ __all__ = [
     "floor",
     "max_",
     "min_",
+    "places_of",
     "round_",
+    "round_places",
     "single",
     "sum_",
     "to_decimal",
@@ -73,6 +75,8 @@ def sum_(items: list[Any]) -> list[Any]:
     total = _numbers(items, "sum")[0]
     for item in items[1:]:
         total = item + total  # fhirpath.js: $this + $total (the same in IEEE arithmetic)
+    if type(total) is float:  # finite(), inlined for the common case
+        return [total] if math.isfinite(total) else []
     return finite(total)
 
 
@@ -156,7 +160,11 @@ def round_(items: list[Any], precision: list[Any] | None = None) -> list[Any]:
     value = _one_number(items, "round")
     if not precision:
         return [value] if type(value) is int else _integral(items, "round", _js_round_int)
-    places = _places(precision)
+    return round_places(value, places_of(precision))
+
+
+def round_places(value: Any, places: int) -> list[Any]:
+    """round(places) of one number, `places` already checked (0 or more)."""
     if type(value) is int and not finite(value):
         return []
     scaled = value * 10.0 ** min(places, _MAX_PLACES)
@@ -171,7 +179,7 @@ _MAX_PLACES = 308
 _KINDS = {bool: "a boolean", str: "a string", float: "a decimal"}
 
 
-def _places(precision: list[Any]) -> int:
+def places_of(precision: list[Any]) -> int:
     """round()'s number of decimal places: one integer, 0 or more (the FHIRPath spec)."""
     if len(precision) != 1 or type(precision[0]) is not int:
         kind = (

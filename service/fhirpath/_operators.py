@@ -34,8 +34,19 @@ def _numbers(left: list[Any], right: list[Any], op: str) -> tuple[Any, Any]:
     return x, y
 
 
+def _two_numbers(left: list[Any], right: list[Any]) -> bool:
+    """One number on each side: the arithmetic operators' common case, decided in one call
+    (what `_numbers` accepts, without its error paths)."""
+    if len(left) != 1 or len(right) != 1:
+        return False
+    x, y = type(left[0]), type(right[0])
+    return (x is int or x is float) and (y is int or y is float)
+
+
 def plus(left: list[Any], right: list[Any]) -> list[Any]:
     """`+`: numeric addition or string concatenation."""
+    if _two_numbers(left, right):
+        return finite(left[0] + right[0])
     if not left or not right:
         return []
     x, y = _single(left, "+"), _single(right, "+")
@@ -47,6 +58,8 @@ def plus(left: list[Any], right: list[Any]) -> list[Any]:
 
 def minus(left: list[Any], right: list[Any]) -> list[Any]:
     """`-`: numeric subtraction."""
+    if _two_numbers(left, right):
+        return finite(left[0] - right[0])
     if not left or not right:
         return []
     x, y = _numbers(left, right, "-")
@@ -55,6 +68,8 @@ def minus(left: list[Any], right: list[Any]) -> list[Any]:
 
 def times(left: list[Any], right: list[Any]) -> list[Any]:
     """`*`: numeric multiplication."""
+    if _two_numbers(left, right):
+        return finite(left[0] * right[0])
     if not left or not right:
         return []
     x, y = _numbers(left, right, "*")
@@ -63,6 +78,11 @@ def times(left: list[Any], right: list[Any]) -> list[Any]:
 
 def divide(left: list[Any], right: list[Any]) -> list[Any]:
     """`/`: division, always a Decimal; empty when dividing by zero."""
+    if _two_numbers(left, right):
+        if right[0] == 0:
+            return []
+        quotient = left[0] / right[0]
+        return [quotient] if math.isfinite(quotient) else []  # finite(), for a float
     if not left or not right:
         return []
     x, y = _numbers(left, right, "/")
