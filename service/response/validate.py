@@ -131,6 +131,10 @@ class _Walk:
             raise PayloadTooDeep(f"items nest deeper than {MAX_DEPTH} levels", expression=path)
         last, seen = -1, dict[str, int]()
         for index, item in enumerate(raw):
+            done = self._plain(item, parent, last, (path, index), container)
+            if done is not None:
+                seen[done.link_id], last = 1, done.position
+                continue
             where = f"{path}.item[{index}]"
             key = item.get("linkId") if type(item) is dict else None
             definition = self.cq.items.get(key) if type(key) is str else None
@@ -144,7 +148,7 @@ class _Walk:
                 last = self._place(definition, where, last, seen)
             if link in self.cq.constraints:
                 self.occurrences.append((definition.link_id, item, where, self.frame))
-            if self._plain(item, definition, where) or self._item(item, definition, where, depth):
+            if self._item(item, definition, where, depth):
                 container.answered.add(definition.link_id)
             if definition.min_occurs and definition.type != "group":
                 answers = item.get("answer")
@@ -177,13 +181,8 @@ class _Walk:
     def _bad_item(self, item: Any, where: str, parent: str | None) -> None:
         """Report why `item` is not an item of the Questionnaire at this level."""
         if type(item) is not dict:
-            self.error(
-                IssueType.STRUCTURE,
-                "an item must be a JSON object",
-                where,
-                rules.QR_NOT_OBJECT,
-                parent,
-            )
+            text = "an item must be a JSON object"
+            self.error(IssueType.STRUCTURE, text, where, rules.QR_NOT_OBJECT, parent)
             return
         link = item.get("linkId")
         if type(link) is not str or not link:
@@ -216,32 +215,39 @@ class _Walk:
             self.error(IssueType.STRUCTURE, text, where, rules.QR_OCCURS_MAX, link)
         return definition.position if definition.position > last else last
 
-    def _plain(self, item: Any, definition: ItemDef, where: str) -> bool:
-        """The common question item, `{linkId, answer: [a plain value]}` with nothing to walk
-        under it, in one step; what `_item` would do with it, without its calls. False (and
-        nothing done): not that case, `_item`'s to check.
+    def _plain(
+        self, item: Any, parent: str | None, last: int, at: tuple[str, int], into: _Container
+    ) -> ItemDef | None:
+        """The common item, `{linkId, answer: [a plain value]}` to a question of
+        `cq.plain_questions` in Questionnaire order and first of its linkId (positions only
+        grow: `_place` would find nothing to report), in one step; what `_item` would do
+        with it, its path (`at`: the level's and the index) written only where kept. Its
+        definition; None (and nothing done): `_item`'s to check.
         """
-        if len(item) != 2 or definition.type in ("group", "display"):
-            return False
-        raw = item.get("answer")
+        if type(item) is not dict or len(item) != 2:
+            return None
+        key, raw = item.get("linkId"), item.get("answer")
+        definition = self.cq.plain_questions.get(key) if type(key) is str else None
+        if definition is None or definition.parent != parent or definition.position <= last:
+            return None
         if type(raw) is not list or len(raw) != 1:
-            return False
-        link = definition.link_id
-        if definition.children and link not in self.cq.optional_children:
-            return False
+            return None
         value = plain_answer(self.out, definition, raw[0])
         if value is None:
-            return False
+            return None
+        link = definition.link_id
         if self.nodes < self.cq.limits.max_response_nodes:
             self.nodes += 1  # `_array`'s count of the answer, inline
-        else:
-            self._array(raw, where, "answer", link)  # one over the limit: PayloadTooDeep
-        if definition.max_occurs is not None:
-            check_occurs(self.out, raw, definition, where)
+        else:  # one over the limit: PayloadTooDeep
+            self._array(raw, f"{at[0]}.item[{at[1]}]", "answer", link)
+        # One answer keeps any maxOccurs of a plain question: `check_occurs` finds nothing.
         if link in self.cq.conditional:
-            self.answered_at.append((link, where, self.frame))
+            self.answered_at.append((link, f"{at[0]}.item[{at[1]}]", self.frame))
         self._note(link, value)
-        return True
+        into.answered.add(link)
+        if definition.min_occurs:
+            into.counts[link] = (1, f"{at[0]}.item[{at[1]}]")
+        return definition
 
     def _note(self, link: str, value: tuple[str, Any]) -> None:
         """An item answered: its value kept for enableWhen to compare, else only that it is."""
