@@ -72,8 +72,8 @@ def _word(value: str) -> bool:
 
 
 def _uri(value: str) -> bool:
-    """uri, url, canonical: no whitespace, and a `urn:` that `_urn` accepts."""
-    return _word(value) and (not value.startswith("urn:") or _urn(value) is None)
+    """uri, url, canonical: no whitespace, and no `urn:uuid:` or `urn:oid:` (`_urn`'s)."""
+    return _word(value) and not value.startswith(_URN_PREFIXES)
 
 
 _SHORTCUTS = {"string": _text, "markdown": _text, "code": _word}
@@ -109,6 +109,7 @@ def _urn(value: str) -> Issue | None:
 
 
 _URNS = (("uuid", "urn:uuid:"), ("oid", "urn:oid:"))
+_URN_PREFIXES = tuple(prefix for _, prefix in _URNS)
 
 
 # The texts below come from a fixed set (kinds and formats), never from the value checked:

@@ -202,7 +202,7 @@ class _Walk:
         """
         plain, out, answered = self.cq.plain_questions, self.out, level.container.answered
         most, conditional = self.cq.limits.max_response_nodes, self.cq.conditional
-        parent = level.parent
+        parent, seen = level.parent, level.seen
         for index in range(start, len(raw)):
             item = raw[index]
             if type(item) is not dict or len(item) != 2:
@@ -228,7 +228,7 @@ class _Walk:
             answered.add(link)
             if definition.min_occurs:
                 level.container.counts[link] = (1, f"{level.path}.item[{index}]")
-            level.seen[link], last = 1, definition.position
+            seen[link], last = 1, definition.position
         return len(raw), last
 
     def _note(self, link: str, value: tuple[str, Any]) -> None:

@@ -7,7 +7,7 @@ strings of every string kind, it gives exactly what `_string`, the general check
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from service.response.primitives import _STRINGS, _string, check_primitive
@@ -15,7 +15,21 @@ from service.response.primitives import _STRINGS, _string, check_primitive
 # Whitespace of every kind Python knows (ASCII, the 0x1c-0x1f separators, NBSP, ideographic),
 # controls that are not whitespace, and the pieces of URNs and dates.
 _PIECES = [" ", "\t", "\n", "\x0b", "\x1c", "\x85", "\xa0", "\u3000", "\x00", "\x7f", "é"]
-_PIECES += ["urn:", "uuid:", "oid:", "1.2", "0f", "-", "T", "Z", ":", "2026-01-02", "<div>"]
+_PIECES += [
+    "urn:",
+    "uuid:",
+    "oid:",
+    "urn:uuid:",
+    "urn:oid:",
+    "1.2",
+    "0f",
+    "-",
+    "T",
+    "Z",
+    ":",
+    "2026-01-02",
+    "<div>",
+]
 _STRING = st.one_of(
     st.text(max_size=12),
     st.text(st.characters(max_codepoint=0x7F), max_size=12),
@@ -25,6 +39,8 @@ _STRING = st.one_of(
 
 @settings(max_examples=600, deadline=None)
 @given(st.sampled_from(sorted(_STRINGS)), _STRING)
+@example("uri", "urn:uuid:x")  # a urn that names a uuid must be one
+@example("canonical", "urn:oid:1.x")
 def test_string_shortcuts_equal_the_general_check(kind: str, value: str) -> None:
     assert check_primitive(kind, value) == _string(kind, value)
 
