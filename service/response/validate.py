@@ -23,7 +23,7 @@ and answers raise `PayloadTooDeep`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from service import rules
@@ -95,7 +95,7 @@ class _Container:
     answered: set[str]
     frame: Frame
     # For items with minOccurs: answers (questions) or repetitions (groups), and where.
-    counts: dict[str, tuple[int, str]] = field(default_factory=dict)
+    counts: dict[str, tuple[int, str]]
 
 
 @dataclass(slots=True)
@@ -106,6 +106,7 @@ class _Level:
     parent: str | None
     container: _Container
     seen: dict[str, int]
+    groups: set[str]  # those of them groups with minOccurs (never `_plain`'s)
 
 
 class _Walk:
@@ -134,21 +135,19 @@ class _Walk:
         self, raw: Any, path: str, parent: str | None, expected: tuple[str, ...], depth: int
     ) -> bool:
         """Check the items at one level; True if any of them has an answer."""
-        container = _Container(path, expected, set(), self.frame)
+        container = _Container(path, expected, set(), self.frame, {})
         self.containers.append(container)
         if raw is _ABSENT or not self._array(raw, path, "item", parent):
             return False
         if depth > MAX_DEPTH:
             raise PayloadTooDeep(f"items nest deeper than {MAX_DEPTH} levels", expression=path)
-        level = _Level(path, parent, container, {})
+        level = _Level(path, parent, container, {}, set())
         index, last = self._plain(raw, 0, -1, level)
         while index < len(raw):
             last = self._other(raw[index], f"{path}.item[{index}]", last, level, depth)
             index, last = self._plain(raw, index + 1, last, level)
-        seen = level.seen
-        for link, count in seen.items():
-            if self.cq.items[link].min_occurs and self.cq.items[link].type == "group":
-                container.counts[link] = (count, path)
+        for link in level.groups:  # repetitions of a group with minOccurs, once all are seen
+            container.counts[link] = (level.seen[link], path)
         return bool(container.answered)
 
     def _other(self, item: Any, where: str, last: int, level: _Level, depth: int) -> int:
@@ -168,7 +167,9 @@ class _Walk:
             self.occurrences.append((link, item, where, self.frame))
         if self._item(item, definition, where, depth):
             container.answered.add(link)
-        if definition.min_occurs and definition.type != "group":
+        if definition.min_occurs and definition.type == "group":
+            level.groups.add(link)
+        elif definition.min_occurs:
             answers = item.get("answer")
             count = len(answers) if type(answers) is list else 0
             container.counts[link] = (count, where)
