@@ -353,13 +353,14 @@ class _Walk:
 
     def _complete(self, severity: IssueSeverity, enabled: Enablement) -> None:
         """Required items and minOccurs, on enabled items only."""
+        items, calculated = self.cq.items, self.cq.calculated
         for container in self.containers:
             for link in container.children:
-                definition = self.cq.items[link]
-                if link in self.cq.calculated:
-                    continue  # calculated items are the service's to fill (SDC)
+                definition = items[link]
                 missing = definition.required and link not in container.answered
-                if (missing or definition.min_occurs) and enabled(link, container.frame):
+                if not (missing or definition.min_occurs) or link in calculated:
+                    continue  # nothing to demand; calculated items are the service's (SDC)
+                if enabled(link, container.frame):
                     count, where = container.counts.get(link, (0, container.path))
                     too_few(
                         self.out,
