@@ -25,6 +25,7 @@ from . import logic as _logic
 from .constraints import Constraint
 from .items import EnableWhen, ItemDef, Option, index_item
 from .logic import Band, Scope, ScoreDef, Variable
+from .plain import optional_children, plain_questions
 from .terminology import Terminology, terminology
 
 __all__ = [
@@ -121,6 +122,7 @@ class CompiledQuestionnaire:
     # Questions with items under their answers, none of them required or with minOccurs:
     # an answer that leaves them out has nothing to check there.
     optional_children: frozenset[str] = frozenset()
+    plain_questions: dict[str, ItemDef] = field(default_factory=dict)  # `plain`'s
 
     def score(self, link_id: str) -> ScoreDef | None:
         """The score item with this linkId, if any."""
@@ -161,6 +163,7 @@ def compile_questionnaire(
         raise UnprocessableContent(builder.issues[0].text, issues=builder.issues)
     url, version = questionnaire.get("url"), questionnaire.get("version")
     found = terminology(questionnaire, siblings)
+    optional = optional_children(builder.items)
     return CompiledQuestionnaire(
         questionnaire=questionnaire,
         url=url if type(url) is str else None,
@@ -180,15 +183,8 @@ def compile_questionnaire(
         enable_expressions=builder.enable_expressions,
         constraints=builder.constraints,
         coding_weights=coding_weights(builder.items, found),
-        optional_children=frozenset(
-            link
-            for link, definition in builder.items.items()
-            if definition.children
-            and not any(
-                builder.items[c].required or builder.items[c].min_occurs
-                for c in definition.children
-            )
-        ),
+        optional_children=optional,
+        plain_questions=plain_questions(builder.items, builder.constraints, optional),
     )
 
 

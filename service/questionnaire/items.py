@@ -107,6 +107,10 @@ class ItemDef:
     # accepts the ones its full checks pass, once, into `clean_codings`).
     coding_forms: tuple[bytes, ...] = ()
     clean_codings: set[bytes] = field(default_factory=set, compare=False, repr=False)
+    answer_types: frozenset[str] = frozenset()  # the value[x] types its answers may carry
+    # The integers an answer may be without more checks (an integer question without
+    # answerOptions: int32, within minValue and maxValue), or None if no such shortcut.
+    integer_range: tuple[float, float] | None = None
 
 
 def answer_key(value_type: str, value: Any) -> Hashable:
@@ -146,6 +150,8 @@ def index_item(
     max_occurs = _count(item, MAX_OCCURS, path, issues, least=1)
     if min_occurs is not None and max_occurs is not None and min_occurs > max_occurs:
         issues.append(_bad(path, f"item '{link_id}' has minOccurs above maxOccurs"))
+    option_types = frozenset(option.value_type for option in options)
+    low, high = _limit(item, MIN_VALUE), _limit(item, MAX_VALUE)
     return ItemDef(
         link_id=link_id,
         type=kind,
@@ -159,12 +165,14 @@ def index_item(
         hidden=any(ext.get("valueBoolean") is True for _, ext in extensions(item, HIDDEN)),
         options={option.key: option for option in options},
         coding_forms=_coding_forms(item.get("answerOption")),
-        option_types=frozenset(option.value_type for option in options),
+        option_types=option_types,
+        answer_types=_answer_types(kind, option_types),
+        integer_range=_integer_range(kind, bool(options), low, high),
         answer_value_set=_string(item.get("answerValueSet")),
         enable_when=_enable_when(item, path, issues),
         enable_all=item.get("enableBehavior") == "all",
-        min_value=_limit(item, MIN_VALUE),
-        max_value=_limit(item, MAX_VALUE),
+        min_value=low,
+        max_value=high,
         min_length=_integer(_limit(item, MIN_LENGTH)),
         max_length=_integer(item.get("maxLength", _limit(item, MAX_LENGTH))),
         pattern=_pattern(item, path, issues),
@@ -176,6 +184,24 @@ def index_item(
         children=(),
         qitem=item,
     )
+
+
+def _answer_types(kind: str, option_types: frozenset[str]) -> frozenset[str]:
+    """The value[x] types an answer to an item of this type and these options may carry."""
+    if kind in ("choice", "open-choice"):
+        found = option_types or frozenset({"Coding"})
+        return found | {"String"} if kind == "open-choice" else found
+    return r4.ANSWER_TYPES_BY_ITEM_TYPE.get(kind, frozenset())
+
+
+def _integer_range(kind: str, options: bool, low: Any, high: Any) -> tuple[float, float] | None:
+    """`ItemDef.integer_range`: int32 narrowed by numeric bounds (a bound of another type
+    leaves the answer to the full checks)."""
+    bounds = [b for b in (low, high) if b is not None]
+    if kind != "integer" or options or not all(type(b) in (int, float) for b in bounds):
+        return None
+    least, most = -(2**31), 2**31 - 1
+    return (least if low is None else max(least, low), most if high is None else min(most, high))
 
 
 def _bad(expression: str, text: str, rule: Rule = rules.Q_INVALID) -> Issue:

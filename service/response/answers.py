@@ -66,14 +66,6 @@ class Answers:
         self.add(IssueSeverity.ERROR, code, text, where=where, rule=rule, link=link)
 
 
-def allowed_types(definition: ItemDef) -> frozenset[str]:
-    """The value[x] types an answer to this item may carry."""
-    if definition.type in ("choice", "open-choice"):
-        found = definition.option_types or frozenset({"Coding"})
-        return found | {"String"} if definition.type == "open-choice" else found
-    return r4.ANSWER_TYPES_BY_ITEM_TYPE.get(definition.type, frozenset())
-
-
 def check_answer(
     out: Answers, definition: ItemDef, answer: Any, item_where: str, index: int
 ) -> tuple[str, Any] | None:
@@ -95,11 +87,12 @@ def plain_answer(out: Answers, definition: ItemDef, answer: Any) -> tuple[str, A
     if type(answer) is dict and len(answer) == 1:
         if "valueCoding" in answer:
             value = answer["valueCoding"]
-            if "Coding" in allowed_types(definition) and _known_coding(out, definition, value):
+            if "Coding" in definition.answer_types and _known_coding(out, definition, value):
                 return "Coding", value
         elif "valueInteger" in answer:
-            value = answer["valueInteger"]
-            if _plain_integer(definition, value):
+            value, span = answer["valueInteger"], definition.integer_range
+            # A 32-bit integer within the item's numeric bounds (`ItemDef.integer_range`).
+            if type(value) is int and span is not None and span[0] <= value <= span[1]:
                 return "Integer", value
     return None
 
@@ -121,7 +114,7 @@ def _check_answer(
         return None
     value_type, value = keys[0][5:], answer[keys[0]]
     where += ".value"
-    allowed = allowed_types(definition)
+    allowed = definition.answer_types
     if value_type not in allowed:
         wanted = " or ".join("value" + t for t in sorted(allowed))
         text = f"item '{link}' ({definition.type}) takes {wanted}, not {keys[0]}"
@@ -195,20 +188,6 @@ def _plain_option(definition: ItemDef, value: Any) -> bool:
         return False
     display = value.get("display")
     return display is None or display == option.display
-
-
-def _plain_integer(definition: ItemDef, value: Any) -> bool:
-    """The common case of an integer question, checked in one go: a 32-bit integer within
-    numeric bounds. False for anything else, which the general checks then look at.
-    """
-    if type(value) is not int or not _INT32[0] <= value <= _INT32[1]:
-        return False
-    if definition.type != "integer" or definition.options:
-        return False
-    low, high = definition.min_value, definition.max_value
-    return (low is None or (type(low) in (int, float) and low <= value)) and (
-        high is None or (type(high) in (int, float) and value <= high)
-    )
 
 
 def _format(value_type: str, value: Any) -> str | None:

@@ -9,10 +9,9 @@ strings, objects or arrays; `_name` carries the id and extensions of the primiti
 walk reads itself (`walked`: status, questionnaire, item, linkId, answer,
 answer.value[x]) are left to it, their `_name` companions are not.
 
-Table notation: `Coding` is 0..1, `Coding*` 0..*, `uri!` 1..1; `@` marks what R4's XML
-writes as an attribute (Element.id, Extension.url, Narrative.div): it has no `_name`.
-`value[x]` lists its types, `*` for every type an Extension may take. Datatypes without a
-table of their own (Address, Timing, ...) are checked only to be non-empty objects.
+Tables are written in `notation`'s notation (`Coding` 0..1, `Coding*` 0..*, `uri!` 1..1,
+`@` an attribute without `_name`). Datatypes without a table of their own (Address,
+Timing, ...) are checked only to be non-empty objects.
 
 Its rules are the registry's (service/rules/response.py; docs/rules.md), among them
 qr-unknown-element, qr-not-array, qr-empty-value, qr-invalid-value, qr-extension-value.
@@ -24,7 +23,7 @@ qr-attachment-size, qr-attachment-hash: their own codes, in answers too).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from service import rules
 from service.errors import PayloadTooDeep
@@ -33,79 +32,17 @@ from service.fhir.r4 import RESOURCE_TYPES
 from service.rules import Rule
 
 from .consistency import attachment_problems, reference_problem
-from .primitives import PRIMITIVES, check_primitive
+from .notation import Element, Spec, make_element, make_spec
+from .primitives import check_primitive
 
 __all__ = ["ANSWER", "ITEM", "RESPONSE", "check_elements", "check_value"]
 
 #: Datatypes nest (extensions in extensions) no deeper than this below where a check starts.
 MAX_DEPTH = 32
 
-_COMPLEX_VALUES = (
-    "Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance "
-    "Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData "
-    "Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition "
-    "RelatedArtifact TriggerDefinition UsageContext Dosage Meta"
-)
-
-
-class _Element(NamedTuple):
-    """One element of a type: its type, cardinality, FHIRPath name and allowed codes."""
-
-    type: str
-    many: bool
-    required: bool
-    primitive: bool
-    simple: bool  # a 0..1 or 1..1 primitive with no binding: one call decides it
-    companion: bool  # a primitive that may have a `_name`
-    path: str  # `value` for value[x]
-    codes: frozenset[str] | None  # a required binding
-
-
-class _Spec(NamedTuple):
-    """The elements of one type, and those of them the validation walk reads itself."""
-
-    name: str
-    elements: dict[str, _Element]
-    walked: frozenset[str]
-    walks_values: bool  # every `value...` key is the walk's (answer.value[x])
-    required: tuple[str, ...]
-
-
-def _spec(
-    name: str,
-    elements: dict[str, str],
-    walked: tuple[str, ...] = (),
-    codes: dict[str, str] | None = None,
-) -> _Spec:
-    parsed: dict[str, _Element] = {}
-    for key, notation in elements.items():
-        if key == "value[x]":
-            kinds = notation.split() if notation != "*" else [*PRIMITIVES - {"xhtml"}]
-            kinds += _COMPLEX_VALUES.split() if notation == "*" else []
-            for kind in kinds:
-                parsed["value" + kind[0].upper() + kind[1:]] = _element(kind, "value", None)
-            continue
-        bound = frozenset(codes[key].split()) if codes and key in codes else None
-        parsed[key] = _element(notation, key, bound)
-    walks_values = "value[x]" in walked
-    if walks_values:
-        walked += tuple(k for k in parsed if k.startswith("value"))
-    required = tuple(k for k, e in parsed.items() if e.required and k not in walked)
-    return _Spec(name, parsed, frozenset(walked), walks_values, required)
-
-
-def _element(notation: str, path: str, codes: frozenset[str] | None) -> _Element:
-    kind = notation.strip("@*!")
-    primitive = kind in PRIMITIVES
-    companion = primitive and not notation.startswith("@")
-    many, required = notation.endswith("*"), notation.endswith("!")
-    simple = primitive and not many and codes is None
-    return _Element(kind, many, required, primitive, simple, companion, path, codes)
-
-
 _ELEMENT = {"id": "@string", "extension": "Extension*"}
 _BACKBONE = {**_ELEMENT, "modifierExtension": "ModifierExtension*"}
-_QUANTITY = _spec(
+_QUANTITY = make_spec(
     "Quantity",
     {**_ELEMENT, "value": "decimal", "comparator": "code", "unit": "string", "system": "uri"}
     | {"code": "code"},
@@ -114,55 +51,55 @@ _QUANTITY = _spec(
 _SPECS = {
     spec.name: spec
     for spec in (
-        _spec("Extension", {**_ELEMENT, "url": "@uri!", "value[x]": "*"}),
-        _spec(
+        make_spec("Extension", {**_ELEMENT, "url": "@uri!", "value[x]": "*"}),
+        make_spec(
             "Meta",
             {**_ELEMENT, "versionId": "id", "lastUpdated": "instant", "source": "uri"}
             | {"profile": "canonical*", "security": "Coding*", "tag": "Coding*"},
         ),
-        _spec(
+        make_spec(
             "Narrative",
             {**_ELEMENT, "status": "code!", "div": "@xhtml!"},
             codes={"status": "generated extensions additional empty"},
         ),
-        _spec(
+        make_spec(
             "Identifier",
             {**_ELEMENT, "use": "code", "type": "CodeableConcept", "system": "uri"}
             | {"value": "string", "period": "Period", "assigner": "Reference"},
             codes={"use": "usual official temp secondary old"},
         ),
-        _spec(
+        make_spec(
             "Reference",
             {**_ELEMENT, "reference": "string", "type": "uri", "identifier": "Identifier"}
             | {"display": "string"},
         ),
-        _spec(
+        make_spec(
             "Coding",
             {**_ELEMENT, "system": "uri", "version": "string", "code": "code"}
             | {"display": "string", "userSelected": "boolean"},
         ),
-        _spec("CodeableConcept", {**_ELEMENT, "coding": "Coding*", "text": "string"}),
+        make_spec("CodeableConcept", {**_ELEMENT, "coding": "Coding*", "text": "string"}),
         _QUANTITY,
         *(_QUANTITY._replace(name=name) for name in ("Age", "Count", "Distance", "Duration")),
-        _spec(
+        make_spec(
             "Attachment",
             {**_ELEMENT, "contentType": "code", "language": "code", "data": "base64Binary"}
             | {"url": "url", "size": "unsignedInt", "hash": "base64Binary", "title": "string"}
             | {"creation": "dateTime"},
         ),
-        _spec("Period", {**_ELEMENT, "start": "dateTime", "end": "dateTime"}),
+        make_spec("Period", {**_ELEMENT, "start": "dateTime", "end": "dateTime"}),
     )
 }
 #: The datatypes whose 0..1 elements `elements` descends into directly.
 _NESTED = dict(_SPECS)
 _SPECS["ModifierExtension"] = _SPECS["Extension"]
-_PRIMITIVE_EXTENSION = _spec("primitive", _ELEMENT)
-_ID = _element("id", "id", None)
-_OBJECT = _element("Element", "", None)  # no table: only a non-empty object
+_PRIMITIVE_EXTENSION = make_spec("primitive", _ELEMENT)
+_ID = make_element("id", "id", None)
+_OBJECT = make_element("Element", "", None)  # no table: only a non-empty object
 _WHOLE = frozenset({"Reference", "Attachment"})  # `consistency`'s
 _EXTENSION_VALUES = frozenset(k for k in _SPECS["Extension"].elements if k.startswith("value"))
 #: QuestionnaireResponse, with item and answer, as R4 defines them.
-RESPONSE = _spec(
+RESPONSE = make_spec(
     "QuestionnaireResponse",
     {"resourceType": "@code", "id": "id", "meta": "Meta", "implicitRules": "uri"}
     | {"language": "code", "text": "Narrative", "contained": "Resource*"}
@@ -173,13 +110,13 @@ RESPONSE = _spec(
     | {"source": "Reference", "item": "item*"},
     walked=("resourceType", "questionnaire", "status", "item"),
 )
-ITEM = _spec(
+ITEM = make_spec(
     "item",
     {**_BACKBONE, "linkId": "string!", "definition": "uri", "text": "string"}
     | {"answer": "answer*", "item": "item*"},
     walked=("linkId", "answer", "item"),
 )
-ANSWER = _spec(
+ANSWER = make_spec(
     "answer",
     {**_BACKBONE, "value[x]": "boolean decimal integer date dateTime time string uri"}
     | {"item": "item*"},
@@ -188,7 +125,7 @@ ANSWER = _spec(
 
 
 def check_elements(
-    issues: list[Issue], spec: _Spec, node: dict[str, Any], where: str, link: str | None
+    issues: list[Issue], spec: Spec, node: dict[str, Any], where: str, link: str | None
 ) -> bool:
     """Check the elements of `node`, an object of type `spec` at `where`, that the validation
     walk does not read itself; True if they are well-formed."""
@@ -203,7 +140,7 @@ def check_value(
 ) -> bool:
     """Check `value`, of the datatype `kind`, at `where`, reporting every problem as `rule`;
     True if it is well-formed."""
-    return _Check(issues, link, rule).value(_element(kind, "", None), value, where, 0)
+    return _Check(issues, link, rule).value(make_element(kind, "", None), value, where, 0)
 
 
 class _Check:
@@ -240,7 +177,7 @@ class _Check:
             self.place(issue, f"{where}.{element}", issue.rule)
         return not found
 
-    def elements(self, spec: _Spec, node: dict[str, Any], where: str, depth: int) -> bool:
+    def elements(self, spec: Spec, node: dict[str, Any], where: str, depth: int) -> bool:
         if depth > MAX_DEPTH:
             raise PayloadTooDeep(f"elements nest deeper than {MAX_DEPTH} levels", expression=where)
         clean = True
@@ -251,11 +188,15 @@ class _Check:
             if element is not None:
                 if element.simple and check_primitive(element.type, value) is None:
                     continue  # the common case, decided before a path is written
+                table = None if element.many else _NESTED.get(element.type)
+                if table is not None and type(value) is dict and value:
+                    # The common case (`_plain`: what `elements` finds clean) in one step.
+                    if depth >= MAX_DEPTH or not _plain(table, value):
+                        here = f"{where}.{element.path}"
+                        clean &= self.elements(table, value, here, depth + 1)
+                    continue
                 here = f"{where}.{element.path}"
-                table = _NESTED.get(element.type)
-                if table is not None and not element.many and type(value) is dict and value:
-                    clean &= self.elements(table, value, here, depth + 1)  # the common case
-                elif element.many:
+                if element.many:
                     clean &= self.many(element, value, here, node.get("_" + key), depth)
                 else:
                     clean &= self.one(element, value, here, depth)
@@ -278,7 +219,7 @@ class _Check:
             clean = self.consistency(spec.name, node, where)
         return clean
 
-    def one(self, element: _Element, value: Any, where: str, depth: int) -> bool:
+    def one(self, element: Element, value: Any, where: str, depth: int) -> bool:
         if type(value) is list:
             wanted = "value" if element.companion else "JSON object"
             text = f"takes one {wanted} (0..1), not an array"
@@ -286,7 +227,7 @@ class _Check:
             return self.report(rule, IssueType.STRUCTURE, text, where)
         return self.value(element, value, where, depth)
 
-    def many(self, element: _Element, value: Any, where: str, companions: Any, depth: int) -> bool:
+    def many(self, element: Element, value: Any, where: str, companions: Any, depth: int) -> bool:
         if value is None:
             return self.value(element, value, where, depth)
         if type(value) is not list:
@@ -304,7 +245,7 @@ class _Check:
             clean &= self.value(element, entry, f"{where}[{index}]", depth)
         return clean
 
-    def value(self, element: _Element, value: Any, where: str, depth: int) -> bool:
+    def value(self, element: Element, value: Any, where: str, depth: int) -> bool:
         kind = element.type
         if value is None:
             text = "must not be null: leave the element out"
@@ -333,9 +274,7 @@ class _Check:
             return self.report(rules.QR_MODIFIER_EXTENSION, IssueType.NOT_SUPPORTED, text, where)
         return clean
 
-    def companion(
-        self, spec: _Spec, node: dict[str, Any], key: str, where: str, depth: int
-    ) -> bool:
+    def companion(self, spec: Spec, node: dict[str, Any], key: str, where: str, depth: int) -> bool:
         """`_name`: the id and extensions of the primitive `name` (R4 JSON)."""
         name, value = key[1:], node[key]
         element = spec.elements.get(name)
@@ -391,6 +330,31 @@ class _Check:
                 rules.QR_RESOURCE_TYPE, IssueType.STRUCTURE, text, f"{where}.resourceType"
             )
         return "id" not in value or self.value(_ID, value["id"], f"{where}.id", depth)
+
+
+def _plain(spec: Spec, node: dict[str, Any]) -> bool:
+    """`node`, a 0..1 datatype below one `_Check.elements` walks, holds nothing but simple
+    elements of `spec`, each well-formed, none missing, and as a whole is what
+    `consistency` accepts: `elements` would find it clean without a word. False: it must
+    look (a node other than that, or one it may report on).
+    """
+    if not node or spec.name in _LOOKS:
+        return False
+    elements = spec.elements
+    for key, value in node.items():
+        element = elements.get(key)
+        if element is None or not element.simple or check_primitive(element.type, value):
+            return False
+    for key in spec.required:
+        if key not in node:
+            return False
+    if spec.name != "Reference":
+        return True
+    reference = node.get("reference")
+    return type(reference) is not str or reference_problem(reference) is None
+
+
+_LOOKS = frozenset({"Extension", "Attachment"})  # more to check than their elements
 
 
 def _has(values: Any, index: int) -> bool:

@@ -39,7 +39,10 @@ def value_error(rule: Rule, code: IssueType, text: str) -> Issue:
 def check_primitive(kind: str, value: Any) -> Issue | None:
     """What is wrong with `value` as an R4 `kind` (a name in PRIMITIVES), or None."""
     if kind in _STRINGS:  # most primitives are
-        return _string(kind, value) if type(value) is str else _wrong("a string")
+        if type(value) is not str:
+            return _wrong("a string")
+        shortcut = _SHORTCUTS.get(kind)
+        return None if shortcut is not None and shortcut(value) else _string(kind, value)
     json_type = type(value)  # exact: a bool is no integer, in JSON or in FHIR
     if kind == "boolean":
         return None if json_type is bool else _wrong("true or false")
@@ -51,6 +54,30 @@ def check_primitive(kind: str, value: Any) -> Issue | None:
     if json_type is not int:
         return _wrong("an integer")
     return None if least <= value < 2**31 else _invalid(f"{kind}: {least} to 2147483647")
+
+
+# Shortcuts for the common values of some kinds: True only where `_string` finds nothing
+# wrong, decided by a few string methods in C rather than a regex; anything else is left
+# to `_string`. Blank means what `str.strip` strips: `str.isspace` tests the same set
+# (Py_UNICODE_ISSPACE), as does the regexes' `\s`; a non-empty run of printable ASCII
+# other than the space holds no whitespace at all.
+def _text(value: str) -> bool:
+    """string, markdown: not blank."""
+    return value != "" and not value.isspace()
+
+
+def _word(value: str) -> bool:
+    """Printable ASCII without a space: what code's regex (words between single spaces) takes."""
+    return value != "" and value.isascii() and value.isprintable() and " " not in value
+
+
+def _uri(value: str) -> bool:
+    """uri, url, canonical: no whitespace, and no `urn:uuid:` or `urn:oid:` (`_urn`'s)."""
+    return _word(value) and not value.startswith(_URN_PREFIXES)
+
+
+_SHORTCUTS = {"string": _text, "markdown": _text, "code": _word}
+_SHORTCUTS |= dict.fromkeys(_URIS, _uri)
 
 
 def _string(kind: str, value: str) -> Issue | None:
@@ -75,10 +102,14 @@ def _urn(value: str) -> Issue | None:
     a UUID expressed as a URI (urn:uuid:...), lowercase"; "oid: an OID represented as a URI
     (urn:oid:...)"), whatever element holds it; other URNs are any uri.
     """
-    for kind in ("uuid", "oid"):
-        if value.startswith(f"urn:{kind}:") and not _PATTERNS[kind].fullmatch(value):
+    for kind, prefix in _URNS:
+        if value.startswith(prefix) and not _PATTERNS[kind].fullmatch(value):
             return _invalid(f"a valid {kind} (urn:{kind}:...)")
     return None
+
+
+_URNS = (("uuid", "urn:uuid:"), ("oid", "urn:oid:"))
+_URN_PREFIXES = tuple(prefix for _, prefix in _URNS)
 
 
 # The texts below come from a fixed set (kinds and formats), never from the value checked:

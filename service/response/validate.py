@@ -23,7 +23,7 @@ and answers raise `PayloadTooDeep`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from service import rules
@@ -37,6 +37,7 @@ from .answers import Answers, check_answer, check_exclusive, plain_answer
 from .datatypes import ANSWER, ITEM, check_elements
 from .evaluate import Evaluator
 from .occurs import check_occurs, too_few
+from .placement import bad_item, place
 from .structure import check_resource
 
 __all__ = ["MAX_DEPTH", "Validation", "validate_response"]
@@ -94,7 +95,18 @@ class _Container:
     answered: set[str]
     frame: Frame
     # For items with minOccurs: answers (questions) or repetitions (groups), and where.
-    counts: dict[str, tuple[int, str]] = field(default_factory=dict)
+    counts: dict[str, tuple[int, str]]
+
+
+@dataclass(slots=True)
+class _Level:
+    """The items of one level as the walk goes: its path and container, each linkId's count."""
+
+    path: str
+    parent: str | None
+    container: _Container
+    seen: dict[str, int]
+    groups: set[str]  # those of them groups with minOccurs (never `_plain`'s)
 
 
 class _Walk:
@@ -123,37 +135,45 @@ class _Walk:
         self, raw: Any, path: str, parent: str | None, expected: tuple[str, ...], depth: int
     ) -> bool:
         """Check the items at one level; True if any of them has an answer."""
-        container = _Container(path, expected, set(), self.frame)
+        container = _Container(path, expected, set(), self.frame, {})
         self.containers.append(container)
         if raw is _ABSENT or not self._array(raw, path, "item", parent):
             return False
         if depth > MAX_DEPTH:
             raise PayloadTooDeep(f"items nest deeper than {MAX_DEPTH} levels", expression=path)
-        last, seen = -1, dict[str, int]()
-        for index, item in enumerate(raw):
-            where = f"{path}.item[{index}]"
-            key = item.get("linkId") if type(item) is dict else None
-            definition = self.cq.items.get(key) if type(key) is str else None
-            if definition is None or definition.parent != parent:
-                self._bad_item(item, where, parent)
-                continue
-            link = definition.link_id
-            if last <= definition.position and link not in seen and definition.max_occurs != 0:
-                seen[link], last = 1, definition.position  # in order, first: `_place` agrees
-            else:
-                last = self._place(definition, where, last, seen)
-            if link in self.cq.constraints:
-                self.occurrences.append((definition.link_id, item, where, self.frame))
-            if self._plain(item, definition, where) or self._item(item, definition, where, depth):
-                container.answered.add(definition.link_id)
-            if definition.min_occurs and definition.type != "group":
-                answers = item.get("answer")
-                count = len(answers) if type(answers) is list else 0
-                container.counts[definition.link_id] = (count, where)
-        for link, count in seen.items():
-            if self.cq.items[link].min_occurs and self.cq.items[link].type == "group":
-                container.counts[link] = (count, path)
+        level = _Level(path, parent, container, {}, set())
+        index, last = self._plain(raw, 0, -1, level)
+        while index < len(raw):
+            last = self._other(raw[index], f"{path}.item[{index}]", last, level, depth)
+            index, last = self._plain(raw, index + 1, last, level)
+        for link in level.groups:  # repetitions of a group with minOccurs, once all are seen
+            container.counts[link] = (level.seen[link], path)
         return bool(container.answered)
+
+    def _other(self, item: Any, where: str, last: int, level: _Level, depth: int) -> int:
+        """Any item but the common one (`_plain`), at `where`; the new last position."""
+        parent = level.parent
+        key = item.get("linkId") if type(item) is dict else None
+        definition = self.cq.items.get(key) if type(key) is str else None
+        if definition is None or definition.parent != parent:
+            bad_item(self.out.issues, self.cq.items, item, where, parent)
+            return last
+        link, seen, container = definition.link_id, level.seen, level.container
+        if last <= definition.position and link not in seen and definition.max_occurs != 0:
+            seen[link], last = 1, definition.position  # in order, first: `place` agrees
+        else:
+            last = place(self.out.issues, definition, where, last, seen)
+        if link in self.cq.constraints:
+            self.occurrences.append((link, item, where, self.frame))
+        if self._item(item, definition, where, depth):
+            container.answered.add(link)
+        if definition.min_occurs and definition.type == "group":
+            level.groups.add(link)
+        elif definition.min_occurs:
+            answers = item.get("answer")
+            count = len(answers) if type(answers) is list else 0
+            container.counts[link] = (count, where)
+        return last
 
     def _array(self, raw: Any, path: str, element: str, link: str | None) -> bool:
         """`raw`, the `element` (item or answer) of `path`, is a non-empty array within limits."""
@@ -174,74 +194,43 @@ class _Walk:
             self.error(IssueType.STRUCTURE, "must not be empty", where, rules.QR_EMPTY_ARRAY, link)
         return False
 
-    def _bad_item(self, item: Any, where: str, parent: str | None) -> None:
-        """Report why `item` is not an item of the Questionnaire at this level."""
-        if type(item) is not dict:
-            self.error(
-                IssueType.STRUCTURE,
-                "an item must be a JSON object",
-                where,
-                rules.QR_NOT_OBJECT,
-                parent,
-            )
-            return
-        link = item.get("linkId")
-        if type(link) is not str or not link:
-            self.error(
-                IssueType.REQUIRED, "an item needs a linkId", where, rules.QR_LINKID_MISSING, None
-            )
-            return
-        definition = self.cq.items.get(link)
-        if definition is None:
-            text = f"linkId '{link}' is not an item of the Questionnaire"
-            self.error(IssueType.STRUCTURE, text, where, rules.QR_UNKNOWN_LINKID, link)
-            return
-        text = f"item '{link}' belongs " + (
-            f"under item '{definition.parent}'" if definition.parent else "at the top level"
-        )
-        self.error(IssueType.STRUCTURE, text, where, rules.QR_ITEM_MISPLACED, link)
-
-    def _place(self, definition: ItemDef, where: str, last: int, seen: dict[str, int]) -> int:
-        """Order, repetition and maxOccurs checks; the new last position."""
-        link = definition.link_id
-        if definition.position < last:
-            text = f"item '{link}' is out of Questionnaire order"
-            self.error(IssueType.STRUCTURE, text, where, rules.QR_ITEM_ORDER, link)
-        count = seen[link] = seen.get(link, 0) + 1
-        if count > 1 and not definition.repeats:
-            text = f"item '{link}' does not repeat but appears more than once"
-            self.error(IssueType.STRUCTURE, text, where, rules.QR_ITEM_REPEATED, link)
-        elif definition.max_occurs is not None and count == definition.max_occurs + 1:
-            text = f"item '{link}' appears more than its maxOccurs {definition.max_occurs} times"
-            self.error(IssueType.STRUCTURE, text, where, rules.QR_OCCURS_MAX, link)
-        return definition.position if definition.position > last else last
-
-    def _plain(self, item: Any, definition: ItemDef, where: str) -> bool:
-        """The common question item, `{linkId, answer: [a plain value]}` with nothing to walk
-        under it, in one step; what `_item` would do with it, without its calls. False (and
-        nothing done): not that case, `_item`'s to check.
+    def _plain(self, raw: list[Any], start: int, last: int, level: _Level) -> tuple[int, int]:
+        """From `start`, the common items in one loop: `{linkId, answer: [a plain value]}` to
+        a question of `cq.plain_questions`, in Questionnaire order and first of its linkId
+        (positions only grow: `place` would find nothing to report); what `_item` would do
+        with each, its path written only where kept. The index of the first other item
+        (`_item`'s to check; nothing done with it) and the last position.
         """
-        if len(item) != 2 or definition.type in ("group", "display"):
-            return False
-        raw = item.get("answer")
-        if type(raw) is not list or len(raw) != 1:
-            return False
-        link = definition.link_id
-        if definition.children and link not in self.cq.optional_children:
-            return False
-        value = plain_answer(self.out, definition, raw[0])
-        if value is None:
-            return False
-        if self.nodes < self.cq.limits.max_response_nodes:
-            self.nodes += 1  # `_array`'s count of the answer, inline
-        else:
-            self._array(raw, where, "answer", link)  # one over the limit: PayloadTooDeep
-        if definition.max_occurs is not None:
-            check_occurs(self.out, raw, definition, where)
-        if link in self.cq.conditional:
-            self.answered_at.append((link, where, self.frame))
-        self._note(link, value)
-        return True
+        plain, out, answered = self.cq.plain_questions, self.out, level.container.answered
+        most, conditional = self.cq.limits.max_response_nodes, self.cq.conditional
+        parent, seen = level.parent, level.seen
+        for index in range(start, len(raw)):
+            item = raw[index]
+            if type(item) is not dict or len(item) != 2:
+                return index, last
+            key, answers = item.get("linkId"), item.get("answer")
+            definition = plain.get(key) if type(key) is str else None
+            if definition is None or definition.parent != parent or definition.position <= last:
+                return index, last
+            if type(answers) is not list or len(answers) != 1:
+                return index, last
+            value = plain_answer(out, definition, answers[0])
+            if value is None:
+                return index, last
+            link = definition.link_id
+            if self.nodes < most:
+                self.nodes += 1  # `_array`'s count of the answer, inline
+            else:  # one over the limit: PayloadTooDeep
+                self._array(answers, f"{level.path}.item[{index}]", "answer", link)
+            # One answer keeps any maxOccurs of a plain question: `check_occurs` finds nothing.
+            if link in conditional:
+                self.answered_at.append((link, f"{level.path}.item[{index}]", self.frame))
+            self._note(link, value)
+            answered.add(link)
+            if definition.min_occurs:
+                level.container.counts[link] = (1, f"{level.path}.item[{index}]")
+            seen[link], last = 1, definition.position
+        return len(raw), last
 
     def _note(self, link: str, value: tuple[str, Any]) -> None:
         """An item answered: its value kept for enableWhen to compare, else only that it is."""
@@ -364,13 +353,14 @@ class _Walk:
 
     def _complete(self, severity: IssueSeverity, enabled: Enablement) -> None:
         """Required items and minOccurs, on enabled items only."""
+        items, calculated = self.cq.items, self.cq.calculated
         for container in self.containers:
             for link in container.children:
-                definition = self.cq.items[link]
-                if link in self.cq.calculated:
-                    continue  # calculated items are the service's to fill (SDC)
+                definition = items[link]
                 missing = definition.required and link not in container.answered
-                if (missing or definition.min_occurs) and enabled(link, container.frame):
+                if not (missing or definition.min_occurs) or link in calculated:
+                    continue  # nothing to demand; calculated items are the service's (SDC)
+                if enabled(link, container.frame):
                     count, where = container.counts.get(link, (0, container.path))
                     too_few(
                         self.out,

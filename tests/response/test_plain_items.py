@@ -23,6 +23,7 @@ from service.errors import PayloadTooDeep
 from service.questionnaire import CompiledQuestionnaire, compile_questionnaire
 from service.questionnaire.compile import Limits
 from service.response import validate_response
+from service.response.answers import Answers, _check_answer, plain_answer
 from tests.builders.instruments import compiled, questionnaires
 from tests.builders.toy import toy, toy_questionnaire
 
@@ -175,3 +176,30 @@ def test_plain_answers_count_against_the_node_limit_as_others_do(general: bool) 
     over = compile_questionnaire(questionnaires()["ebi"], limits=Limits(max_response_nodes=11))
     with pytest.raises(PayloadTooDeep):
         validate_response(over, response)
+
+
+_BOUND = st.one_of(
+    st.none(),
+    st.integers(-(2**32), 2**32).map(lambda n: {"valueInteger": n}),
+    st.floats(-1e10, 1e10).map(lambda x: {"valueDecimal": x}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_BOUND, _BOUND, st.one_of(st.integers(-(2**33), 2**33), st.booleans(), st.floats()))
+def test_an_integer_taken_in_one_step_is_one_the_full_checks_pass(
+    low: dict[str, Any] | None, high: dict[str, Any] | None, value: Any
+) -> None:
+    """`ItemDef.integer_range`: the shortcut takes exactly the integers the full checks pass."""
+    limits = [
+        {"url": f"http://hl7.org/fhir/StructureDefinition/{name}Value", **bound}
+        for name, bound in (("min", low), ("max", high))
+        if bound is not None
+    ]
+    item = {"linkId": "n", "type": "integer", "extension": limits}
+    cq = compile_questionnaire({"resourceType": "Questionnaire", "item": [item]})
+    answer = {"valueInteger": value}
+    out = Answers(cq.terminology)
+    full = _check_answer(out, cq.items["n"], answer, "x")
+    clean = full is not None and not out.issues
+    assert (plain_answer(Answers(cq.terminology), cq.items["n"], answer) is not None) == clean
