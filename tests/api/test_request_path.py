@@ -15,7 +15,7 @@ import pytest
 from flask import Response, request
 
 from service import create_app
-from service.api.http import base_url
+from service.api.http import FhirResponse, base_url
 from service.api.telemetry import _REQUEST_LINE, _finish, log
 from service.config import load_settings
 from service.observability.logs import FIELDS
@@ -166,3 +166,49 @@ def test_body_type_checks_answer_the_same_when_repeated() -> None:
     for _ in range(3):
         for content_type, status in (("text/plain", 415), ("application/fhir+json", 400)):
             assert client.post(path, data=b" ", content_type=content_type).status_code == status
+
+
+def _answers() -> list[FhirResponse]:
+    answers = []
+    for status in (200, 201, 204, 304, 404, 422, 500):
+        answers.append(FhirResponse(b'{"a": 1}', status=status, content_type="application/json"))
+    with_location = FhirResponse(b"{}", status=201)
+    with_location.headers["Location"] = "Questionnaire/x/_history/1"
+    with_content_location = FhirResponse(b"{}")
+    with_content_location.headers["Content-Location"] = "/fhir/Questionnaire/ä"
+    closing = FhirResponse(b"{}")
+    closing.call_on_close(lambda: None)
+    text = FhirResponse(b"{}")
+    text.response = ["{}"]  # type: ignore[list-item]
+    unsized = FhirResponse(b"{}")
+    del unsized.headers["Content-Length"]
+    streamed = FhirResponse(iter([b"{", b"}"]))
+    passed = FhirResponse(b"{}", direct_passthrough=True)
+    return [
+        *answers,
+        with_location,
+        with_content_location,
+        closing,
+        text,
+        unsized,
+        streamed,
+        passed,
+    ]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
+def test_fhir_responses_answer_wsgi_as_werkzeug_does(method: str) -> None:
+    # FhirResponse skips werkzeug's header copy and body wrapper when neither changes anything.
+    environ = {
+        "REQUEST_METHOD": method,
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "h",
+        "PATH_INFO": "/p",
+    }
+    for number, answer in enumerate(_answers()):
+        ours = answer.get_wsgi_response(environ)
+        # (the streamed body can be read once: rebuild it for werkzeug's turn)
+        again = _answers()[number]
+        theirs = Response.get_wsgi_response(again, environ)
+        assert ours[1:] == theirs[1:], number
+        assert b"".join(ours[0]) == b"".join(theirs[0]), number
