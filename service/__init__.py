@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Request
+from flask.sessions import NullSession, SecureCookieSessionInterface
 from werkzeug.routing import MapAdapter
 
 from service.config import Settings, load_settings
@@ -31,6 +32,24 @@ _BINDS = (
 )
 
 
+class _NoSessions(SecureCookieSessionInterface):
+    """Flask's sessions, as they are without a secret key, which this service never sets:
+    every request's session is the one empty NullSession (it refuses writes), not a new
+    one made per request."""
+
+    def __init__(self) -> None:
+        self._null = NullSession()
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        """No session to open: Flask then asks for the null one."""
+        del app, request
+
+    def make_null_session(self, app: Flask) -> NullSession:
+        """The one null session."""
+        del app
+        return self._null
+
+
 class _App(Flask):
     """Flask, without work per request whose answer never changes.
 
@@ -45,6 +64,7 @@ class _App(Flask):
         super().__init__(*args, **kwargs)
         self._sync: set[Callable[..., Any]] = set()
         self._bound = functools.lru_cache(maxsize=256)(self._bind)
+        self.session_interface = _NoSessions()
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Flask's adapter for `request`; the one made for the same values, when kept."""

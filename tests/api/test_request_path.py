@@ -14,7 +14,8 @@ import time
 import uuid
 
 import pytest
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, request, session
+from flask.sessions import NullSession
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
@@ -318,3 +319,21 @@ def test_a_bad_host_is_refused_each_time() -> None:
     for _ in range(2):  # a refusal is never kept
         answer = app.test_client().get("/fhir/metadata", headers={"Host": "bad host"})
         assert answer.status_code == 400
+
+
+def test_every_request_has_the_one_empty_null_session() -> None:
+    app = create_app(load_settings(environ={}))
+    seen = []
+    for _ in range(2):
+        with app.test_request_context("/fhir/metadata", headers={"Cookie": "session=x"}):
+            app.preprocess_request()
+            current = session._get_current_object()  # type: ignore[attr-defined]
+            seen.append(current)
+            assert isinstance(current, NullSession)
+            assert not current
+            with pytest.raises(RuntimeError):
+                session["user"] = "x"
+    assert seen[0] is seen[1]
+    answer = app.test_client().get("/fhir/metadata", headers={"Cookie": "session=x"})
+    assert "Set-Cookie" not in answer.headers
+    assert "Cookie" not in answer.headers.get("Vary", "")
