@@ -7,23 +7,88 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import NullSession, SecureCookieSessionInterface
+from werkzeug.routing import MapAdapter
 
 from service.config import Settings, load_settings
 
 __all__ = ["create_app"]
 
 
+#: What of the WSGI environ Flask's URL adapter is made from: `get_host` reads the first four,
+#: werkzeug's `bind_to_environ` those and the rest.
+_BINDS = (
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "wsgi.url_scheme",
+    "HTTP_CONNECTION",
+    "HTTP_UPGRADE",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REQUEST_METHOD",
+)
+
+
+class _NoSessions(SecureCookieSessionInterface):
+    """Flask's sessions, as they are without a secret key, which this service never sets:
+    every request's session is the one empty NullSession (it refuses writes), not a new
+    one made per request."""
+
+    def __init__(self) -> None:
+        self._null = NullSession()
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        """No session to open: Flask then asks for the null one."""
+        del app, request
+
+    def make_null_session(self, app: Flask) -> NullSession:
+        """The one null session."""
+        del app
+        return self._null
+
+
 class _App(Flask):
-    """Flask, without an `inspect` call per hook per request.
+    """Flask, without work per request whose answer never changes.
 
     Flask passes every hook and view through `ensure_sync`, which asks `inspect` each time
-    whether the function is a coroutine; the answer never changes, so it is kept.
+    whether the function is a coroutine; the answer is kept. It binds the URL map to each
+    request's environ, checking the host twice and IDNA-encoding it; the adapter (which
+    nothing changes once made) is kept per request line and host, at most 256 of them
+    (bounded: the path and the Host header are the client's to choose).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sync: set[Callable[..., Any]] = set()
+        self._bound = functools.lru_cache(maxsize=256)(self._bind)
+        self.session_interface = _NoSessions()
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Flask's adapter for `request`; the one made for the same values, when kept."""
+        config = self.config
+        if (
+            request is None
+            or config["TRUSTED_HOSTS"] is not None
+            or config["SERVER_NAME"] is not None
+            or self.url_map.host_matching
+            or self.subdomain_matching
+        ):
+            return super().create_url_adapter(request)
+        environ = request.environ
+        host, adapter = self._bound(tuple([environ.get(name) for name in _BINDS]))
+        request.host = host  # as Flask sets it (a cached property of the request)
+        return adapter
+
+    def _bind(self, values: tuple[Any, ...]) -> tuple[str, MapAdapter | None]:
+        environ = {
+            name: value for name, value in zip(_BINDS, values, strict=True) if value is not None
+        }
+        request = self.request_class(environ)
+        adapter = super().create_url_adapter(request)
+        return request.host, adapter
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """`func` itself when it is synchronous (remembered), else Flask's wrapper."""

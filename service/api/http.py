@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import http_date, parse_date
 from werkzeug.routing import BaseConverter
@@ -23,9 +24,13 @@ from service.fhir import jsonio, r4
 from service.fhir.media import FHIR_JSON, check_body_type
 from service.fhir.outcome import IssueType
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
 __all__ = [
     "Conformance",
     "FhirId",
+    "FhirResponse",
     "Published",
     "State",
     "base_url",
@@ -127,6 +132,54 @@ def wants_pretty() -> bool:
     return pretty.lower() == "true"
 
 
+class FhirResponse(Response):
+    """A Response that skips werkzeug's last fixes to an answer when none of them applies.
+
+    Before answering, werkzeug copies the headers (checking each value again) to make a
+    Location absolute, drop the body of a HEAD, 1xx, 204 or 304 answer or count a missing
+    Content-Length, and wraps the body in an iterator that runs the close callbacks. A
+    buffered body whose Content-Length is set, with no Location, nothing to run on close
+    and a status that carries a body, needs none of it: werkzeug would send the same status,
+    header list and bytes (tests/api/test_request_path.py compares them).
+    """
+
+    def get_wsgi_response(
+        self, environ: WSGIEnvironment
+    ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
+        """As werkzeug's, without the copy and the wrapper when the answer needs neither."""
+        body = self.response
+        status = self.status_code
+        plain = (
+            type(body) is list
+            and len(body) == 1
+            and type(body[0]) is bytes
+            and not self._on_close
+            and not self.direct_passthrough
+            and status >= 200  # 1xx, 204 and 304 answers carry no body
+            and status not in {204, 304}
+            and environ["REQUEST_METHOD"] != "HEAD"
+        )
+        if plain and _length_only(self.headers):
+            chunks: list[bytes] = body  # type: ignore[assignment]  # one bytes chunk, tested above
+            return chunks, self.status, self.headers.to_wsgi_list()
+        return super().get_wsgi_response(environ)
+
+
+#: Headers werkzeug rewrites when it answers (`get_wsgi_headers`).
+_REWRITTEN = frozenset({"location", "content-location"})
+
+
+def _length_only(headers: Headers) -> bool:
+    """Whether `headers` set Content-Length and nothing werkzeug rewrites."""
+    length = False
+    for key, _ in headers:
+        lowered = key.lower()
+        if lowered in _REWRITTEN:
+            return False
+        length = length or lowered == "content-length"
+    return length
+
+
 def fhir_response(
     body: Mapping[str, Any] | bytes,
     status: int = 200,
@@ -137,7 +190,7 @@ def fhir_response(
         data = jsonio.dumps(jsonio.loads(body), pretty=True) if wants_pretty() else body
     else:
         data = jsonio.dumps(body, pretty=wants_pretty())
-    response = Response(data, status=status, content_type=FHIR_JSON)
+    response = FhirResponse(data, status=status, content_type=FHIR_JSON)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

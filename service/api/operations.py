@@ -17,6 +17,7 @@ from flask import Blueprint, Response, g
 from service.api.http import base_url, catalog, fhir_response, read_resource, state
 from service.api.scopes import requires
 from service.api.telemetry import count_score, count_validation
+from service.catalog import CatalogReader
 from service.catalog.lookup import resolve_questionnaire
 from service.errors import InvalidRequest, RapportError
 from service.fhir.outcome import Issue, IssueSeverity, IssueType, error, operation_outcome
@@ -136,8 +137,13 @@ def _validate_option(name: str, param: dict[str, Any]) -> bool:
     return False
 
 
-def _resolve(response: dict[str, Any], inline: dict[str, Any] | None) -> CompiledQuestionnaire:
-    found = state()
+def _resolve(
+    response: dict[str, Any], inline: dict[str, Any] | None, base: str
+) -> CompiledQuestionnaire:
+    reader = catalog()
+    reference = response.get("questionnaire")
+    if inline is None and type(reference) is str and not reference.startswith("#"):
+        return _catalogued(reader, response, reference, base)
     key = _sent_with(response, inline)
     # Compiled Questionnaires are cached by content, failures are not: remember this
     # request's, so a batch sending the same broken Questionnaire in every entry
@@ -147,12 +153,43 @@ def _resolve(response: dict[str, Any], inline: dict[str, Any] | None) -> Compile
         raise failed[key]
     try:
         return resolve_questionnaire(
-            catalog(), response, inline, max_items=found.settings.max_items, base=base_url()
+            reader, response, inline, max_items=state().settings.max_items, base=base
         )
     except RapportError as exc:
         if key is not None:
             failed[key] = exc
         raise
+
+
+class _Resolved:
+    """The catalogue Questionnaire each (reference, base) resolved to in one catalogue: a
+    canonical without a version picks the highest of the versions it names each time it is
+    resolved. A new catalogue starts afresh; at most 256 references are kept (each is the
+    client's to choose), and one that does not resolve is never kept."""
+
+    def __init__(self) -> None:
+        self.reader: CatalogReader | None = None
+        self.found: dict[tuple[str, str], CompiledQuestionnaire] = {}
+
+
+_RESOLVED = _Resolved()
+_RESOLVED_MAX = 256
+
+
+def _catalogued(
+    reader: CatalogReader, response: dict[str, Any], reference: str, base: str
+) -> CompiledQuestionnaire:
+    found = _RESOLVED.found
+    if _RESOLVED.reader is not reader:  # (two threads may both start afresh: no harm)
+        found = {}
+        _RESOLVED.reader, _RESOLVED.found = reader, found
+    key = (reference, base)
+    compiled = found.get(key)
+    if compiled is None:
+        compiled = resolve_questionnaire(reader, response, base=base)
+        if len(found) < _RESOLVED_MAX:
+            found[key] = compiled
+    return compiled
 
 
 def _sent_with(response: dict[str, Any], inline: dict[str, Any] | None) -> bytes | None:
@@ -168,8 +205,9 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     """$validate: an OperationOutcome of every issue (200 even when it lists errors)."""
     ignored: list[str] = []
     response, inline, _ = _unpack(body, ignored)
-    compiled = _resolve(response, inline)
-    validation = validate_response(compiled, response, base=base_url())
+    base = base_url()
+    compiled = _resolve(response, inline, base)
+    validation = validate_response(compiled, response, base=base)
     count_validation(validation.issues)
     issues = [*validation.issues, *check_scores(compiled, response, validation)]
     notes = [
@@ -192,16 +230,17 @@ def _scored(body: dict[str, Any]) -> tuple[Scored, list[Change] | None, Scored |
     """The response scored, and with a `baseline` parameter its changes and the baseline."""
     sent: dict[str, Any] = {}
     response, inline, _ = _unpack(body, baseline=sent)
-    compiled = _resolve(response, inline)
-    result = score_response(compiled, response, base=base_url())
+    base = base_url()
+    compiled = _resolve(response, inline, base)
+    result = score_response(compiled, response, base=base)
     count_score(compiled)
     follow_up = Scored(compiled, result, response)
     if not sent:
         return follow_up, None, None
     baseline, where = sent["resource"], sent["where"]
     try:
-        base_cq = _resolve(baseline, inline)
-        earlier = Scored(base_cq, score_response(base_cq, baseline, base=base_url()), baseline)
+        base_cq = _resolve(baseline, inline, base)
+        earlier = Scored(base_cq, score_response(base_cq, baseline, base=base), baseline)
     except RapportError as exc:  # the baseline's own problems, said to be the baseline's
         raise rebase_issues(exc, where) from exc
     return follow_up, compare_baseline(follow_up, earlier, where), earlier

@@ -88,7 +88,7 @@ class _Cors:
         if _has(headers, "Vary"):
             response.vary.add("Origin")
         else:  # what `vary.add` writes, without parsing and re-serialising an empty set
-            headers["Vary"] = "Origin"
+            headers.add("Vary", "Origin")  # (`add`: no Vary to replace, as just seen)
         origin = self.allowed_origin(request._get_current_object())  # type: ignore[attr-defined]
         if origin is not None and not _has(headers, "Access-Control-Allow-Origin"):
             headers["Access-Control-Allow-Origin"] = origin
@@ -101,7 +101,8 @@ _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers["X-Content-Type-Options"] = "nosniff"
+    # Added, not set (which looks for one to replace first): this hook is its one writer.
+    headers.add("X-Content-Type-Options", "nosniff")
     # Operation results are about one patient: no cache may keep them (nor error answers).
     if request.method not in _SAFE_METHODS or (
         response.status_code >= 400 and not _has(headers, "Cache-Control")

@@ -104,7 +104,8 @@ def _finish(response: Response) -> Response:
     req = request._get_current_object()  # type: ignore[attr-defined]
     ctx = g._get_current_object()
     elapsed = ended - getattr(ctx, "request_started", ended)
-    response.headers[REQUEST_ID] = getattr(ctx, "request_id", "")
+    # Added, not set (which looks for one to replace first): this hook is its one writer.
+    response.headers.add(REQUEST_ID, getattr(ctx, "request_id", ""))
     method = req.method if req.method in _METHODS else "OTHER"
     template = req.environ.get(ENVIRON_ROUTE) or route()
     status = response.status_code

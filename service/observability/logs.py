@@ -19,7 +19,15 @@ from flask import g, has_app_context
 
 from service.config import redact_url
 
-__all__ = ["FIELDS", "JsonFormatter", "configure_logging", "locate"]
+__all__ = [
+    "FIELDS",
+    "JsonFormatter",
+    "StderrHandler",
+    "configure_logging",
+    "json_line",
+    "locate",
+    "sole_handler",
+]
 
 #: The `extra=` key whose dict is merged into the line: `log.info("request", extra={FIELDS: {}})`.
 FIELDS = "rapport_fields"
@@ -32,22 +40,43 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """One line of JSON."""
-        line: dict[str, Any] = {
-            "time": _timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": _redact_urls(record.getMessage()),
-        }
-        # One context lookup: an attribute read through the `g` proxy costs a call more.
-        request_id = g._get_current_object().get("request_id") if has_app_context() else None
-        if request_id is not None:
-            line["request_id"] = request_id
+        failed = record.exc_info[1] if record.exc_info else None
         fields = getattr(record, FIELDS, None)
-        if isinstance(fields, dict):
-            line.update(fields)
-        if record.exc_info and record.exc_info[1] is not None:
-            line["exception"] = locate(record.exc_info[1])
-        return orjson.dumps(line, default=str).decode("utf-8")
+        return json_line(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            fields=fields,
+            failed=failed,
+        )
+
+
+def json_line(
+    created: float,
+    level: str,
+    logger: str,
+    message: str,
+    *,
+    fields: object = None,
+    failed: BaseException | None = None,
+) -> str:
+    """The line JsonFormatter writes for a record of these values (`fields`: its FIELDS)."""
+    line: dict[str, Any] = {
+        "time": _timestamp(created),
+        "level": level,
+        "logger": logger,
+        "message": _redact_urls(message),
+    }
+    # One context lookup: an attribute read through the `g` proxy costs a call more.
+    request_id = g._get_current_object().get("request_id") if has_app_context() else None
+    if request_id is not None:
+        line["request_id"] = request_id
+    if isinstance(fields, dict):
+        line.update(fields)
+    if failed is not None:
+        line["exception"] = locate(failed)
+    return orjson.dumps(line, default=str).decode("utf-8")
 
 
 _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
@@ -81,7 +110,7 @@ def locate(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {place}"
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is at the time (test runners swap it)."""
 
     @property
@@ -92,13 +121,48 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns it
         del value
 
+    def write(self, line: str) -> None:
+        """Write a formatted line as `handle` would write its record's (OSError or ValueError
+        when the stream refuses it, for the caller to report through `handleError`)."""
+        self.acquire()
+        try:
+            self.stream.write(line + self.terminator)
+            self.flush()
+        finally:
+            self.release()
+
+
+def sole_handler(logger: logging.Logger, level: int) -> StderrHandler | None:
+    """The service's JSON handler, when a record of `logger` at `level` would reach it and
+    nothing else would see it: LogRecord's own factory, no filter, no other handler on the
+    way (as `configure_logging` leaves it); else None, and the record must be made."""
+    if logger.disabled or logging.getLogRecordFactory() is not logging.LogRecord:
+        return None
+    found = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        for handler in current.handlers:
+            if (
+                found is not None
+                or type(handler) is not StderrHandler
+                or handler.filters
+                or type(handler.formatter) is not JsonFormatter
+                or level < handler.level
+            ):
+                return None
+            found = handler
+        current = current.parent if current.propagate else None
+    return found
+
 
 def configure_logging(level: str) -> None:
     """Send the `service` loggers (the app's own, Flask's app.logger too) out as JSON lines."""
     logger = logging.getLogger("service")
     logger.setLevel(level)
     if not any(getattr(handler, _MARK, False) for handler in logger.handlers):
-        handler = _StderrHandler()
+        handler = StderrHandler()
         handler.setFormatter(JsonFormatter())
         setattr(handler, _MARK, True)
         logger.addHandler(handler)

@@ -5,6 +5,9 @@
 same process id and name again. A `CallSite` resolves what never changes once and makes
 the very record `Logger.info` would (the same attributes, values and types), then hands it
 to `Logger.handle`: the handlers, filters and formatters are the ones any record meets.
+When the only one that would see the record is the service's own JSON handler, as
+`configure_logging` sets it up, it writes the line that record would be formatted into
+without making it: nothing else could tell the record was never made.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from service.observability.logs import FIELDS, StderrHandler, json_line, sole_handler
 
 __all__ = ["CallSite"]
 
@@ -91,8 +96,13 @@ class CallSite:
         return self.logger.isEnabledFor(self.level)
 
     def log(self, extra: dict[str, Any]) -> None:
-        """Make the record (with `extra`'s keys as attributes) and handle it."""
+        """Make the record (with `extra`'s keys as attributes) and handle it, or write its
+        line straight to the one handler that would see it."""
         logger = self.logger
+        handler = sole_handler(logger, self.level)
+        if handler is not None:
+            self._line(handler, extra)
+            return
         if logging.getLogRecordFactory() is not logging.LogRecord:  # someone's own records
             fixed = self._fixed
             record = logger.makeRecord(
@@ -102,6 +112,20 @@ class CallSite:
         else:
             record = self._record(extra)
         logger.handle(record)
+
+    def _line(self, handler: StderrHandler, extra: dict[str, Any]) -> None:
+        fixed = self._fixed
+        for key in extra:  # what makeRecord refuses, refused the same way
+            if key in {"message", "asctime"} or key in fixed or key in _PER_RECORD:
+                raise KeyError(f"Attempt to overwrite {key!r} in LogRecord")
+        created = _times()[0]
+        line = json_line(
+            created, fixed["levelname"], fixed["name"], fixed["msg"], fields=extra.get(FIELDS)
+        )
+        try:
+            handler.write(line)
+        except (OSError, ValueError):  # as StreamHandler.emit reports a write that failed
+            handler.handleError(self._record(extra))
 
     def _record(self, extra: dict[str, Any]) -> logging.LogRecord:
         record = logging.LogRecord.__new__(logging.LogRecord)

@@ -6,19 +6,24 @@ off by default, and then they must cost nothing: no hook of theirs is registered
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
 import time
 import uuid
 
 import pytest
-from flask import Response, request
+from flask import Flask, Response, g, request, session
+from flask.sessions import NullSession
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter
 
 from service import create_app
-from service.api.http import base_url
+from service.api.http import FhirResponse, base_url
 from service.api.telemetry import _REQUEST_LINE, _finish, log
 from service.config import load_settings
-from service.observability.logs import FIELDS
+from service.observability.logs import FIELDS, JsonFormatter, sole_handler
 
 
 def _hooks(environ: dict[str, str]) -> set[str]:
@@ -166,3 +171,169 @@ def test_body_type_checks_answer_the_same_when_repeated() -> None:
     for _ in range(3):
         for content_type, status in (("text/plain", 415), ("application/fhir+json", 400)):
             assert client.post(path, data=b" ", content_type=content_type).status_code == status
+
+
+def _answers() -> list[FhirResponse]:
+    answers = []
+    for status in (200, 201, 204, 304, 404, 422, 500):
+        answers.append(FhirResponse(b'{"a": 1}', status=status, content_type="application/json"))
+    with_location = FhirResponse(b"{}", status=201)
+    with_location.headers["Location"] = "Questionnaire/x/_history/1"
+    with_content_location = FhirResponse(b"{}")
+    with_content_location.headers["Content-Location"] = "/fhir/Questionnaire/ä"
+    closing = FhirResponse(b"{}")
+    closing.call_on_close(lambda: None)
+    text = FhirResponse(b"{}")
+    text.response = ["{}"]  # type: ignore[list-item]
+    unsized = FhirResponse(b"{}")
+    del unsized.headers["Content-Length"]
+    streamed = FhirResponse(iter([b"{", b"}"]))
+    passed = FhirResponse(b"{}", direct_passthrough=True)
+    return [
+        *answers,
+        with_location,
+        with_content_location,
+        closing,
+        text,
+        unsized,
+        streamed,
+        passed,
+    ]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
+def test_fhir_responses_answer_wsgi_as_werkzeug_does(method: str) -> None:
+    # FhirResponse skips werkzeug's header copy and body wrapper when neither changes anything.
+    environ = {
+        "REQUEST_METHOD": method,
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "h",
+        "PATH_INFO": "/p",
+    }
+    for number, answer in enumerate(_answers()):
+        ours = answer.get_wsgi_response(environ)
+        # (the streamed body can be read once: rebuild it for werkzeug's turn)
+        again = _answers()[number]
+        theirs = Response.get_wsgi_response(again, environ)
+        assert ours[1:] == theirs[1:], number
+        assert b"".join(ours[0]) == b"".join(theirs[0]), number
+
+
+def test_the_request_line_written_directly_is_the_formatted_record(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With only the service's JSON handler to see it, the line is written without a record:
+    # it must be the line that record would have been formatted into.
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # pytest's own capture: away
+    app = create_app(load_settings(environ={}))
+    fields = {FIELDS: {"method": "GET", "route": "/r", "status": 200, "client": "a b"}}
+    with app.test_request_context("/"):
+        g.request_id = "ehr.7"
+        assert sole_handler(log, logging.INFO) is not None
+        capsys.readouterr()
+        _REQUEST_LINE.log(fields)
+        written = capsys.readouterr().err
+        formatted = JsonFormatter().format(_REQUEST_LINE._record(fields))
+    direct, standard = json.loads(written), json.loads(formatted)
+    assert written.endswith("\n")
+    assert written.count("\n") == 1
+    assert list(direct) == list(standard)
+    assert {**direct, "time": ""} == {**standard, "time": ""}
+    with pytest.raises(KeyError):
+        _REQUEST_LINE.log({"msg": "x"})  # refused as makeRecord refuses it
+
+
+def test_the_request_record_is_made_when_anything_else_would_see_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    create_app(load_settings(environ={}))
+    assert sole_handler(log, logging.INFO) is not None
+    (handler,) = logging.getLogger("service").handlers
+    seen: list[logging.LogRecord] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        seen.append(record)
+        return True
+
+    for owner in (handler, log, logging.getLogger("service")):
+        owner.addFilter(keep)
+        try:
+            assert sole_handler(log, logging.INFO) is None
+            _REQUEST_LINE.log({FIELDS: {"status": 200}})
+        finally:
+            owner.removeFilter(keep)
+    assert len(seen) == 2  # a logger's own filters see only its own records, as in logging
+    assert '"status":200' in capsys.readouterr().err
+    root = logging.getLogger()
+    other = logging.StreamHandler(io.StringIO())
+    root.addHandler(other)
+    try:
+        assert sole_handler(log, logging.INFO) is None
+    finally:
+        root.removeHandler(other)
+
+
+_ADAPTER = ("server_name", "script_name", "subdomain", "url_scheme", "path_info")
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "method", "headers"),
+    [
+        ("http://localhost/", "/fhir/metadata", "GET", {}),
+        ("http://localhost:8000/", "/fhir/QuestionnaireResponse/$score?_pretty=true", "POST", {}),
+        ("https://EX.org:443/app/", "/app/fhir/Questionnaire/a%20b", "PUT", {}),
+        ("http://[::1]:80/", "/fhir/metadata", "HEAD", {}),
+        ("http://xn--bcher-kva.ch/", "/fhir/metadata", "GET", {}),
+        ("http://h/", "/ws", "GET", {"Connection": "keep-alive, Upgrade", "Upgrade": "websocket"}),
+    ],
+)
+def test_the_url_adapter_kept_is_the_one_flask_makes(
+    base: str, path: str, method: str, headers: dict[str, str]
+) -> None:
+    app = create_app(load_settings(environ={}))
+    for _ in range(2):  # made, then kept
+        with app.test_request_context(path, base_url=base, method=method, headers=headers):
+            req = request._get_current_object()  # type: ignore[attr-defined]
+            ours = app.create_url_adapter(req)
+            host = req.host
+            fresh = app.request_class(dict(req.environ))
+            flasks = Flask.create_url_adapter(app, fresh)
+            assert host == fresh.host
+            assert ours is not None
+            assert flasks is not None
+            for name in (*_ADAPTER, "default_method", "query_args"):
+                assert getattr(ours, name) == getattr(flasks, name), name
+            assert _matched(ours) == _matched(flasks)
+
+
+def _matched(adapter: MapAdapter) -> object:
+    try:
+        return adapter.match(return_rule=True)
+    except HTTPException as exc:  # a 404, 405 or redirect is an answer too
+        return type(exc), getattr(exc, "valid_methods", None), getattr(exc, "new_url", None)
+
+
+def test_a_bad_host_is_refused_each_time() -> None:
+    app = create_app(load_settings(environ={}))
+    for _ in range(2):  # a refusal is never kept
+        answer = app.test_client().get("/fhir/metadata", headers={"Host": "bad host"})
+        assert answer.status_code == 400
+
+
+def test_every_request_has_the_one_empty_null_session() -> None:
+    app = create_app(load_settings(environ={}))
+    seen = []
+    for _ in range(2):
+        with app.test_request_context("/fhir/metadata", headers={"Cookie": "session=x"}):
+            app.preprocess_request()
+            current = session._get_current_object()  # type: ignore[attr-defined]
+            seen.append(current)
+            assert isinstance(current, NullSession)
+            assert not current
+            with pytest.raises(RuntimeError):
+                session["user"] = "x"
+    assert seen[0] is seen[1]
+    answer = app.test_client().get("/fhir/metadata", headers={"Cookie": "session=x"})
+    assert "Set-Cookie" not in answer.headers
+    assert "Cookie" not in answer.headers.get("Vary", "")

@@ -103,6 +103,30 @@ def test_a_site_questionnaire_is_searchable_and_scored(client: FlaskClient) -> N
     assert any(p["name"] == "score" for p in scored.get_json()["parameter"])
 
 
+def test_scoring_follows_a_new_version_at_once(client: FlaskClient) -> None:
+    # $score keeps what each reference resolved to per catalogue: a write makes a new one.
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": "2", "answer": [{"valueInteger": 4}]}],
+    }
+    for version in ("1.0.0", "2.0.0"):
+        put(client, "local", questionnaire(version=version))
+        for reference in ("https://example.org/site/local", "Questionnaire/local"):
+            for _ in range(2):  # resolved, then kept
+                scored = client.post(
+                    "/fhir/QuestionnaireResponse/$score",
+                    data=json.dumps({**response, "questionnaire": reference}),
+                    headers=CT,
+                )
+                named = [
+                    p["valueCanonical"]
+                    for p in scored.get_json()["parameter"]
+                    if p["name"] == "questionnaire"
+                ]
+                assert named == [f"https://example.org/site/local|{version}"], reference
+
+
 def test_post_assigns_the_id(client: FlaskClient) -> None:
     created = client.post(Q, data=json.dumps(questionnaire("mine")), headers=CT)
     assert created.status_code == 201
