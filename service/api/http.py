@@ -228,7 +228,7 @@ def read_resource() -> dict[str, Any]:
     req = request._get_current_object()  # type: ignore[attr-defined]
     _body_type_ok(req.environ.get("CONTENT_TYPE"))  # `req.headers.get("Content-Type")`
     body = _read_body(req.environ, state().settings.max_body_bytes)
-    if not body.strip():
+    if not body or body.isspace():  # (`strip` would copy the body to say the same)
         raise InvalidRequest("The request has no body", issue_type=IssueType.REQUIRED)
     value = jsonio.loads(body)
     if not isinstance(value, dict):

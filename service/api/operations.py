@@ -168,8 +168,10 @@ class _Resolved:
     client's to choose), and one that does not resolve is never kept."""
 
     def __init__(self) -> None:
-        self.reader: CatalogReader | None = None
-        self.found: dict[tuple[str, str], CompiledQuestionnaire] = {}
+        # The catalogue and what was resolved in it, read and replaced as one tuple: a
+        # thread never pairs one catalogue with another's answers.
+        self.kept: tuple[CatalogReader | None, dict[tuple[str, str], CompiledQuestionnaire]]
+        self.kept = (None, {})
 
 
 _RESOLVED = _Resolved()
@@ -179,10 +181,10 @@ _RESOLVED_MAX = 256
 def _catalogued(
     reader: CatalogReader, response: dict[str, Any], reference: str, base: str
 ) -> CompiledQuestionnaire:
-    found = _RESOLVED.found
-    if _RESOLVED.reader is not reader:  # (two threads may both start afresh: no harm)
+    kept_in, found = _RESOLVED.kept
+    if kept_in is not reader:  # (two threads may both start afresh: no harm)
         found = {}
-        _RESOLVED.reader, _RESOLVED.found = reader, found
+        _RESOLVED.kept = (reader, found)
     key = (reference, base)
     compiled = found.get(key)
     if compiled is None:

@@ -33,6 +33,8 @@ def post(
     ("data", "code", "fragment"),
     [
         (b"", "required", "no body"),
+        (b" \r\n\t\x0b\x0c", "required", "no body"),
+        (b" \x1c", "structure", "not valid JSON"),
         (b"{", "structure", "not valid JSON"),
         (b'{"resourceType": "QuestionnaireResponse", "status": NaN}', "structure", "NaN"),
         (b'{"a": 1e400}', "structure", "out of range"),
