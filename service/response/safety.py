@@ -22,6 +22,7 @@ negative does not close it: closing a safety flag is a clinician's act.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from service import rules
@@ -116,15 +117,32 @@ def safety_flag(
 
 
 def _value_path(response: dict[str, Any], link_id: str) -> str | None:
-    """The FHIRPath of the first answer value of the item `link_id` in `response`."""
-    stack: list[tuple[str, Any]] = [("QuestionnaireResponse", response)]
-    while stack:
-        path, node = stack.pop(0)
+    """The FHIRPath of the first answer value of the item `link_id` in `response`, breadth
+    first (each level's items, then what nests in them and in their answers, in order)."""
+    # The path is kept as links back to the root and written out only for the item found;
+    # a node with no items under it would add nothing to the queue, so none is queued.
+    queue: deque[tuple[dict[str, Any], _Steps]] = deque([(response, None)])
+    while queue:
+        node, steps = queue.popleft()
         for index, item in enumerate(node.get("item") or ()):
-            here = f"{path}.item[{index}]"
+            here = (steps, "item", index)
             if item.get("linkId") == link_id and item.get("answer"):
-                return f"{here}.answer[0].value"
-            stack.append((here, item))
+                return _written(here) + ".answer[0].value"
+            if item.get("item"):
+                queue.append((item, here))
             for n, answer in enumerate(item.get("answer") or ()):
-                stack.append((f"{here}.answer[{n}]", answer))
+                if answer.get("item"):
+                    queue.append((answer, (here, "answer", n)))
     return None
+
+
+#: The steps from the response to a node: (steps to its parent, element, index), or None.
+_Steps = tuple[Any, str, int] | None
+
+
+def _written(steps: _Steps) -> str:
+    parts = []
+    while steps is not None:
+        steps, element, index = steps
+        parts.append(f".{element}[{index}]")
+    return "QuestionnaireResponse" + "".join(reversed(parts))

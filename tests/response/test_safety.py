@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.errors import UnprocessableContent
 from service.questionnaire import compile_questionnaire
 from service.response import extract_observations, score_response
 from service.response.extract import ExtractOptions
-from service.response.safety import FLAG_DETAIL, FLAG_SYSTEM, safety_issues
+from service.response.safety import FLAG_DETAIL, FLAG_SYSTEM, _value_path, safety_issues
 from tests.builders.instruments import build_response, compiled, full_answers, questionnaires
 from tests.support.fhir_schema import validate_bundle
 
@@ -193,3 +195,48 @@ def test_a_change_rule_is_checked() -> None:
     with pytest.raises(UnprocessableContent) as caught:
         compile_questionnaire(content)
     assert [issue.rule for issue in caught.value.issues] == ["q-change-rule"]
+
+
+def _value_path_as_written(response: dict[str, Any], link_id: str) -> str | None:
+    """`_value_path` as first written (every path formatted, a list as the queue): the
+    reference the faster one must agree with."""
+    stack: list[tuple[str, Any]] = [("QuestionnaireResponse", response)]
+    while stack:
+        path, node = stack.pop(0)
+        for index, item in enumerate(node.get("item") or ()):
+            here = f"{path}.item[{index}]"
+            if item.get("linkId") == link_id and item.get("answer"):
+                return f"{here}.answer[0].value"
+            stack.append((here, item))
+            for n, answer in enumerate(item.get("answer") or ()):
+                stack.append((f"{here}.answer[{n}]", answer))
+    return None
+
+
+_LINKS = st.sampled_from(["a", "b", "c"])
+_ITEMS = st.recursive(
+    st.builds(lambda link: {"linkId": link}, _LINKS),
+    lambda inner: st.builds(
+        lambda link, items, answers: {
+            "linkId": link,
+            **({"item": items} if items else {}),
+            **({"answer": answers} if answers is not None else {}),
+        },
+        _LINKS,
+        st.lists(inner, max_size=3),
+        st.none()
+        | st.lists(
+            st.builds(lambda items: {"valueInteger": 1, "item": items}, st.lists(inner, max_size=2))
+            | st.just({"valueInteger": 1}),
+            max_size=2,
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ITEMS, max_size=4), _LINKS)
+def test_the_value_path_is_the_first_breadth_first(items: list[Any], link: str) -> None:
+    response = {"resourceType": "QuestionnaireResponse", "item": items}
+    assert _value_path(response, link) == _value_path_as_written(response, link)
