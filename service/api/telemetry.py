@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from service.api.http import catalog, state
 from service.api.limits import SUBJECT
 from service.fhir.outcome import Issue, IssueSeverity
 from service.observability import CatalogueView, Metrics
+from service.observability.ids import new_request_id
 from service.observability.logs import FIELDS
 from service.observability.metrics import CONTENT_TYPE
 from service.observability.records import CallSite
@@ -79,21 +79,12 @@ def _children(method: str, template: str, status: int) -> tuple[Any, Any]:
     return found
 
 
-def _new_request_id() -> str:
-    """A random UUID (RFC 9562 version 4) as 32 hex digits: `uuid.uuid4().hex`, without
-    building a UUID object to read its hex back."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC variant
-    return raw.hex()
-
-
 def _start() -> None:
     # One lookup of each context-local proxy: every attribute read through one costs a call.
     req = request._get_current_object()  # type: ignore[attr-defined]
     ctx = g._get_current_object()
     given = req.environ.get(_REQUEST_ID_ENVIRON, "")  # `req.headers.get(REQUEST_ID, "")`
-    ctx.request_id = given if _SAFE_ID.fullmatch(given) else _new_request_id()
+    ctx.request_id = given if _SAFE_ID.fullmatch(given) else new_request_id()
     ctx.request_started = time.perf_counter()
     rule = req.url_rule
     req.environ[ENVIRON_ROUTE] = rule.rule if rule is not None else "unmatched"
