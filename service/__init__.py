@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from flask import Flask, Request, Response, request
 from flask.globals import request_ctx
 from flask.sessions import NullSession, SecureCookieSessionInterface
+from flask.signals import request_tearing_down
 from werkzeug.routing import MapAdapter
 
 from service.config import Settings, load_settings
@@ -31,6 +33,10 @@ _BINDS = (
     "QUERY_STRING",
     "REQUEST_METHOD",
 )
+
+
+#: `do_teardown_request` called without an exception: it looks at the one being handled.
+_UNSET: Any = object()
 
 
 class _NoSessions(SecureCookieSessionInterface):
@@ -123,6 +129,27 @@ class _App(Flask):
         if not self.session_interface.is_null_session(ctx._session):
             self.session_interface.save_session(self, ctx._session, response)
         return response
+
+    def dispatch_request(self) -> Any:
+        """Flask's: the routing error, the automatic OPTIONS answer, else the view; the
+        request read through its proxy once."""
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.routing_exception is not None:
+            self.raise_routing_exception(req)
+        rule = req.url_rule
+        if getattr(rule, "provide_automatic_options", False) and req.method == "OPTIONS":
+            return self.make_default_options_response()
+        return self.ensure_sync(self.view_functions[rule.endpoint])(**req.view_args)
+
+    def do_teardown_request(self, exc: BaseException | None = _UNSET) -> None:
+        """Flask's; without teardown functions (the service has none), the signal alone,
+        without reading the request's blueprints through its proxy."""
+        if exc is _UNSET:
+            exc = sys.exc_info()[1]
+        if self.teardown_request_funcs:
+            super().do_teardown_request(exc)
+            return
+        request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """`func` itself when it is synchronous (remembered), else Flask's wrapper."""
