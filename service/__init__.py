@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Request
+from flask import Flask, Request, Response, request
+from flask.globals import request_ctx
 from flask.sessions import NullSession, SecureCookieSessionInterface
+from flask.signals import request_tearing_down
 from werkzeug.routing import MapAdapter
 
 from service.config import Settings, load_settings
@@ -30,6 +33,10 @@ _BINDS = (
     "QUERY_STRING",
     "REQUEST_METHOD",
 )
+
+
+#: `do_teardown_request` called without an exception: it looks at the one being handled.
+_UNSET: Any = object()
 
 
 class _NoSessions(SecureCookieSessionInterface):
@@ -54,10 +61,12 @@ class _App(Flask):
     """Flask, without work per request whose answer never changes.
 
     Flask passes every hook and view through `ensure_sync`, which asks `inspect` each time
-    whether the function is a coroutine; the answer is kept. It binds the URL map to each
-    request's environ, checking the host twice and IDNA-encoding it; the adapter (which
-    nothing changes once made) is kept per request line and host, at most 256 of them
-    (bounded: the path and the Host header are the client's to choose).
+    whether the function is a coroutine; the answer is kept. Its hook loops read the request
+    through the context proxy, each read an AttributeError made and caught on the way to the
+    proxy's `__getattr__` (Python 3.11); here they read it once, and are otherwise Flask's.
+    It binds the URL map to each request's environ, checking the host twice and IDNA-encoding
+    it; the adapter (which nothing changes once made) is kept per request line and host, at
+    most 256 of them (bounded: the path and the Host header are the client's to choose).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -89,6 +98,58 @@ class _App(Flask):
         request = self.request_class(environ)
         adapter = super().create_url_adapter(request)
         return request.host, adapter
+
+    def preprocess_request(self) -> Any:
+        """Flask's: the URL value preprocessors, then the before-request hooks, app's first,
+        then each blueprint's; the request read through its proxy once."""
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        names = (None, *reversed(req.blueprints))
+        for name in names:
+            if name in self.url_value_preprocessors:
+                for url_func in self.url_value_preprocessors[name]:
+                    url_func(req.endpoint, req.view_args)
+        for name in names:
+            if name in self.before_request_funcs:
+                for before_func in self.before_request_funcs[name]:
+                    answer = self.ensure_sync(before_func)()
+                    if answer is not None:
+                        return answer
+        return None
+
+    def process_response(self, response: Response) -> Response:
+        """Flask's: this request's own after-request functions, then the hooks, each
+        blueprint's before the app's, in reverse; the request read through its proxy once."""
+        ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
+        for func in ctx._after_request_functions:
+            response = self.ensure_sync(func)(response)
+        for name in (*ctx.request.blueprints, None):
+            if name in self.after_request_funcs:
+                for func in reversed(self.after_request_funcs[name]):
+                    response = self.ensure_sync(func)(response)
+        if not self.session_interface.is_null_session(ctx._session):
+            self.session_interface.save_session(self, ctx._session, response)
+        return response
+
+    def dispatch_request(self) -> Any:
+        """Flask's: the routing error, the automatic OPTIONS answer, else the view; the
+        request read through its proxy once."""
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.routing_exception is not None:
+            self.raise_routing_exception(req)
+        rule = req.url_rule
+        if getattr(rule, "provide_automatic_options", False) and req.method == "OPTIONS":
+            return self.make_default_options_response()
+        return self.ensure_sync(self.view_functions[rule.endpoint])(**req.view_args)
+
+    def do_teardown_request(self, exc: BaseException | None = _UNSET) -> None:
+        """Flask's; without teardown functions (the service has none), the signal alone,
+        without reading the request's blueprints through its proxy."""
+        if exc is _UNSET:
+            exc = sys.exc_info()[1]
+        if self.teardown_request_funcs:
+            super().do_teardown_request(exc)
+            return
+        request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """`func` itself when it is synchronous (remembered), else Flask's wrapper."""

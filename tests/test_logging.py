@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 
 from harness.gunicorn import run_gunicorn
 from service.observability import JsonFormatter
+from service.observability.logs import StderrHandler
 from tests.builders.instruments import build_response, full_answers
 from tests.support.raw_http import send_raw
 from tests.support.tokens import AUDIENCE, ISSUER, Issuer
@@ -270,3 +271,30 @@ def test_time_field_is_the_records_utc_time_to_the_millisecond() -> None:
         record.created = value
         expected = datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds")
         assert json.loads(formatter.format(record))["time"] == expected, value
+
+
+class _Stream:
+    """A stderr that records what is done to it, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(("write", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.calls.append(("flush", ""))
+
+
+def test_a_written_line_goes_to_the_current_stderr_and_is_flushed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # StderrHandler.write does what `emit` does with a formatted line: write it and its
+    # terminator to whatever sys.stderr is now, then flush (as `flush` would, under the lock).
+    handler = StderrHandler()
+    for _ in range(2):  # a stream swapped between lines is the one written to
+        stream = _Stream()
+        monkeypatch.setattr(sys, "stderr", stream)
+        handler.write('{"a":1}')
+        assert stream.calls == [("write", '{"a":1}\n'), ("flush", "")]

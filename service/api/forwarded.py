@@ -106,7 +106,9 @@ class TrustedProxies:
 
 
 def _check_host() -> None:
-    if not valid_host(request.host):
+    # Through `_get_current_object`: an attribute read through the proxy costs an
+    # AttributeError made and caught (Python 3.11) on the way to its `__getattr__`.
+    if not valid_host(request._get_current_object().host):  # type: ignore[attr-defined]
         raise InvalidRequest(
             "The Host header must be a host name or an IP address, with an optional port",
             issue_type=IssueType.VALUE,

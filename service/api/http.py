@@ -164,6 +164,28 @@ class FhirResponse(Response):
             return chunks, self.status, self.headers.to_wsgi_list()
         return super().get_wsgi_response(environ)
 
+    @classmethod
+    def fhir_json(cls, data: bytes, status: int) -> FhirResponse:
+        """`FhirResponse(data, status=status, content_type=FHIR_JSON)`: the same attributes
+        and header list, without parsing the status and checking the two constant header
+        values again on every answer (tests/api/test_request_path.py compares the two)."""
+        made = cls.__new__(cls)
+        made.headers = headers = Headers()
+        # What `Headers.add` would append for each, after checking the values.
+        headers._list = [("Content-Type", FHIR_JSON), ("Content-Length", str(len(data)))]
+        made._status, made._status_code = _status_line(status)
+        made.direct_passthrough = False
+        made._on_close = []
+        made.response = [data]
+        return made
+
+
+@functools.lru_cache(maxsize=64)
+def _status_line(status: int) -> tuple[str, int]:
+    """The status text and code werkzeug makes of `status` (a Response's `_clean_status`)."""
+    made = Response(status=status)
+    return made.status, made.status_code
+
 
 #: Headers werkzeug rewrites when it answers (`get_wsgi_headers`).
 _REWRITTEN = frozenset({"location", "content-location"})
@@ -190,7 +212,7 @@ def fhir_response(
         data = jsonio.dumps(jsonio.loads(body), pretty=True) if wants_pretty() else body
     else:
         data = jsonio.dumps(body, pretty=wants_pretty())
-    response = FhirResponse(data, status=status, content_type=FHIR_JSON)
+    response = FhirResponse.fhir_json(data, status)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -104,7 +104,8 @@ def _headers(response: Response) -> Response:
     # Added, not set (which looks for one to replace first): this hook is its one writer.
     headers.add("X-Content-Type-Options", "nosniff")
     # Operation results are about one patient: no cache may keep them (nor error answers).
-    if request.method not in _SAFE_METHODS or (
+    method = request._get_current_object().method  # type: ignore[attr-defined]  # (one proxy call)
+    if method not in _SAFE_METHODS or (
         response.status_code >= 400 and not _has(headers, "Cache-Control")
     ):
         headers["Cache-Control"] = "no-store"

@@ -124,10 +124,13 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def write(self, line: str) -> None:
         """Write a formatted line as `handle` would write its record's (OSError or ValueError
         when the stream refuses it, for the caller to report through `handleError`)."""
+        stream = sys.stderr  # `self.stream`, read once
         self.acquire()
         try:
-            self.stream.write(line + self.terminator)
-            self.flush()
+            stream.write(line + self.terminator)
+            # `self.flush()`, whose lock this thread holds already.
+            if stream and hasattr(stream, "flush"):
+                stream.flush()
         finally:
             self.release()
 

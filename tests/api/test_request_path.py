@@ -23,6 +23,7 @@ from service import create_app
 from service.api.http import FhirResponse, base_url
 from service.api.telemetry import _REQUEST_LINE, _finish, log
 from service.config import load_settings
+from service.fhir.media import FHIR_JSON
 from service.observability.logs import FIELDS, JsonFormatter, sole_handler
 
 
@@ -337,3 +338,28 @@ def test_every_request_has_the_one_empty_null_session() -> None:
     answer = app.test_client().get("/fhir/metadata", headers={"Cookie": "session=x"})
     assert "Set-Cookie" not in answer.headers
     assert "Cookie" not in answer.headers.get("Vary", "")
+
+
+@pytest.mark.parametrize("status", [200, 201, 400, 404, 405, 413, 422, 500, 299])
+def test_fhir_json_answers_are_the_responses_werkzeug_makes(status: int) -> None:
+    # `FhirResponse.fhir_json` sets a Response's attributes without its constructor.
+    body = b'{"resourceType": "Parameters"}'
+    ours = FhirResponse.fhir_json(body, status)
+    theirs = FhirResponse(body, status=status, content_type=FHIR_JSON)
+    mine, werkzeugs = dict(vars(ours)), dict(vars(theirs))
+    assert list(mine) == list(werkzeugs)
+    assert mine.pop("headers").to_wsgi_list() == werkzeugs.pop("headers").to_wsgi_list()
+    assert mine == werkzeugs
+    assert (ours.status, ours.status_code, ours.get_data()) == (
+        theirs.status,
+        theirs.status_code,
+        theirs.get_data(),
+    )
+
+
+def test_fhir_json_answers_share_no_header_list() -> None:
+    first, second = FhirResponse.fhir_json(b"{}", 200), FhirResponse.fhir_json(b"{}", 200)
+    first.headers.add("X-Request-ID", "a")
+    first.call_on_close(lambda: None)
+    assert "X-Request-ID" not in second.headers
+    assert not second._on_close
