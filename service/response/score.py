@@ -105,7 +105,9 @@ def _score(cq: CompiledQuestionnaire, response: Any, validation: Validation) -> 
         working["item"] = _copy_items(
             response["item"], "QuestionnaireResponse", paths, cq.score_paths
         )
-    run = _Run(cq, validation, working, paths)
+    # Validation's Codings are the working copy's too when it validated this very response.
+    codings = validation.codings if validation.response is response else None
+    run = _Run(cq, validation, working, paths, codings)
     run.scope(cq.scope, {}, working)
     issues = [*validation.issues, *run.issues]
     return ScoreResult(working, run.scores, issues, str(response["status"]))
@@ -153,12 +155,14 @@ class _Run:
         validation: Validation,
         working: dict[str, Any],
         paths: dict[int, str],
+        codings: list[tuple[str, Any]] | None,
     ) -> None:
+        """`codings`: those of `working` as validation noted them, or None (`AnswerWeights`)."""
         self.cq = cq
         self.answered = validation.answered
         self.working = working
         self.paths = paths
-        weights = AnswerWeights(cq, working)
+        weights = AnswerWeights(cq, working, codings)
         self.env = Env(
             working,
             cq.questionnaire,
