@@ -15,7 +15,7 @@ tests/response/test_weights.py), so a Coding an expression reaches is one of tho
 The Codings are found by walking the resource the Env evaluates, when the Env is built; or,
 when scoring evaluates a working copy of the very response validation walked to the end
 (`Validation.codings`), taken from validation's own list of them: the copy shares the
-answers' values (`score._copy_items`), and validation without errors has been to every
+answers' values (`working.copy_items`), and validation without errors has been to every
 answer Coding a walk finds, in the walk's order (tests/response/test_weights.py compares
 the two). A response copied in any other way (deep or shallow) is walked as itself and
 keeps every weight.
