@@ -145,6 +145,7 @@ class _Run:
         self.scores: list[Score] = []
         self.issues: list[Issue] = []
         self.instances: dict[str, int] = {}  # scores so far of each item under a repetition
+        self.by_link: dict[int, tuple[Any, dict[Any, list[Any]]]] = {}  # `_items`
 
     def scope(self, scope: Scope, variables: dict[str, list[Any]], context: Any) -> None:
         """Evaluate one item's variables, its score, then its children, in document order.
@@ -170,9 +171,21 @@ class _Run:
                 if child.score is not None:
                     self.scope(child, variables, holder)
                     continue
-                instances = [i for i in holder.get("item", ()) if i["linkId"] == child.link_id]
+                instances = self._items(holder).get(child.link_id)
                 for instance in instances or [{"linkId": child.link_id}]:
                     self.scope(child, variables, instance)
+
+    def _items(self, holder: Any) -> dict[Any, list[Any]]:
+        """The items of `holder` by linkId, in order, found in one pass when first needed. An
+        item is looked up only before its score is written (once per holder), so the item
+        `_insert` adds is never missed; the holder is kept with them, its id unique."""
+        found = self.by_link.get(id(holder))
+        if found is None:
+            index: dict[Any, list[Any]] = {}
+            for item in holder.get("item", ()):
+                index.setdefault(item["linkId"], []).append(item)
+            found = self.by_link[id(holder)] = (holder, index)
+        return found[1]
 
     def _holders(self, scope: Scope, context: Any) -> list[Any]:
         """Where the item's children are: its instance (a group, the response) or its answers.
@@ -217,7 +230,7 @@ class _Run:
         instance = None
         if link in self.cq.repeated_scores:
             instance = self.instances[link] = self.instances.get(link, -1) + 1
-        items = [item for item in holder.get("item", ()) if item["linkId"] == link]
+        items = self._items(holder).get(link, [])
         if value is None:
             self._withheld(definition, next((self.paths[id(i)] for i in items), None))
         for item in items:
