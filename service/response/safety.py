@@ -71,7 +71,8 @@ def positive_scores(cq: CompiledQuestionnaire, result: ScoreResult) -> list[Scor
 
 
 def safety_issues(cq: CompiledQuestionnaire, result: ScoreResult) -> list[Issue]:
-    """A `score-safety` warning for each positive safety item."""
+    """A `score-safety` warning for each positive safety item, at its value: where scoring
+    wrote it (`Score.where`, a top-level item's), else the first the response holds."""
     issues = []
     for score in positive_scores(cq, result):
         display = (score.code or {}).get("display") or score.link_id
@@ -80,7 +81,7 @@ def safety_issues(cq: CompiledQuestionnaire, result: ScoreResult) -> list[Issue]
                 IssueSeverity.WARNING,
                 IssueType.BUSINESS_RULE,
                 f"safety item positive ({display}): route the response to a clinician",
-                _value_path(result.response, score.link_id),
+                score.where or _value_path(result.response, score.link_id),
                 score.link_id,
                 rules.SCORE_SAFETY,
             )

@@ -41,6 +41,7 @@ from service.rules import Rule
 
 from .validate import Validation, validate_response
 from .weights import AnswerWeights
+from .working import copy_items
 
 __all__ = ["Score", "ScoreResult", "check_scores", "score_response"]
 
@@ -52,7 +53,8 @@ _VALUE_KEY = {"decimal": "valueDecimal", "integer": "valueInteger", "boolean": "
 # as much as evaluating a score expression.
 class Score(NamedTuple):
     """One computed score: its item, code, value (None when withheld) and band; under a
-    repeating group or question, which repetition (from 0, in document order) it is for.
+    repeating group or question, which repetition (from 0, in document order) it is for;
+    for a positive safety item at the top level, the FHIRPath of its value in the response.
     """
 
     link_id: str
@@ -60,6 +62,7 @@ class Score(NamedTuple):
     value: float | bool | None
     interpretation: dict[str, Any] | None = None
     instance: int | None = None
+    where: str | None = None  # None: not noted (`safety._value_path` finds it)
 
 
 class ScoreResult(NamedTuple):
@@ -102,46 +105,15 @@ def _score(cq: CompiledQuestionnaire, response: Any, validation: Validation) -> 
     paths: dict[int, str] = {}
     working = dict(response)
     if "item" in working:
-        working["item"] = _copy_items(
+        working["item"] = copy_items(
             response["item"], "QuestionnaireResponse", paths, cq.score_paths
         )
-    run = _Run(cq, validation, working, paths)
+    # Validation's Codings are the working copy's too when it validated this very response.
+    codings = validation.codings if validation.response is response else None
+    run = _Run(cq, validation, working, paths, codings)
     run.scope(cq.scope, {}, working)
     issues = [*validation.issues, *run.issues]
     return ScoreResult(working, run.scores, issues, str(response["status"]))
-
-
-def _copy_items(
-    items: list[dict[str, Any]], path: str, paths: dict[int, str], on: frozenset[str]
-) -> list[dict[str, Any]]:
-    """A copy of the list, with copies of the items `on` the way to a score (scoring writes
-    there) down to their answers; other items, and values, stay shared. The copies' paths
-    are noted by id(): the copies live in the working response for the whole run.
-    """
-    copied = list(items)
-    for index, item in enumerate(items):
-        if item["linkId"] not in on:
-            continue
-        here = f"{path}.item[{index}]"
-        copied[index] = new = dict(item)
-        paths[id(new)] = here
-        if "item" in new:
-            new["item"] = _copy_items(item["item"], here, paths, on)
-        if "answer" in new:
-            new["answer"] = [
-                _copy_answer(answer, f"{here}.answer[{n}]", paths, on)
-                for n, answer in enumerate(item["answer"])
-            ]
-    return copied
-
-
-def _copy_answer(
-    answer: dict[str, Any], path: str, paths: dict[int, str], on: frozenset[str]
-) -> dict[str, Any]:
-    new = dict(answer)
-    if "item" in new:
-        new["item"] = _copy_items(answer["item"], path, paths, on)
-    return new
 
 
 class _Run:
@@ -153,12 +125,14 @@ class _Run:
         validation: Validation,
         working: dict[str, Any],
         paths: dict[int, str],
+        codings: list[tuple[str, Any]] | None,
     ) -> None:
+        """`codings`: those of `working` as validation noted them, or None (`AnswerWeights`)."""
         self.cq = cq
         self.answered = validation.answered
         self.working = working
         self.paths = paths
-        weights = AnswerWeights(cq, working)
+        weights = AnswerWeights(cq, working, codings)
         self.env = Env(
             working,
             cq.questionnaire,
@@ -171,6 +145,7 @@ class _Run:
         self.scores: list[Score] = []
         self.issues: list[Issue] = []
         self.instances: dict[str, int] = {}  # scores so far of each item under a repetition
+        self.by_link: dict[int, tuple[Any, dict[Any, list[Any]]]] = {}  # `_items`
 
     def scope(self, scope: Scope, variables: dict[str, list[Any]], context: Any) -> None:
         """Evaluate one item's variables, its score, then its children, in document order.
@@ -196,9 +171,21 @@ class _Run:
                 if child.score is not None:
                     self.scope(child, variables, holder)
                     continue
-                instances = [i for i in holder.get("item", ()) if i["linkId"] == child.link_id]
+                instances = self._items(holder).get(child.link_id)
                 for instance in instances or [{"linkId": child.link_id}]:
                     self.scope(child, variables, instance)
+
+    def _items(self, holder: Any) -> dict[Any, list[Any]]:
+        """The items of `holder` by linkId, in order, found in one pass when first needed. An
+        item is looked up only before its score is written (once per holder), so the item
+        `_insert` adds is never missed; the holder is kept with them, its id unique."""
+        found = self.by_link.get(id(holder))
+        if found is None:
+            index: dict[Any, list[Any]] = {}
+            for item in holder.get("item", ()):
+                index.setdefault(item["linkId"], []).append(item)
+            found = self.by_link[id(holder)] = (holder, index)
+        return found[1]
 
     def _holders(self, scope: Scope, context: Any) -> list[Any]:
         """Where the item's children are: its instance (a group, the response) or its answers.
@@ -243,8 +230,7 @@ class _Run:
         instance = None
         if link in self.cq.repeated_scores:
             instance = self.instances[link] = self.instances.get(link, -1) + 1
-        self.scores.append(Score(link, definition.code, value, interpretation, instance))
-        items = [item for item in holder.get("item", ()) if item["linkId"] == link]
+        items = self._items(holder).get(link, [])
         if value is None:
             self._withheld(definition, next((self.paths[id(i)] for i in items), None))
         for item in items:
@@ -254,8 +240,16 @@ class _Run:
                 item.pop("answer", None)
             else:
                 item["answer"] = [{_VALUE_KEY[definition.type]: value}]
+        at = None
         if value is not None and not items and self._writable(holder):
-            self._insert(definition, value, holder)
+            at = self._insert(definition, value, holder)
+        where = None
+        if value is True and definition.safety and holder is self.working:
+            # `safety._value_path`'s, the first breadth first: the first top-level item of
+            # its linkId (or the one added), which a later score is never put before.
+            at = self.working["item"].index(items[0]) if items else at
+            where = f"QuestionnaireResponse.item[{at}].answer[0].value"
+        self.scores.append(Score(link, definition.code, value, interpretation, instance, where))
 
     def _writable(self, holder: Any) -> bool:
         """The response or a group instance in it (`paths` notes items only): where a missing
@@ -305,7 +299,8 @@ class _Run:
             )
         )
 
-    def _insert(self, definition: ScoreDef, value: float | bool, holder: dict[str, Any]) -> None:
+    def _insert(self, definition: ScoreDef, value: float | bool, holder: dict[str, Any]) -> int:
+        """Add the calculated item to `holder` in Questionnaire order; its index there."""
         self.env.memo = {}
         item = {"linkId": definition.link_id, "answer": [{_VALUE_KEY[definition.type]: value}]}
         if definition.text is not None:
@@ -319,6 +314,7 @@ class _Run:
         while at and items[siblings[at - 1]["linkId"]].position > position:
             at -= 1
         siblings.insert(at, item)
+        return at
 
 
 def _failure(text: str, rule: Rule, code: IssueType) -> UnprocessableContent:

@@ -51,11 +51,17 @@ _ABSENT: Any = object()  # an element left out, as against one sent as null
 
 @dataclass(slots=True)
 class Validation:
-    """The outcome of validation: issues, the items answered, the evaluation deadline."""
+    """The outcome of validation: issues, the items answered, the evaluation deadline; when
+    it walked all of `response`, each answer Coding in it with the item it answers.
+    """
 
     issues: list[Issue]
     answered: frozenset[str] = frozenset()
     deadline: float | None = None  # for evaluation, scoring's included (`Limits.deadline`)
+    # (linkId, Coding) in document order, the very dicts of `response` (`weights`); None if
+    # the walk stopped short of the end (no walk, the issue cap).
+    codings: list[tuple[str, Any]] | None = None
+    response: Any = None
 
     @property
     def errors(self) -> list[Issue]:
@@ -83,7 +89,7 @@ def validate_response(cq: CompiledQuestionnaire, response: Any, *, base: str = "
         stopped = Issue(IssueSeverity.INFORMATION, IssueType.TOO_COSTLY, text)
         return Validation([*walk.out.issues, stopped], deadline=deadline)
     answered = frozenset(walk.root.values if walk.conditions else walk.answered)
-    return Validation(walk.out.issues, answered, deadline)
+    return Validation(walk.out.issues, answered, deadline, walk.codings, response)
 
 
 @dataclass(slots=True)
@@ -124,6 +130,7 @@ class _Walk:
         self.conditions = bool(cq.conditional)
         self.answered: set[str] = set()
         self.answered_at: list[tuple[str, str, Frame]] = []
+        self.codings: list[tuple[str, Any]] = []  # `Validation.codings`
         self.containers: list[_Container] = []
         self.occurrences: list[tuple[str, dict[str, Any], str, Frame]] = []  # for constraints
 
@@ -233,7 +240,10 @@ class _Walk:
         return len(raw), last
 
     def _note(self, link: str, value: tuple[str, Any]) -> None:
-        """An item answered: its value kept for enableWhen to compare, else only that it is."""
+        """An item answered: its value kept for enableWhen to compare, else only that it is;
+        a Coding noted with its item (`Validation.codings`)."""
+        if value[0] == "Coding":
+            self.codings.append((link, value[1]))
         if self.conditions:
             self.frame.record(link, value)
         else:

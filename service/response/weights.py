@@ -7,13 +7,18 @@ score them differently (reverse-scored items) differ by linkId, so the item is p
 key: (linkId, system, code), all of it content, none of it identity.
 
 A FHIRPath engine hands `weight()` a bare Coding (a dict), not where it sits, so the item
-it answers is found in the resource under evaluation: `AnswerWeights` walks that resource
-once and notes, for each answer Coding in it, the weight of its (linkId, system, code).
-Both engines return the resource's own dicts (the compiler's navigation, the interpreter's
-unwrapping; tests/response/test_weights.py), so a Coding an expression reaches is one of
-those noted. The note is made from the resource the Env evaluates, when the Env is built,
-and holds that resource: a response copied before scoring (deep or shallow) is walked as
-itself and keeps every weight; no object identity passes from one step to another.
+it answers is found in the resource under evaluation: `AnswerWeights` notes, for each answer
+Coding in that resource, the weight of its (linkId, system, code). Both engines return the
+resource's own dicts (the compiler's navigation, the interpreter's unwrapping;
+tests/response/test_weights.py), so a Coding an expression reaches is one of those noted.
+
+The Codings are found by walking the resource the Env evaluates, when the Env is built; or,
+when scoring evaluates a working copy of the very response validation walked to the end
+(`Validation.codings`), taken from validation's own list of them: the copy shares the
+answers' values (`working.copy_items`), and validation without errors has been to every
+answer Coding a walk finds, in the walk's order (tests/response/test_weights.py compares
+the two). A response copied in any other way (deep or shallow) is walked as itself and
+keeps every weight.
 """
 
 from __future__ import annotations
@@ -39,15 +44,36 @@ class AnswerWeights:
     Codings into the resource while it is evaluated builds a new one (scoring adds only
     decimal, integer and boolean answers)."""
 
-    __slots__ = ("_resource", "_tables", "by_node")
+    __slots__ = ("_codings", "_resource", "_tables", "by_node")
 
-    def __init__(self, cq: CompiledQuestionnaire, resource: Any) -> None:
+    def __init__(
+        self,
+        cq: CompiledQuestionnaire,
+        resource: Any,
+        codings: list[tuple[str, Any]] | None = None,
+    ) -> None:
+        """`codings`, if given, are the answer Codings of `resource` with the linkId of the
+        item each answers, in document order (`Validation.codings`): no walk is needed."""
         self.by_node: dict[int, float | int] = {}
         self._resource = resource  # holds the Codings keyed, alive while their ids are keys
+        self._codings = codings  # and these, whatever scoring writes into the resource
         self._tables = cq.coding_weights
         items = resource.get("item") if type(resource) is dict else None
-        if type(items) is list and self._tables:  # no weighted answers: nothing to walk
+        if type(items) is not list or not self._tables:
+            return  # no weighted answers: nothing to note
+        if codings is None:
             self._items(items)
+        else:
+            self._noted(codings)
+
+    def _noted(self, codings: list[tuple[str, Any]]) -> None:
+        tables, by_node = self._tables, self.by_node
+        for link, coding in codings:
+            table = tables.get(link)
+            if table is not None:
+                weight = table.get((coding.get("system"), coding.get("code")))
+                if weight is not None:
+                    by_node[id(coding)] = weight
 
     def __call__(self, node: Any) -> float | int | None:
         """The weight of `node`, an answer Coding of the resource; None for anything else."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from service.errors import UnprocessableContent
@@ -240,3 +240,57 @@ _ITEMS = st.recursive(
 def test_the_value_path_is_the_first_breadth_first(items: list[Any], link: str) -> None:
     response = {"resourceType": "QuestionnaireResponse", "item": items}
     assert _value_path(response, link) == _value_path_as_written(response, link)
+
+
+# Scoring notes where it wrote a positive top-level safety item (`Score.where`), so that
+# `safety_issues` needs no walk: it must be exactly the first breadth first.
+
+_SAFETY = {"phq-9": "item-9-flag", "qids-sr-16": "item-12-flag"}
+
+
+@st.composite
+def _scored_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A response with random answers, and the calculated items sent or not, in Questionnaire
+    order or not, answered or not (a score added before a flag the client sent moves it)."""
+    name = draw(st.sampled_from(sorted(_SAFETY)))
+    answers = {link: draw(st.integers(0, 3)) for link in full_answers(name)}
+    answers = {link: value for link, value in answers.items() if draw(st.integers(0, 9))}
+    response = copy.deepcopy(build_response(name, answers, draw(st.sampled_from(STATUSES))))
+    sent = {
+        "total": {"valueDecimal": draw(st.integers(0, 60))},
+        _SAFETY[name]: {"valueBoolean": draw(st.booleans())},
+    }
+    for link in draw(st.permutations(sorted(sent))):
+        if draw(st.booleans()):
+            item: dict[str, Any] = {"linkId": link}
+            if draw(st.booleans()):
+                item["answer"] = [sent[link]]
+            at = draw(st.integers(0, len(response["item"])))
+            response["item"].insert(at if draw(st.booleans()) else len(response["item"]), item)
+    return name, response
+
+
+STATUSES = ["completed", "in-progress"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_scored_cases())
+def test_the_path_scoring_notes_is_the_first_breadth_first(case: tuple[str, Any]) -> None:
+    name, response = case
+    try:
+        result = score_response(compiled(name), response)
+    except UnprocessableContent:
+        event("refused")
+        return  # never reported
+    for score in result.scores:
+        if score.link_id == _SAFETY[name] and score.value is True:
+            sent = any(item["linkId"] == score.link_id for item in response["item"])
+            event("positive, the flag sent" if sent else "positive, the flag added")
+            assert score.where is not None
+            assert score.where == _value_path(result.response, score.link_id)
+        else:
+            assert score.where is None
+    noted = [i.expression for i in safety_issues(compiled(name), result)]
+    assert noted == [s.where for s in result.scores if s.where is not None]
+    unnoted = result._replace(scores=[s._replace(where=None) for s in result.scores])
+    assert [i.expression for i in safety_issues(compiled(name), unnoted)] == noted  # walked
