@@ -23,6 +23,7 @@ import redis
 from flask.testing import FlaskClient
 
 from harness.gunicorn import run_gunicorn
+from service.api.telemetry import _REQUEST_LINE
 from service.observability import JsonFormatter
 from service.observability.logs import StderrHandler
 from tests.builders.instruments import build_response, full_answers
@@ -298,3 +299,23 @@ def test_a_written_line_goes_to_the_current_stderr_and_is_flushed(
         monkeypatch.setattr(sys, "stderr", stream)
         handler.write('{"a":1}')
         assert stream.calls == [("write", '{"a":1}\n'), ("flush", "")]
+
+
+def test_a_line_that_cannot_be_written_never_fails_the_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The request line written without its record (service.observability.records) reports a
+    # failed write as StreamHandler.emit does: through handleError, whatever the stream
+    # raised. With no stderr at all (a detached process) that was an AttributeError.
+    reported: list[logging.LogRecord] = []
+    handler = StderrHandler()
+    monkeypatch.setattr(handler, "handleError", reported.append)
+    for stream in (None, _Closed()):
+        monkeypatch.setattr(sys, "stderr", stream)
+        _REQUEST_LINE._line(handler, {})
+    assert [record.getMessage() for record in reported] == ["request", "request"]
+
+
+class _Closed:
+    def write(self, text: str) -> int:
+        raise ValueError("I/O operation on closed file.")

@@ -122,8 +122,8 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         del value
 
     def write(self, line: str) -> None:
-        """Write a formatted line as `handle` would write its record's (OSError or ValueError
-        when the stream refuses it, for the caller to report through `handleError`)."""
+        """Write a formatted line as `handle` would write its record's (whatever the stream
+        raises is the caller's to report through `handleError`, as `emit` does)."""
         stream = sys.stderr  # `self.stream`, read once
         self.acquire()
         try:

@@ -124,7 +124,9 @@ class CallSite:
         )
         try:
             handler.write(line)
-        except (OSError, ValueError):  # as StreamHandler.emit reports a write that failed
+        except RecursionError:  # as StreamHandler.emit: a write that failed is reported
+            raise
+        except Exception:  # noqa: BLE001 - (no stderr at all, a closed one, ...), never raised
             handler.handleError(self._record(extra))
 
     def _record(self, extra: dict[str, Any]) -> logging.LogRecord:
