@@ -104,11 +104,9 @@ class ItemDef:
     qitem: dict[str, Any]  # the item itself, SDC's %qitem in its expressions
     # Each Coding option as the Questionnaire writes it (with its own extensions), and without
     # its display, as canonical JSON: the forms clients copy (`service.response.answers`
-    # accepts the ones its full checks pass, once, into `clean_codings`, and into
-    # `clean_written` in every order of their members: `service.response.orderings`).
+    # accepts the ones its full checks pass, once, into `clean_codings`).
     coding_forms: tuple[bytes, ...] = ()
     clean_codings: set[bytes] = field(default_factory=set, compare=False, repr=False)
-    clean_written: set[bytes] = field(default_factory=set, compare=False, repr=False)
     answer_types: frozenset[str] = frozenset()  # the value[x] types its answers may carry
     # The integers an answer may be without more checks (an integer question without
     # answerOptions: int32, within minValue and maxValue), or None if no such shortcut.

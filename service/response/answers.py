@@ -22,7 +22,6 @@ from service.rules import Rule
 
 from .datatypes import check_value
 from .limits import check_limits
-from .orderings import SORTED, written_forms
 from .primitives import check_primitive
 
 __all__ = ["Answers", "check_answer", "check_exclusive", "plain_answer"]
@@ -35,7 +34,6 @@ _PATTERNS = {
 _INT32 = (-(2**31), 2**31 - 1)
 _COMPLEX = frozenset({"Coding", "Quantity", "Attachment", "Reference"})
 _PLAIN_CODING = frozenset({"system", "code", "display"})
-_SORTED = orjson.OPT_SORT_KEYS
 
 
 class Answers:
@@ -149,33 +147,19 @@ def _known_coding(out: Answers, definition: ItemDef, value: Any) -> bool:
     the item's option Codings as the Questionnaire writes them (`ItemDef.coding_forms`, with
     their weight extensions, with or without display: what Smart Forms sends) that the full
     checks pass. Those are checked once per item, when first needed; the checks see nothing
-    but the value, the item and the terminology, so the result stands. The Coding is looked
-    up as it is written, among those forms in every order of their members (`orderings`).
-    Any other Coding is for the full checks (False); nothing from a response is kept.
+    but the value, the item and the terminology, so the result stands. Any other Coding is
+    for the full checks (False); nothing from a response is kept.
     """
-    written = definition.clean_written
+    known = definition.clean_codings
     if definition.coding_forms:
-        if not written:
-            _learn(out, definition)
+        if not known:
+            known.update(_accepted(out, definition))
         try:
-            if orjson.dumps(value) in written:
-                return True
-            if SORTED in written and orjson.dumps(value, option=_SORTED) in written:
+            if orjson.dumps(value, option=orjson.OPT_SORT_KEYS) in known:
                 return True
         except orjson.JSONEncodeError:  # beyond 64-bit integers, lone surrogates, ...
             pass
     return _plain_option(definition, value)
-
-
-def _learn(out: Answers, definition: ItemDef) -> None:
-    """Note the item's clean option Coding forms (`_accepted`), as canonical JSON and in
-    every order of their members (b"": checked, whether or not any was clean)."""
-    accepted = _accepted(out, definition)
-    written = {b""}
-    for canonical in accepted - {b""}:
-        written |= written_forms(canonical)
-    definition.clean_codings.update(accepted)
-    definition.clean_written.update(written)
 
 
 def _accepted(out: Answers, definition: ItemDef) -> set[bytes]:
