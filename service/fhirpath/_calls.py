@@ -19,7 +19,7 @@ from ._env import Run, as_collection
 from ._errors import FhirPathError
 from ._values import Seen, choice_names, distinct, navigate, to_boolean
 
-__all__ = ["FUNCTIONS", "PLAIN", "resource_repeat"]
+__all__ = ["FUNCTIONS", "PLAIN", "field_in_strings", "resource_repeat"]
 
 Builder = Callable[[tuple[Node, ...], Compile], Step]
 
@@ -95,7 +95,7 @@ def _selected(criterion: list[Any]) -> bool:
 
 def _where(args: tuple[Node, ...], compile_: Compile) -> Step:
     criterion = compile_(args[0]).fn
-    fast = _field_in_strings(args[0], compile_)
+    fast = field_in_strings(args[0], compile_)
 
     def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
         run.spend(len(items))
@@ -122,7 +122,7 @@ def _where(args: tuple[Node, ...], compile_: Compile) -> Step:
     return fast_step
 
 
-def _field_in_strings(node: Node, compile_: Compile) -> tuple[str, frozenset[str]] | None:
+def field_in_strings(node: Node, compile_: Compile) -> tuple[str, frozenset[str]] | None:
     """For `name in ('a' | 'b')` or `name = 'a'`: the name and the strings; else None."""
     match node:
         case Binary(op="in" | "=", left=Member(name=name), right=right) if not name[:1].isupper():
