@@ -17,7 +17,7 @@ from ._ast import Binary, Member, Node
 from ._code import Compile, Step
 from ._env import Run, as_collection
 from ._errors import FhirPathError
-from ._values import Seen, choice_names, distinct, navigate, to_boolean
+from ._values import Seen, choice_names, distinct, to_boolean
 
 __all__ = ["FUNCTIONS", "PLAIN", "field_in_strings", "resource_repeat"]
 
@@ -210,11 +210,11 @@ def _repeat_member(name: str) -> Step:
 
     def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
         found: list[Any] = []
-        fresh = Seen().fresh
+        children = Seen().fresh_children
         frontier = items
         while frontier:
             run.spend(len(frontier))
-            frontier = fresh(navigate(frontier, name, choices))
+            frontier = children(frontier, name, choices)
             found.extend(frontier)
         return found
 

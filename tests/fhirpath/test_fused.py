@@ -11,6 +11,7 @@ are not objects, and linkIds that are not strings (numbers, lists, null, `linkId
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from service.fhirpath import Env, Expression, FhirPathError, compile_expression
 from service.fhirpath import _compiler as compiler
 from service.fhirpath._fused import fields_of, repeat_where
+from service.fhirpath._values import Seen, choice_names, navigate
 
 RULES = [
     "%resource.repeat(item).where(linkId in ('1' | '2')).answer.value",
@@ -143,3 +145,34 @@ def test_fields_only_when_every_item_is_an_object_with_a_string() -> None:
     assert fields_of([], "linkId") == []
     for odd in ("x", {"linkId": 7}, {"linkId": ["1"]}, {}, {"linkIdString": "1"}):
         assert fields_of([{"linkId": "1"}, odd], "linkId") is None
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(0, 2) | st.sampled_from(["1", "2"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["linkId", "item", "itemString", "code", "a"]), inner)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(JSON, max_size=4), st.lists(JSON, max_size=3), st.booleans())
+def test_a_round_of_repeat_in_one_pass(items: list[Any], before: list[Any], twins: bool) -> None:
+    """`Seen.fresh_children`, repeat()'s round, is `fresh(navigate(...))`: the same objects,
+    and the same remembered (what a later round drops). Twins: each item again, copied."""
+    if twins:
+        items = items + copy.deepcopy(items)
+    one, two = Seen(), Seen()
+    one.fresh(before)
+    two.fresh(before)
+    choices = choice_names("item")
+    fused = one.fresh_children(items, "item", choices)
+    general = two.fresh(navigate(items, "item", choices))
+    assert len(fused) == len(general)
+    assert all(x is y for x, y in zip(fused, general, strict=True))
+    later = [*items, *before, {"linkId": "1"}, "1", 1]
+    fused, general = one.fresh(later), two.fresh(later)
+    assert len(fused) == len(general)
+    assert all(x is y for x, y in zip(fused, general, strict=True))
