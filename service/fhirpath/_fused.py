@@ -3,8 +3,9 @@ as one step: the where() over the kept repeat() decided by set membership in C.
 
 With `Env.memo`, the repeat()'s result is kept from one evaluation to the next (see
 `resource_repeat`), and an instrument's rules run a where() over it each: MEQ-30 five, over
-its 30 items. The first such where() also keeps, beside it, the `<field>` of each item it
-found (`linkId`); while every item is an object whose field is a string, each where() is
+its 30 items. The second such where() keeps, beside it, the `<field>` of each item found
+(`linkId`; not the first: PHQ-9 runs one where() per repeat(), and noting costs a pass of
+its own); while every item is an object whose field is a string, each where() is
 then `compress(items, map(strings.__contains__, fields))`, which is what the compiled
 where() decides for such items without evaluating its criterion, at a fraction of the cost
 of a Python loop. Anything else (an item not an object, a field not a string, no memo)
