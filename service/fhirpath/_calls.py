@@ -17,9 +17,9 @@ from ._ast import Binary, Member, Node
 from ._code import Compile, Step
 from ._env import Run, as_collection
 from ._errors import FhirPathError
-from ._values import Seen, choice_names, distinct, navigate, to_boolean
+from ._values import Seen, choice_names, distinct, to_boolean
 
-__all__ = ["FUNCTIONS", "PLAIN", "resource_repeat"]
+__all__ = ["FUNCTIONS", "PLAIN", "field_in_strings", "resource_repeat"]
 
 Builder = Callable[[tuple[Node, ...], Compile], Step]
 
@@ -95,7 +95,7 @@ def _selected(criterion: list[Any]) -> bool:
 
 def _where(args: tuple[Node, ...], compile_: Compile) -> Step:
     criterion = compile_(args[0]).fn
-    fast = _field_in_strings(args[0], compile_)
+    fast = field_in_strings(args[0], compile_)
 
     def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
         run.spend(len(items))
@@ -122,7 +122,7 @@ def _where(args: tuple[Node, ...], compile_: Compile) -> Step:
     return fast_step
 
 
-def _field_in_strings(node: Node, compile_: Compile) -> tuple[str, frozenset[str]] | None:
+def field_in_strings(node: Node, compile_: Compile) -> tuple[str, frozenset[str]] | None:
     """For `name in ('a' | 'b')` or `name = 'a'`: the name and the strings; else None."""
     match node:
         case Binary(op="in" | "=", left=Member(name=name), right=right) if not name[:1].isupper():
@@ -210,11 +210,11 @@ def _repeat_member(name: str) -> Step:
 
     def step(items: list[Any], this: list[Any], run: Run) -> list[Any]:
         found: list[Any] = []
-        fresh = Seen().fresh
+        children = Seen().fresh_children
         frontier = items
         while frontier:
             run.spend(len(frontier))
-            frontier = fresh(navigate(frontier, name, choices))
+            frontier = children(frontier, name, choices)
             found.extend(frontier)
         return found
 

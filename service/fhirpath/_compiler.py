@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ._ast import Binary, Call, Chain, Index, Literal, Member, Node, This, Unary, Variable
-from ._calls import FUNCTIONS, PLAIN, resource_repeat
+from ._calls import FUNCTIONS, PLAIN, field_in_strings, resource_repeat
 from ._code import Code, Fn, NotCompilableError, Step, constant
 from ._env import Env, Run, as_collection
 from ._errors import BudgetExceeded, FhirPathError
+from ._fused import repeat_where
 from ._operators import BINARY, negate
 from ._values import MISSING, choice_names, navigate
 
@@ -45,7 +46,7 @@ class CompiledExpression:
     def evaluate(self, focus: list[Any], env: Env) -> list[Any]:
         """Evaluate against `focus`; the result is a new list of the data's own objects."""
         try:
-            return list(self._fn(focus, Run(env)))
+            return [*self._fn(focus, Run(env))]
         except RecursionError as exc:
             raise FhirPathError("FHIRPath evaluation nests too deeply") from exc
         except OverflowError as exc:  # integers beyond the range of a float
@@ -121,6 +122,11 @@ def _steps(node: Node) -> list[_Part]:
     """The steps of a dotted chain, first to last; its start is a step applied to the focus."""
     parts: list[_Part] = []
     while isinstance(node, Chain):
+        fused = _repeat_where(node)
+        if fused is not None:
+            parts.append((fused, None))
+            parts.reverse()
+            return parts
         repeated = _resource_repeat(node)
         if repeated is not None:
             parts.append((resource_repeat(repeated), None))
@@ -148,6 +154,19 @@ def _resource_repeat(node: Chain) -> str | None:
             base=Variable(name="resource"), step=Call(name="repeat", args=(Member(name=name),))
         ) if not name[:1].isupper():
             return name
+        case _:
+            return None
+
+
+def _repeat_where(node: Chain) -> Step | None:
+    """For `%resource.repeat(name).where(<field> in <strings>)`: the fused step; else None."""
+    name = _resource_repeat(node.base) if isinstance(node.base, Chain) else None
+    match node.step:
+        case Call(name="where", args=(criterion,)) if name is not None:
+            fast = field_in_strings(criterion, compile_tree)
+            if fast is None:
+                return None
+            return repeat_where(name, *fast, _step(node.step, at_root=False))
         case _:
             return None
 

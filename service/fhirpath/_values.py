@@ -285,6 +285,32 @@ class Seen:
                 kept.append(item)
         return kept
 
+    def fresh_children(self, items: list[Any], name: str, choices: frozenset[str]) -> list[Any]:
+        """`fresh(navigate(items, name, choices))` in one pass: what a round of repeat() finds."""
+        buckets, add = self._buckets, self.add
+        kept = []
+        for item in items:
+            if type(item) is not dict:
+                continue
+            value = item.get(name, MISSING)
+            if value is MISSING:  # as navigate(): the first choice key, in the object's order
+                for key in item:
+                    if key in choices:
+                        value = item[key]
+                        break
+                else:
+                    continue
+            for child in value if type(value) is list else (value,):
+                if type(child) is dict:  # as fresh(): a linkId not seen before
+                    link = child.get("linkId")
+                    if type(link) is str and link not in buckets:
+                        buckets[link] = [child]
+                        kept.append(child)
+                        continue
+                if child is not None and add(child):  # navigate() drops JSON nulls
+                    kept.append(child)
+        return kept
+
 
 def _bucket(item: Any, kind: type) -> Any:
     # Equal items always share a bucket; unequal ones rarely do (and are then compared):
