@@ -42,7 +42,9 @@ def test_gunicorn_freezes_the_loaded_app_before_forking() -> None:
     # The loaded app is tens of thousands of long-lived objects a full collection walked...
     assert counts["before"] > 20_000
     # ...and after the hook, none of them: they are frozen, and collection stays on for the
-    # objects requests create.
-    assert counts["frozen"] >= counts["before"]
+    # objects requests create. The hook collects once more before freezing, which may free a
+    # few objects that died after the count (one, on some trees, and only in some runs), so
+    # "all of them" is all but a thousandth.
+    assert counts["frozen"] >= counts["before"] * 0.999
     assert counts["after"] < counts["before"] // 20
     assert counts["enabled"] is True
