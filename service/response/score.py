@@ -84,6 +84,10 @@ def score_response(cq: CompiledQuestionnaire, response: Any, *, base: str = "") 
         raise UnprocessableContent(
             validation.errors[0].text, issues=validation.issues, issue_type=IssueType.INVALID
         )
+    if validation.stopped:  # the rest of the response was never checked: not scored either
+        raise UnprocessableContent(
+            validation.issues[-1].text, issues=validation.issues, issue_type=IssueType.TOO_COSTLY
+        )
     return _score(cq, response, validation)
 
 
@@ -92,7 +96,7 @@ def check_scores(cq: CompiledQuestionnaire, response: Any, validation: Validatio
     that the service computes otherwise. Scoring runs only when the response answers a
     calculated item and `validation` found no errors; its own failures are $score's to report.
     """
-    if validation.errors or not validation.answered & cq.calculated:
+    if validation.errors or validation.stopped or not validation.answered & cq.calculated:
         return []
     try:
         result = _score(cq, response, validation)

@@ -62,6 +62,7 @@ class Validation:
     # the walk stopped short of the end (no walk, the issue cap).
     codings: list[tuple[str, Any]] | None = None
     response: Any = None
+    stopped: bool = False  # at the issue cap: what follows was never checked, nor scorable
 
     @property
     def errors(self) -> list[Issue]:
@@ -87,7 +88,7 @@ def validate_response(cq: CompiledQuestionnaire, response: Any, *, base: str = "
     except IssueCapReached:  # the cost of a check is bounded by the cap, not by the body
         text = f"Validation stopped after {MAX_ISSUES - 1} issues; fix these and validate again"
         stopped = Issue(IssueSeverity.INFORMATION, IssueType.TOO_COSTLY, text)
-        return Validation([*walk.out.issues, stopped], deadline=deadline)
+        return Validation([*walk.out.issues, stopped], deadline=deadline, stopped=True)
     answered = frozenset(walk.root.values if walk.conditions else walk.answered)
     return Validation(walk.out.issues, answered, deadline, walk.codings, response)
 

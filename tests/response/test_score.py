@@ -463,3 +463,35 @@ def test_check_scores_reports_differing_values_only_when_sent() -> None:
         "item": [{"linkId": "s", "answer": [{"valueDecimal": 1}]}],
     }
     assert differs(compile_questionnaire(failing), sent) == []  # score-failed is $score's
+
+
+def _past_the_cap(last: dict[str, Any]) -> dict[str, Any]:
+    """500 repetitions answered with a text that differs from the item's (a warning each,
+    so validation stops at the issue cap with no error), then `last`, never looked at."""
+    item = {"linkId": "g", "item": [{"linkId": "a", "text": "B", "answer": [{"valueInteger": 1}]}]}
+    items = [copy.deepcopy(item) for _ in range(500)]
+    return {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [*items, last]}
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        {"linkId": "g", "item": [{"linkId": "a", "answer": [{"valueString": "x"}]}]},
+        {"linkId": "g", "item": [{"answer": [{"valueInteger": 1}]}]},  # no linkId
+    ],
+)
+def test_a_response_whose_validation_stopped_at_the_issue_cap_is_not_scored(
+    last: dict[str, Any],
+) -> None:
+    # Scoring what validation never reached failed on its content ("sum() expects numbers")
+    # or on a missing linkId (a KeyError, a 500 through the API).
+    questionnaire = _per_repetition()
+    questionnaire["item"][0]["item"][0]["text"] = "A"
+    cq = compile_questionnaire(questionnaire)
+    response = _past_the_cap(last)
+    assert not validate_response(cq, response).errors
+    with pytest.raises(UnprocessableContent) as refused:
+        score_response(cq, response)
+    assert refused.value.issue_type == IssueType.TOO_COSTLY
+    assert "stopped" in str(refused.value)
+    assert check_scores(cq, response, validate_response(cq, response)) == []
