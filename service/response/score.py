@@ -251,7 +251,8 @@ class _Run:
         if value is True and definition.safety and holder is self.working:
             # `safety._value_path`'s, the first breadth first: the first top-level item of
             # its linkId (or the one added), which a later score is never put before.
-            at = self.working["item"].index(items[0]) if items else at
+            if items:  # its place by identity: equal items would be compared by content
+                at = next(n for n, item in enumerate(self.working["item"]) if item is items[0])
             where = f"QuestionnaireResponse.item[{at}].answer[0].value"
         self.scores.append(Score(link, definition.code, value, interpretation, instance, where))
 

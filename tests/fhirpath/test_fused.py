@@ -2,7 +2,7 @@
 the two compiled steps give, on random responses.
 
 Each example evaluates a random sequence of such rules with one Env and its memo, as scoring
-does (the second where() over a kept repeat() notes the linkIds, the third uses them), with a
+does (the second where() over a kept repeat() notes the linkIds and from then on uses them), with a
 random budget, once fused and once with the fusion switched off when compiling. Results must
 be the very same objects in the same order; errors (the budget's included) the same type and
 text. The responses have nested and repeated items, twins that repeat() drops, items that
